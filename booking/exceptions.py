@@ -1,0 +1,27 @@
+"""Booking's domain errors. Each message is safe to show a patient as it is."""
+
+
+class BookingError(Exception):
+    """Base for every refusal the booking rules make."""
+
+    default_message = "That booking could not be made."
+
+    def __init__(self, message: str | None = None):
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class SlotTaken(BookingError):
+    default_message = "Sorry, that time has just been taken or is no longer free. Please choose another time."
+
+
+class SlotUnavailable(BookingError):
+    default_message = "That time is not available. Please choose one of the times shown."
+
+
+class TooLateToChange(BookingError):
+    default_message = "This appointment is too close to change online. Please call the clinic."
+
+
+class InvalidTransition(BookingError):
+    default_message = "This booking can no longer be changed that way."

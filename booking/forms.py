@@ -1,0 +1,113 @@
+import re
+from datetime import UTC, datetime
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from .availability import Slot
+from .selectors import clinic_tz
+
+SLOT_FORMAT = "%Y-%m-%dT%H:%MZ"
+PHONE_PATTERN = re.compile(r"^\+?[0-9 ()\-]{7,20}$")
+OLDEST_AGE_YEARS = 120
+
+
+def slot_value(start: datetime) -> str:
+    """Encode a start time for a URL or form field: UTC, minute precision, no '+' to be mangled in a query."""
+    return start.astimezone(UTC).strftime(SLOT_FORMAT)
+
+
+def parse_slot_value(value: str) -> datetime | None:
+    try:
+        return datetime.strptime(value, SLOT_FORMAT).replace(tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def slot_label(start: datetime) -> str:
+    return date_format(start.astimezone(clinic_tz()), "H:i")
+
+
+class DayForm(forms.Form):
+    """The day whose times a patient is looking at (a GET parameter)."""
+
+    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Day")
+
+    def __init__(self, *args, first_day: date, last_day: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first_day, self.last_day = first_day, last_day
+        self.fields["date"].widget.attrs.update({"min": first_day.isoformat(), "max": last_day.isoformat()})
+
+    def clean_date(self):
+        day = self.cleaned_data["date"] or self.first_day
+        if not self.first_day <= day <= self.last_day:
+            raise forms.ValidationError(
+                f"Please choose a day between {date_format(self.first_day, 'j F Y')} "
+                f"and {date_format(self.last_day, 'j F Y')}."
+            )
+        return day
+
+
+class SlotChoiceForm(forms.Form):
+    """Pick one of the times currently free; the choices are rebuilt from fresh availability on every request."""
+
+    start = forms.ChoiceField(label="Time", widget=forms.RadioSelect)
+
+    def __init__(self, *args, slots: list[Slot], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["start"].choices = [(slot_value(s.start), slot_label(s.start)) for s in slots]
+        self.fields["start"].error_messages["invalid_choice"] = (
+            "That time is not available. Please choose one of the times shown."
+        )
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_start(self):
+        return parse_slot_value(self.cleaned_data["start"])
+
+
+class BookingForm(SlotChoiceForm):
+    name = forms.CharField(label="Full name", max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    phone = forms.CharField(
+        label="Mobile phone",
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        help_text="We only call if we need to move your appointment.",
+    )
+    date_of_birth = forms.DateField(
+        label="Date of birth", widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"})
+    )
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Please enter your name.")
+        return name
+
+    def clean_phone(self):
+        phone = self.cleaned_data["phone"].strip()
+        if not PHONE_PATTERN.match(phone):
+            raise forms.ValidationError("Please enter a phone number of digits, e.g. 07700 900123.")
+        return phone
+
+    def clean_date_of_birth(self):
+        born = self.cleaned_data["date_of_birth"]
+        today = timezone.localdate()
+        if born >= today:
+            raise forms.ValidationError("Your date of birth must be in the past.")
+        if today.year - born.year > OLDEST_AGE_YEARS:
+            raise forms.ValidationError("Please check the year of your date of birth.")
+        return born
+
+
+class CancelForm(forms.Form):
+    confirm = forms.BooleanField(label="Yes, cancel this appointment")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Cancel appointment", css_class="btn-danger"))

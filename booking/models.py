@@ -1,0 +1,312 @@
+import uuid
+from datetime import timedelta
+
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeBoundary, RangeOperators
+from django.core.exceptions import ValidationError
+from django.db import connections, models
+from django.db.models import Func, Q
+from django.utils.timezone import localtime
+
+from .exceptions import InvalidTransition
+
+
+class TsTzRange(Func):
+    function = "TSTZRANGE"
+    output_field = models.DateTimeField()
+
+
+class PostgresOnlyExclusionConstraint(ExclusionConstraint):
+    """An exclusion constraint that SQLite, the zero-setup database, simply does without.
+
+    PostgreSQL enforces it; on SQLite the booking service's own overlap check (run inside a serialised write)
+    is the guard. Skipping `validate` there keeps admin forms working, as SQLite has no range operators.
+    """
+
+    def constraint_sql(self, model, schema_editor):
+        return super().constraint_sql(model, schema_editor) if self._on_postgres(schema_editor) else None
+
+    def create_sql(self, model, schema_editor):
+        return super().create_sql(model, schema_editor) if self._on_postgres(schema_editor) else None
+
+    def remove_sql(self, model, schema_editor):
+        return super().remove_sql(model, schema_editor) if self._on_postgres(schema_editor) else None
+
+    @staticmethod
+    def _on_postgres(schema_editor) -> bool:
+        return schema_editor.connection.vendor == "postgresql"
+
+    def validate(self, model, instance, exclude=None, using="default"):
+        if connections[using].vendor == "postgresql":
+            super().validate(model, instance, exclude=exclude, using=using)
+
+
+class Treatment(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(unique=True)
+    description = models.TextField(blank=True)
+    duration_minutes = models.PositiveSmallIntegerField()
+    buffer_after_minutes = models.PositiveSmallIntegerField(
+        default=0, help_text="Time kept free after the treatment for cleaning and notes."
+    )
+    price = models.DecimalField(max_digits=8, decimal_places=2)
+    requires_screening = models.BooleanField(
+        default=False, help_text="Patients answer the pre-treatment screening before they see times."
+    )
+    safe_alternative = models.BooleanField(
+        default=False, help_text="Offered to patients who must wait before a screened treatment."
+    )
+    active = models.BooleanField(default=True)
+    display_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["display_order", "name"]
+        constraints = [models.CheckConstraint(condition=Q(duration_minutes__gt=0), name="treatment_duration_positive")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def buffer_after(self) -> timedelta:
+        return timedelta(minutes=self.buffer_after_minutes)
+
+
+class Practitioner(models.Model):
+    name = models.CharField(max_length=100)
+    title = models.CharField(max_length=100, blank=True, help_text="e.g. Aesthetic nurse practitioner")
+    email = models.EmailField(blank=True)
+    treatments = models.ManyToManyField(Treatment, related_name="practitioners", blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class WorkingHours(models.Model):
+    """One weekly working window, in the clinic's local time; a split day has two rows."""
+
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+
+    class Meta:
+        ordering = ["practitioner", "weekday", "start_time"]
+        verbose_name_plural = "working hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_time__lt=models.F("end_time")), name="working_hours_start_before_end"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.practitioner}: {self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
+class TimeOff(models.Model):
+    """A period a practitioner is away (holiday, training, a closed afternoon)."""
+
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="time_off")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["start"]
+        verbose_name_plural = "time off"
+        indexes = [models.Index(fields=["practitioner", "start", "end"])]
+        constraints = [models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="time_off_start_before_end")]
+
+    def __str__(self):
+        return f"{self.practitioner} away {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def holding_time(self):
+        return self.filter(status__in=HOLDING_TIME)
+
+    def overlapping(self, start, end):
+        return self.filter(start__lt=end, busy_until__gt=start)
+
+
+class AppointmentStatus(models.TextChoices):
+    PENDING_REVIEW = "pending_review", "Awaiting clinician review"
+    CONFIRMED = "confirmed", "Confirmed"
+    CANCELLED = "cancelled", "Cancelled"
+    DECLINED = "declined", "Declined"
+    COMPLETED = "completed", "Completed"
+    NO_SHOW = "no_show", "No-show"
+
+
+# Statuses whose appointment keeps its time in the diary; cancelled and declined ones free it.
+HOLDING_TIME = [
+    AppointmentStatus.PENDING_REVIEW,
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.COMPLETED,
+    AppointmentStatus.NO_SHOW,
+]
+
+
+class Appointment(models.Model):
+    Status = AppointmentStatus
+
+    # The only status changes there are; anything else is a bug or a forged request.
+    TRANSITIONS = {
+        Status.PENDING_REVIEW: {Status.CONFIRMED, Status.DECLINED, Status.CANCELLED},
+        Status.CONFIRMED: {Status.CANCELLED, Status.COMPLETED, Status.NO_SHOW},
+        Status.CANCELLED: set(),
+        Status.DECLINED: set(),
+        Status.COMPLETED: set(),
+        Status.NO_SHOW: set(),
+    }
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    treatment = models.ForeignKey(Treatment, on_delete=models.PROTECT, related_name="appointments")
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.PROTECT, related_name="appointments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    # End of the treatment plus its buffer: the time the practitioner is actually occupied.
+    busy_until = models.DateTimeField(editable=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONFIRMED)
+    patient_name = models.CharField(max_length=120)
+    patient_email = models.EmailField()
+    patient_phone = models.CharField(max_length=32)
+    patient_date_of_birth = models.DateField()
+    status_reason = models.TextField(blank=True, help_text="Why it was declined or cancelled, when known.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [
+            models.Index(fields=["practitioner", "start"]),
+            models.Index(fields=["status", "start"]),
+            models.Index(fields=["patient_email"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="appointment_start_before_end"),
+            models.CheckConstraint(condition=Q(end__lte=models.F("busy_until")), name="appointment_end_within_busy"),
+            PostgresOnlyExclusionConstraint(
+                name="appointment_no_overlap_per_practitioner",
+                expressions=[
+                    (TsTzRange("start", "busy_until", RangeBoundary()), RangeOperators.OVERLAPS),
+                    ("practitioner", RangeOperators.EQUAL),
+                ],
+                condition=Q(status__in=HOLDING_TIME),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.treatment} with {self.practitioner} at {self.start:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        self.fill_times()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        """Refuse an overlap with a clear message; the exclusion constraint still referees races on PostgreSQL."""
+        if not (self.start and self.treatment_id and self.practitioner_id) or self.status not in HOLDING_TIME:
+            return
+        self.fill_times()
+        clash = (
+            Appointment.objects.holding_time()
+            .filter(practitioner_id=self.practitioner_id)
+            .exclude(pk=self.pk)
+            .overlapping(self.start, self.busy_until)
+            .first()
+        )
+        if clash:
+            raise ValidationError(
+                f"{self.practitioner} already has {clash.treatment} from {localtime(clash.start):%H:%M} "
+                f"to {localtime(clash.busy_until):%H:%M} (including the buffer) that day."
+            )
+
+    def fill_times(self) -> None:
+        """Derive the end and the busy-until time from the start and the treatment."""
+        self.end = self.start + self.treatment.duration
+        self.busy_until = self.end + self.treatment.buffer_after
+
+    @property
+    def holds_time(self) -> bool:
+        return self.status in HOLDING_TIME
+
+    def can_transition_to(self, status) -> bool:
+        return status in self.TRANSITIONS[self.status]
+
+    def transition_to(self, status, *, reason: str = "") -> None:
+        """Move to `status`, refusing any change the transition table does not allow. The caller saves."""
+        if not self.can_transition_to(status):
+            raise InvalidTransition(
+                f"This booking is {self.get_status_display().lower()} and can no longer be "
+                f"{Appointment.Status(status).label.lower()}."
+            )
+        self.status = status
+        if reason:
+            self.status_reason = reason
+
+
+class AppointmentEmail(models.Model):
+    """One email about an appointment, due at a time; the row, not the broker, remembers it must go out.
+
+    A task sends it right after the booking commits; the periodic dispatch sends any the broker missed and every
+    reminder when it falls due. `sent_at` makes sending safe to attempt twice.
+    """
+
+    class Kind(models.TextChoices):
+        CONFIRMED = "confirmed", "Booking confirmed"
+        RECEIVED = "received", "Booking received, awaiting review"
+        RESCHEDULED = "rescheduled", "Booking moved"
+        CANCELLED = "cancelled", "Booking cancelled"
+        APPROVED = "approved", "Booking approved after review"
+        DECLINED = "declined", "Booking declined after review"
+        REMINDER = "reminder", "Appointment reminder"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (no longer relevant)"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # The appointment's start when the email was queued: a reminder belongs to one start time only.
+    appointment_start = models.DateTimeField()
+    due_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(state="pending"), name="appointment_email_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment", "kind", "appointment_start"], name="one_email_per_kind_and_start"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.appointment.patient_email}"

@@ -1,0 +1,234 @@
+"""Patient pages: HTTP in, service call, HTTP out."""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import selectors, services
+from .exceptions import BookingError, SlotTaken
+from .forms import BookingForm, CancelForm, DayForm, SlotChoiceForm, parse_slot_value, slot_value
+from .models import Appointment
+from .tokens import manage_token, public_id_from_token
+
+MAX_API_DAYS = 31
+
+
+def _bookable_treatment(slug):
+    return get_object_or_404(selectors.active_treatments(), slug=slug)
+
+
+def _day_context(*, request, treatment, now, exclude_appointment=None):
+    """Read the requested day, and return the page context with its free times (or the form's error)."""
+    first_day, last_day = selectors.bookable_days(now)
+    form = DayForm(request.GET or None, first_day=first_day, last_day=last_day)
+    day = form.cleaned_data["date"] if form.is_valid() else first_day
+    slots = selectors.slots_on(treatment=treatment, day=day, now=now, exclude_appointment=exclude_appointment)
+    context = {
+        "treatment": treatment,
+        "day_form": form,
+        "day": day,
+        "slots": slots,
+        "previous_day": day - timedelta(days=1) if day > first_day else None,
+        "next_day": day + timedelta(days=1) if day < last_day else None,
+    }
+    if form.is_bound and not form.is_valid():
+        return context, 400
+    if not slots:
+        context["next_day_with_times"] = selectors.next_day_with_times(
+            treatment=treatment, after=day, now=now, exclude_appointment=exclude_appointment
+        )
+    return context, 200
+
+
+@require_GET
+def treatment_list(request):
+    return render(request, "booking/treatment_list.html", {"treatments": selectors.active_treatments()})
+
+
+@require_GET
+def treatment_times(request, slug):
+    treatment = _bookable_treatment(slug)
+    context, status = _day_context(request=request, treatment=treatment, now=timezone.now())
+    details_url = reverse("booking:details", args=[slug])
+    context["slot_links"] = [(slot, f"{details_url}?start={slot_value(slot.start)}") for slot in context["slots"]]
+    return render(request, "booking/times.html", context, status=status)
+
+
+@require_GET
+def next_day_with_times(request, slug):
+    """Jump from a day to the next one that has free times."""
+    treatment = _bookable_treatment(slug)
+    now = timezone.now()
+    first_day, last_day = selectors.bookable_days(now)
+    form = DayForm({"date": request.GET.get("after", "")}, first_day=first_day, last_day=last_day)
+    after = form.cleaned_data["date"] if form.is_valid() else first_day - timedelta(days=1)
+    day = selectors.next_day_with_times(treatment=treatment, after=after, now=now)
+    url = reverse("booking:times", args=[slug])
+    if day is None:
+        messages.info(request, "There are no free times in the diary yet. Please call the clinic.")
+        return redirect(url)
+    return redirect(f"{url}?date={day.isoformat()}")
+
+
+@require_http_methods(["GET", "POST"])
+def booking_details(request, slug):
+    treatment = _bookable_treatment(slug)
+    now = timezone.now()
+    start = parse_slot_value(request.POST.get("start") if request.method == "POST" else request.GET.get("start"))
+    if start is None:
+        return redirect("booking:times", slug)
+    day = start.astimezone(selectors.clinic_tz()).date()
+    slots = selectors.slots_on(treatment=treatment, day=day, now=now)
+    status = 200
+    if request.method == "POST":
+        form = BookingForm(request.POST, slots=slots)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                appointment = services.appointment_book(
+                    treatment=treatment,
+                    start=data["start"],
+                    patient=services.PatientDetails(
+                        name=data["name"],
+                        email=data["email"],
+                        phone=data["phone"],
+                        date_of_birth=data["date_of_birth"],
+                    ),
+                    now=now,
+                )
+            except BookingError as error:
+                form = _with_fresh_times(form, treatment=treatment, day=day, error=error)
+                status = 409 if isinstance(error, SlotTaken) else 400
+            else:
+                return redirect("booking:confirmed", manage_token(appointment.public_id))
+        elif "start" in form.errors:
+            # Usually someone else booked it between the two pages: say so, and offer what is still free.
+            form = _with_fresh_times(form, treatment=treatment, day=day, error=SlotTaken())
+            status = 409
+        else:
+            status = 400
+    else:
+        form = BookingForm(initial={"start": slot_value(start)}, slots=slots)
+        if not any(slot.start == start for slot in slots):
+            form = _with_fresh_times(form, treatment=treatment, day=day, error=SlotTaken())
+            status = 409
+    return render(request, "booking/details.html", {"treatment": treatment, "form": form, "day": day}, status=status)
+
+
+def _with_fresh_times(form, *, treatment, day, error):
+    """Rebuild the form's time choices from fresh availability and say why the chosen one failed."""
+    slots = selectors.slots_on(treatment=treatment, day=day, now=timezone.now())
+    fresh = BookingForm(form.data if form.is_bound else None, slots=slots, initial=form.initial)
+    fresh.is_valid()
+    # The chosen time is gone from the fresh choices: one clear message instead of "not a valid choice".
+    fresh.errors.pop("start", None)
+    fresh.add_error("start", error.message)
+    return fresh
+
+
+def _appointment_from_token(token) -> Appointment:
+    public_id = public_id_from_token(token)
+    appointment = selectors.appointment_for_manage(public_id) if public_id else None
+    if appointment is None:
+        raise Http404("This link is not valid.")
+    return appointment
+
+
+@require_GET
+def booking_confirmed(request, token):
+    appointment = _appointment_from_token(token)
+    return render(request, "booking/confirmed.html", {"appointment": appointment, "token": token})
+
+
+@require_GET
+def manage(request, token):
+    appointment = _appointment_from_token(token)
+    can_change = services.appointment_can_change(appointment=appointment, now=timezone.now())
+    return render(
+        request, "booking/manage.html", {"appointment": appointment, "token": token, "can_change": can_change}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def manage_cancel(request, token):
+    appointment = _appointment_from_token(token)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.appointment_cancel(appointment=appointment, now=timezone.now())
+        except BookingError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Your appointment is cancelled. We have emailed you to confirm.")
+        return redirect("booking:manage", token)
+    if not services.appointment_can_change(appointment=appointment, now=timezone.now()):
+        messages.error(request, "This appointment can no longer be cancelled online.")
+        return redirect("booking:manage", token)
+    return render(request, "booking/cancel.html", {"appointment": appointment, "form": form, "token": token})
+
+
+@require_http_methods(["GET", "POST"])
+def manage_reschedule(request, token):
+    appointment = _appointment_from_token(token)
+    now = timezone.now()
+    if not services.appointment_can_change(appointment=appointment, now=now):
+        raise Http404("This appointment can no longer be moved online.")
+    source = request.POST if request.method == "POST" else request.GET
+    context, status = _day_context(
+        request=request, treatment=appointment.treatment, now=now, exclude_appointment=appointment
+    )
+    if request.method == "POST":
+        start = parse_slot_value(source.get("start"))
+        day = start.astimezone(selectors.clinic_tz()).date() if start else context["day"]
+        slots = selectors.slots_on(treatment=appointment.treatment, day=day, now=now, exclude_appointment=appointment)
+        form = SlotChoiceForm(request.POST, slots=slots)
+        if form.is_valid():
+            try:
+                services.appointment_reschedule(appointment=appointment, new_start=form.cleaned_data["start"], now=now)
+            except BookingError as error:
+                form.add_error("start", error.message)
+                status = 409
+            else:
+                messages.success(request, "Your appointment has been moved. We have emailed you the new time.")
+                return redirect("booking:manage", token)
+        else:
+            status = 400
+        context.update(day=day, slots=slots)
+    else:
+        form = SlotChoiceForm(slots=context["slots"])
+    context.update(appointment=appointment, token=token, form=form)
+    return render(request, "booking/reschedule.html", context, status=status)
+
+
+@require_GET
+def availability_api(request, slug):
+    """Free start times as JSON: ?start=YYYY-MM-DD&days=N (1 to 31)."""
+    treatment = _bookable_treatment(slug)
+    now = timezone.now()
+    first_day, last_day = selectors.bookable_days(now)
+    form = DayForm({"date": request.GET.get("start", "")}, first_day=first_day, last_day=last_day)
+    try:
+        days = int(request.GET.get("days", "1"))
+    except ValueError:
+        days = 0
+    if not form.is_valid() or not 1 <= days <= MAX_API_DAYS:
+        errors = dict(form.errors)
+        if not 1 <= days <= MAX_API_DAYS:
+            errors["days"] = [f"days must be a whole number from 1 to {MAX_API_DAYS}."]
+        return JsonResponse({"errors": errors}, status=400)
+    start_day = form.cleaned_data["date"]
+    by_day = selectors.availability(
+        treatment=treatment, first_day=start_day, last_day=min(start_day + timedelta(days=days - 1), last_day), now=now
+    )
+    return JsonResponse(
+        {
+            "treatment": treatment.slug,
+            "time_zone": str(selectors.clinic_tz()),
+            "days": {day.isoformat(): [slot.start.isoformat() for slot in slots] for day, slots in by_day.items()},
+        }
+    )

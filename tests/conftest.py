@@ -1,0 +1,67 @@
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.db import connection
+
+from clinic.celery import app as celery_app
+
+from .factories import make_practitioner, make_treatment
+
+LONDON = ZoneInfo("Europe/London")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL-only tests skip on SQLite for a newcomer; CI, which must run them, stops instead."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    needing = [item for item in items if "postgres" in item.keywords]
+    if needing and IN_CI:
+        raise pytest.UsageError(f"CI=true but DATABASE_URL is not PostgreSQL: {len(needing)} tests need it.")
+    for item in needing:
+        item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_eager(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.BOOKING_MIN_NOTICE_MINUTES = 120
+    settings.BOOKING_HORIZON_DAYS = 90
+    settings.BOOKING_CANCEL_CUTOFF_HOURS = 24
+    settings.BOOKING_SLOT_STEP_MINUTES = 15
+    settings.TIME_ZONE = "Europe/London"
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def clock():
+    """A travelling clock, fixed at Monday 2 March 2026, 08:00 in London, unless a test moves it."""
+    with time_machine.travel(datetime(2026, 3, 2, 8, 0, tzinfo=LONDON), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def facial(db):
+    return make_treatment("hydrating-facial", minutes=45, buffer=15)
+
+
+@pytest.fixture
+def nurse(facial):
+    return make_practitioner("Nurse Ben", treatments=[facial])
+
+
+def is_postgres():
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def commits(django_capture_on_commit_callbacks):
+    """`with commits(execute=True):` runs after-commit work (emails) as production does."""
+    return django_capture_on_commit_callbacks

@@ -1,0 +1,127 @@
+"""Bad input gets a clear message or a 404, never a 500, and writes nothing."""
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core import signing
+
+from booking import services
+from booking.forms import slot_value
+from booking.models import Appointment
+from booking.tokens import manage_token
+
+from ..factories import booking_post, patient
+
+pytestmark = pytest.mark.django_db
+LONDON = ZoneInfo("Europe/London")
+TUESDAY = date(2026, 3, 3)
+
+
+def local(day, hh, mm=0):
+    return datetime.combine(day, time(hh, mm), tzinfo=LONDON)
+
+
+def post(client, start, **overrides):
+    return client.post("/book/hydrating-facial/details/", booking_post(start, **overrides))
+
+
+def test_a_past_time_is_refused(client, clock, nurse):
+    response = post(client, slot_value(local(date(2026, 3, 1), 10)))
+    assert response.status_code in (400, 409)
+    assert "not available" in response.content.decode() or "just been taken" in response.content.decode()
+    assert not Appointment.objects.exists()
+
+
+def test_a_time_not_offered_is_refused(client, clock, nurse):
+    response = post(client, slot_value(local(TUESDAY, 10, 7)))  # not on the 15 minute grid
+    assert response.status_code in (400, 409)
+    assert not Appointment.objects.exists()
+
+
+def test_a_time_outside_working_hours_is_refused(client, clock, nurse):
+    response = post(client, slot_value(local(TUESDAY, 20)))
+    assert response.status_code in (400, 409)
+    assert not Appointment.objects.exists()
+
+
+def test_a_malformed_start_goes_back_to_the_times(client, clock, nurse):
+    response = post(client, "yesterday-ish")
+    assert response.status_code == 302 and response["Location"] == "/book/hydrating-facial/"
+    assert not Appointment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("email", "not-an-email", "Enter a valid email address."),
+        ("phone", "call me", "Please enter a phone number"),
+        ("date_of_birth", "2030-01-01", "must be in the past"),
+        ("date_of_birth", "1800-01-01", "check the year"),
+        ("name", "   ", "This field is required."),
+    ],
+)
+def test_bad_patient_details_are_form_errors(client, clock, nurse, field, value, message):
+    response = post(client, slot_value(local(TUESDAY, 10)), **{field: value})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert "Please check the following" in response.content.decode()
+    assert not Appointment.objects.exists()
+
+
+def test_unknown_treatment_is_404(client, clock, nurse):
+    assert client.get("/book/botox/").status_code == 404
+
+
+@pytest.mark.parametrize("day", ["2026-02-01", "2027-01-01", "not-a-date"])
+def test_a_day_outside_the_booking_window_is_a_400_with_a_message(client, clock, nurse, day):
+    response = client.get("/book/hydrating-facial/", {"date": day})
+    assert response.status_code == 400
+    assert "Please choose a day between" in response.content.decode() or "valid date" in response.content.decode()
+
+
+def test_tampered_manage_token_is_404(client, clock, nurse):
+    appointment = services.appointment_book(
+        treatment=nurse.treatments.get(), start=local(TUESDAY, 10), patient=patient(), now=datetime.now(LONDON)
+    )
+    token = manage_token(appointment.public_id)
+    assert client.get(f"/booking/{token}/").status_code == 200
+    assert client.get(f"/booking/{token[:-2]}xx/").status_code == 404
+    assert client.get(f"/booking/{appointment.public_id}/").status_code == 404
+    assert client.get(f"/booking/{appointment.pk}/").status_code == 404
+
+
+def test_expired_manage_token_is_404(client, clock, nurse, settings):
+    appointment = services.appointment_book(
+        treatment=nurse.treatments.get(), start=local(TUESDAY, 10), patient=patient(), now=datetime.now(LONDON)
+    )
+    token = manage_token(appointment.public_id)
+    clock.shift(timedelta(days=settings.MANAGE_LINK_MAX_AGE_DAYS + 1))
+    assert client.get(f"/booking/{token}/").status_code == 404
+
+
+def test_token_signed_for_another_purpose_is_404(client, clock, nurse):
+    appointment = services.appointment_book(
+        treatment=nurse.treatments.get(), start=local(TUESDAY, 10), patient=patient(), now=datetime.now(LONDON)
+    )
+    forged = signing.TimestampSigner(salt="something-else").sign(appointment.public_id.hex)
+    assert client.get(f"/booking/{forged}/").status_code == 404
+
+
+def test_a_cancelled_bookings_link_cannot_reschedule(client, clock, nurse):
+    appointment = services.appointment_book(
+        treatment=nurse.treatments.get(), start=local(TUESDAY, 10), patient=patient(), now=datetime.now(LONDON)
+    )
+    services.appointment_cancel(appointment=appointment, now=datetime.now(LONDON))
+    token = manage_token(appointment.public_id)
+    assert client.get(f"/booking/{token}/reschedule/").status_code == 404
+    response = client.post(f"/booking/{token}/reschedule/", {"start": slot_value(local(TUESDAY, 12))})
+    assert response.status_code == 404
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CANCELLED and appointment.start == local(TUESDAY, 10)
+    assert Appointment.objects.count() == 1
+
+
+def test_wrong_method_is_405_not_500(client, clock, nurse):
+    assert client.post("/", {}).status_code == 405
+    assert client.delete("/book/hydrating-facial/details/").status_code == 405

@@ -1,0 +1,131 @@
+"""No double booking, refereed by PostgreSQL itself."""
+
+import threading
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from booking import services
+from booking.exceptions import SlotTaken
+from booking.models import Appointment
+
+from ..factories import make_practitioner, make_treatment, patient
+
+LONDON = ZoneInfo("Europe/London")
+TUESDAY = date(2026, 3, 3)
+
+
+def local(hh, mm=0):
+    return datetime.combine(TUESDAY, time(hh, mm), tzinfo=LONDON)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_twenty_patients_racing_for_one_time_get_one_booking(clock):
+    facial = make_treatment("hydrating-facial", minutes=45)
+    make_practitioner("Only nurse", treatments=[facial])
+    barrier = threading.Barrier(20)
+    outcomes, errors = [], []
+    now = datetime.now(LONDON)
+
+    def attempt(n):
+        try:
+            barrier.wait(timeout=10)
+            services.appointment_book(
+                treatment=facial, start=local(10), patient=patient(email=f"p{n}@example.com"), now=now
+            )
+            outcomes.append("booked")
+        except SlotTaken:
+            outcomes.append("taken")
+        except Exception as error:  # the test fails on any other outcome
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(outcomes) == ["booked"] + ["taken"] * 19
+    assert Appointment.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_racers_spread_over_free_practitioners_before_anyone_is_told_taken(clock):
+    facial = make_treatment("hydrating-facial", minutes=45)
+    for name in ("A", "B", "C"):
+        make_practitioner(name, treatments=[facial])
+    barrier = threading.Barrier(8)
+    outcomes = []
+    now = datetime.now(LONDON)
+
+    def attempt(n):
+        try:
+            barrier.wait(timeout=10)
+            services.appointment_book(treatment=facial, start=local(10), patient=patient(email=f"p{n}@x.com"), now=now)
+            outcomes.append("booked")
+        except SlotTaken:
+            outcomes.append("taken")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert outcomes.count("booked") == 3 and outcomes.count("taken") == 5
+    assert Appointment.objects.values("practitioner").distinct().count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_database_refuses_overlapping_treatments_of_different_lengths(clock):
+    long = make_treatment("microneedling", minutes=60, buffer=15)
+    short = make_treatment("peel", minutes=30)
+    nurse = make_practitioner("Nurse", treatments=[long, short])
+    details = dict(
+        patient_name="A",
+        patient_email="a@example.com",
+        patient_phone="0770090012",
+        patient_date_of_birth=date(1990, 1, 1),
+        practitioner=nurse,
+    )
+    Appointment.objects.create(treatment=long, start=local(10), **details)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        # 11:00 is inside the 60 minute treatment's 15 minute buffer.
+        Appointment.objects.create(treatment=short, start=local(11), **details)
+    # A cancelled booking does not hold its time.
+    Appointment.objects.create(treatment=short, start=local(8), status="cancelled", **details)
+    Appointment.objects.create(treatment=short, start=local(8, 15), **details)
+    assert Appointment.objects.count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_admin_cannot_store_an_overlap_either(admin_client, clock):
+    facial = make_treatment("hydrating-facial", minutes=45)
+    nurse = make_practitioner("Nurse", treatments=[facial])
+    services.appointment_book(treatment=facial, start=local(10), patient=patient(), now=datetime.now(LONDON))
+    response = admin_client.post(
+        "/admin/booking/appointment/add/",
+        {
+            "treatment": facial.pk,
+            "practitioner": nurse.pk,
+            "start_0": "03/03/2026",
+            "start_1": "10:30:00",
+            "status": "confirmed",
+            "patient_name": "B",
+            "patient_email": "b@example.com",
+            "patient_phone": "07700900123",
+            "patient_date_of_birth": "1990-01-01",
+            "emails-TOTAL_FORMS": "0",
+            "emails-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200  # the form comes back with an error
+    assert "Nurse already has Hydrating facial from 10:00 to 10:45" in response.content.decode()
+    assert Appointment.objects.count() == 1
