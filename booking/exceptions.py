@@ -25,3 +25,7 @@ class TooLateToChange(BookingError):
 
 class InvalidTransition(BookingError):
     default_message = "This booking can no longer be changed that way."
+
+
+class DecisionRefused(BookingError):
+    default_message = "This booking is no longer awaiting review, so no decision can be recorded."

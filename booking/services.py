@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from . import emails
-from .exceptions import SlotTaken, SlotUnavailable, TooLateToChange
+from .exceptions import DecisionRefused, SlotTaken, SlotUnavailable, TooLateToChange
 from .models import Appointment, AppointmentEmail, Treatment
 from .selectors import booking_window, clinic_tz, slots_on
 
@@ -271,4 +271,50 @@ def appointment_change_status(*, appointment: Appointment, status: str, now: dat
         if status == Appointment.Status.CANCELLED:
             _skip_pending_reminders(appointment)
             appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.CANCELLED, now=now)
+    return appointment
+
+
+def _pending_for_decision(appointment: Appointment, now: datetime) -> Appointment:
+    """Lock a booking awaiting review, or refuse with a message staff can act on."""
+    appointment = (
+        Appointment.objects.select_for_update().select_related("treatment", "practitioner").get(pk=appointment.pk)
+    )
+    if appointment.status != Appointment.Status.PENDING_REVIEW:
+        raise DecisionRefused(
+            f"This booking is already {appointment.get_status_display().lower()}; no decision was recorded."
+        )
+    if appointment.start <= now:
+        raise DecisionRefused("This booking's time has passed; no decision was recorded.")
+    return appointment
+
+
+def appointment_approve(*, appointment: Appointment, now: datetime, decided_by: str = "") -> Appointment:
+    """A clinician confirms a booking held for review; the patient is emailed the confirmation."""
+    with transaction.atomic():
+        appointment = _pending_for_decision(appointment, now)
+        # The held time can only have been lost through a staff edit that bypassed the diary; refuse, don't double.
+        clash = (
+            Appointment.objects.holding_time()
+            .filter(practitioner_id=appointment.practitioner_id)
+            .exclude(pk=appointment.pk)
+            .overlapping(appointment.start, appointment.busy_until)
+        )
+        if clash.exists():
+            raise DecisionRefused("Another booking now holds this time; no decision was recorded.")
+        appointment.transition_to(Appointment.Status.CONFIRMED, reason=f"Approved by {decided_by}".strip())
+        appointment.save()
+        appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.APPROVED, now=now)
+    return appointment
+
+
+def appointment_decline(*, appointment: Appointment, reason: str, now: datetime, decided_by: str = "") -> Appointment:
+    """A clinician declines a booking held for review: the time is freed and the patient is told kindly."""
+    if not reason.strip():
+        raise DecisionRefused("Please give a reason for declining.")
+    with transaction.atomic():
+        appointment = _pending_for_decision(appointment, now)
+        appointment.transition_to(Appointment.Status.DECLINED, reason=reason.strip())
+        appointment.save()
+        _skip_pending_reminders(appointment)
+        appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.DECLINED, now=now)
     return appointment

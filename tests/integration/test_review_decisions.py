@@ -1,0 +1,111 @@
+"""A clinician's decision on a booking held for review: approve confirms, decline frees the time."""
+
+import threading
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from django.core import mail
+from django.db import connection
+
+from booking import selectors, services
+from booking.exceptions import DecisionRefused
+from booking.models import Appointment
+
+from ..factories import make_practitioner, make_treatment, patient
+
+LONDON = ZoneInfo("Europe/London")
+TUESDAY = date(2026, 3, 3)
+TEN = datetime.combine(TUESDAY, time(10), tzinfo=LONDON)
+
+
+def now():
+    return datetime.now(LONDON)
+
+
+@pytest.fixture
+def held(clock, db):
+    needling = make_treatment("microneedling", minutes=60, buffer=15, requires_screening=True)
+    make_treatment("hydrating-facial", minutes=45, safe_alternative=True)
+    make_practitioner("Dr Okafor", treatments=[needling])
+    return services.appointment_book(
+        treatment=needling, start=TEN, patient=patient(), now=now(), status=Appointment.Status.PENDING_REVIEW
+    )
+
+
+def test_approve_confirms_and_emails_the_calendar_file(held, commits):
+    with commits(execute=True):
+        services.appointment_approve(appointment=held, now=now(), decided_by="dr.okafor")
+    held.refresh_from_db()
+    assert held.status == Appointment.Status.CONFIRMED
+    [message] = [m for m in mail.outbox if "confirmed" in m.subject]
+    [event] = icalendar.Calendar.from_ical(message.attachments[0][1]).walk("VEVENT")
+    assert event.decoded("dtstart") == TEN
+
+
+def test_decline_frees_the_time_and_offers_alternatives_without_health_details(held, commits):
+    assert not any(s.start == TEN for s in selectors.slots_on(treatment=held.treatment, day=TUESDAY, now=now()))
+    with commits(execute=True):
+        services.appointment_decline(appointment=held, reason="Isotretinoin course ended 2 months ago", now=now())
+    held.refresh_from_db()
+    assert held.status == Appointment.Status.DECLINED
+    assert any(s.start == TEN for s in selectors.slots_on(treatment=held.treatment, day=TUESDAY, now=now()))
+    [message] = [m for m in mail.outbox if m.subject.startswith("About your booking")]
+    text = message.body + message.alternatives[0][0] + message.subject
+    assert "Hydrating facial" in text and "/book/hydrating-facial/" in text
+    for secret in ("isotretinoin", "Isotretinoin", "Accutane", "2 months"):
+        assert secret not in text
+
+
+def test_decline_needs_a_reason(held):
+    with pytest.raises(DecisionRefused, match="reason"):
+        services.appointment_decline(appointment=held, reason="  ", now=now())
+    held.refresh_from_db()
+    assert held.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_a_decision_on_a_cancelled_booking_is_refused(held):
+    services.appointment_cancel(appointment=held, now=now())
+    with pytest.raises(DecisionRefused, match="already cancelled"):
+        services.appointment_approve(appointment=held, now=now())
+    with pytest.raises(DecisionRefused, match="already cancelled"):
+        services.appointment_decline(appointment=held, reason="x", now=now())
+
+
+def test_a_decision_after_the_time_has_passed_is_refused(held, clock):
+    clock.move_to(TEN + timedelta(minutes=5))
+    with pytest.raises(DecisionRefused, match="passed"):
+        services.appointment_approve(appointment=held, now=now())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_clinicians_deciding_at_once_record_one_decision(clock):
+    needling = make_treatment("microneedling", minutes=60, requires_screening=True)
+    make_practitioner("Dr Okafor", treatments=[needling])
+    held = services.appointment_book(
+        treatment=needling, start=TEN, patient=patient(), now=now(), status=Appointment.Status.PENDING_REVIEW
+    )
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def decide(action):
+        try:
+            barrier.wait(timeout=10)
+            if action == "approve":
+                services.appointment_approve(appointment=held, now=now())
+            else:
+                services.appointment_decline(appointment=held, reason="Not suitable today", now=now())
+            outcomes.append(action)
+        except DecisionRefused:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=decide, args=(a,)) for a in ("approve", "decline")]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    held.refresh_from_db()
+    assert sorted(outcomes) in (["approve", "refused"], ["decline", "refused"])
+    assert held.status == {"approve": "confirmed", "decline": "declined"}[next(o for o in outcomes if o != "refused")]
