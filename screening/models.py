@@ -1,0 +1,215 @@
+"""Screening rows: the clinic's policy (data staff edit), every decision made, and eligibility reminders.
+
+Health data lives in `Screening.answers` only (one JSON field), so access control and audit can be put around a
+single field. Nothing here logs answers.
+"""
+
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+
+from booking.models import Appointment, Treatment
+
+
+class ScreeningPolicy(models.Model):
+    """How a screened treatment treats isotretinoin, and how long a screening stays usable."""
+
+    treatment = models.OneToOneField(Treatment, on_delete=models.CASCADE, related_name="screening_policy")
+    isotretinoin_wait_months = models.PositiveSmallIntegerField(
+        default=6, help_text="Calendar months after the last isotretinoin dose before the treatment can be booked."
+    )
+    recent_dose_window_months = models.PositiveSmallIntegerField(
+        default=12,
+        help_text="The screening asks about isotretinoin taken within this many months. "
+        "It must be at least the waiting period.",
+    )
+    screening_valid_minutes = models.PositiveSmallIntegerField(
+        default=120, help_text="How long a patient has, after answering, to finish booking."
+    )
+    # Raised by save() whenever the rules change; each screening records the version it was decided under.
+    rules_version = models.PositiveIntegerField(default=1, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    RULE_FIELDS = ("isotretinoin_wait_months", "recent_dose_window_months")
+
+    class Meta:
+        verbose_name = "screening policy"
+        verbose_name_plural = "screening policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(recent_dose_window_months__gte=F("isotretinoin_wait_months")),
+                name="screening_policy_window_covers_wait",
+                violation_error_message="The months asked about must be at least the waiting period.",
+            ),
+            models.CheckConstraint(
+                condition=Q(screening_valid_minutes__gt=0), name="screening_policy_valid_minutes_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Screening policy for {self.treatment}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            before = ScreeningPolicy.objects.filter(pk=self.pk).values(*self.RULE_FIELDS).first()
+            if before and any(before[name] != getattr(self, name) for name in self.RULE_FIELDS):
+                self.rules_version += 1
+                if kwargs.get("update_fields") is not None:
+                    kwargs["update_fields"] = {*kwargs["update_fields"], "rules_version"}
+        super().save(*args, **kwargs)
+
+
+class Contraindication(models.Model):
+    """One yes/no question asked before every screened treatment, and what a "yes" means."""
+
+    class Action(models.TextChoices):
+        BLOCK = "block", "Block: cannot book online"
+        FLAG = "flag", "Flag: book, held for clinician review"
+        WAIT = "wait", "Wait: bookable after a number of days"
+
+    key = models.SlugField(max_length=50, unique=True, help_text="Stable code stored with each answer.")
+    question = models.CharField(max_length=300, help_text="Asked as a yes/no question, in plain words.")
+    help_text = models.CharField(max_length=300, blank=True, help_text="Optional hint shown under the question.")
+    patient_reason = models.CharField(
+        max_length=300, help_text="Shown to the patient when a 'yes' stops or delays the booking."
+    )
+    action = models.CharField(max_length=10, choices=Action.choices)
+    wait_days = models.PositiveSmallIntegerField(default=0, help_text="Days to wait from the day of answering.")
+    active = models.BooleanField(default=True)
+    display_order = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["display_order", "key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(action="wait") | Q(wait_days__gt=0),
+                name="contraindication_wait_has_days",
+                violation_error_message="A 'wait' answer needs a number of days.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.key
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        _bump_rules_versions()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        _bump_rules_versions()
+        return result
+
+
+def _bump_rules_versions() -> None:
+    ScreeningPolicy.objects.update(rules_version=F("rules_version") + 1)
+
+
+class ScreeningOutcome(models.TextChoices):
+    CLEAR = "clear", "Clear"
+    WAIT = "wait", "Wait"
+    BLOCKED = "blocked", "Blocked"
+    REVIEW = "review", "Clinician review"
+
+
+class Screening(models.Model):
+    """One submitted screening and the decision made on it; it can back one booking only."""
+
+    Outcome = ScreeningOutcome
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    treatment = models.ForeignKey(Treatment, on_delete=models.PROTECT, related_name="screenings")
+    email = models.EmailField()
+    # Health data: the patient's answers exactly as decided on. Only ever read back from here, never from a form.
+    answers = models.JSONField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    # Patient-safe codes and plain words: [{"code": ..., "text": ...}].
+    reasons = models.JSONField(default=list, blank=True)
+    # A booking made with this screening is held for a clinician (flags, unsure dates, changed answers).
+    needs_review = models.BooleanField(default=False)
+    eligible_from = models.DateField(null=True, blank=True, help_text="The clinic-local day from which to book.")
+    rules_version = models.PositiveIntegerField()
+    # The policy values and question actions the decision used, so a later policy change cannot rewrite history.
+    rules = models.JSONField(default=dict, blank=True)
+    previous = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="later_screenings",
+        help_text="An earlier screening by the same patient that said to wait, when these answers differ.",
+    )
+    appointment = models.OneToOneField(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="screening"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["email", "treatment", "created_at"]),
+            models.Index(fields=["outcome", "created_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(outcome="wait") | Q(eligible_from__isnull=False), name="screening_wait_has_date"
+            ),
+            models.CheckConstraint(
+                condition=Q(appointment__isnull=True) | Q(used_at__isnull=False), name="screening_used_when_booked"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Screening {self.public_id.hex[:8]} for {self.treatment}"
+
+    def is_usable(self, now) -> bool:
+        """Still unexpired and not yet behind a booking."""
+        return self.used_at is None and now < self.expires_at
+
+
+class EligibilityReminder(models.Model):
+    """An email the patient opted into: their wait for a treatment is over (or nearly). Dispatched by issue 5."""
+
+    class Kind(models.TextChoices):
+        ELIGIBLE = "eligible", "On the day the wait ends"
+        ADVANCE = "advance", "14 days before the wait ends"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        SKIPPED = "skipped", "Skipped"
+
+    email = models.EmailField()
+    treatment = models.ForeignKey(Treatment, on_delete=models.PROTECT, related_name="eligibility_reminders")
+    screening = models.ForeignKey(
+        Screening, null=True, blank=True, on_delete=models.SET_NULL, related_name="eligibility_reminders"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    due_on = models.DateField(help_text="The clinic-local day the email is about.")
+    send_at = models.DateTimeField(help_text="09:00 clinic time on the due day.")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    unsubscribe_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["send_at"]
+        indexes = [
+            models.Index(fields=["send_at"], condition=Q(state="pending"), name="eligibility_reminder_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email", "treatment", "kind", "due_on"], name="one_eligibility_reminder_per_kind_and_day"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} reminder for {self.treatment} on {self.due_on}"
