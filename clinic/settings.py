@@ -4,8 +4,10 @@ With nothing set the product runs on a bare machine: SQLite, a file-based Celery
 the console. Set DATABASE_URL and REDIS_URL to run on PostgreSQL and Redis; see the README for every variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
+import csp.constants as csp
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -20,7 +22,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "clinic.apps.ClinicAdminConfig",  # django.contrib.admin with the staff two-factor switch
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -30,19 +32,30 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "crispy_forms",
     "crispy_bootstrap5",
+    "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "clinic",
     "booking",
     "screening",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "clinic.errors.DatabaseUnavailableMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "clinic.throttle.ThrottleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -74,6 +87,9 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# django-axes watches every sign-in attempt first; ModelBackend does the actual authentication.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -124,10 +140,26 @@ BOOKING_SLOT_STEP_MINUTES = env.int("BOOKING_SLOT_STEP_MINUTES", default=15)
 # Manage links are signed and stop working this long after they were issued.
 MANAGE_LINK_MAX_AGE_DAYS = env.int("MANAGE_LINK_MAX_AGE_DAYS", default=180)
 
+# Emails and reminders: each is a database row first; see "Emails and reminders" in the README.
+APPOINTMENT_REMINDER_HOURS = env.int("APPOINTMENT_REMINDER_HOURS", default=24)
+# A failed send is tried again after 1, 2, 4 ... times the base (plus jitter), then marked failed for staff.
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
+EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=60)
+# One dispatch pass stops claiming rows after this long; the next beat carries on.
+EMAIL_DISPATCH_SECONDS = 90
+
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport so `make run` needs no broker.
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # An unacknowledged acks_late message (worker died) is delivered again after this; those tasks are idempotent.
+        "visibility_timeout": 3600,
+        # Publishing after commit must not hang a request while Redis is down or unreachable: no reconnect loop, short
+        # socket timeouts. The email row is already saved; the beat dispatch sends it once Redis is back.
+        "max_retries": 0,
+        "socket_connect_timeout": 1,
+        "socket_timeout": 5,
+    }
 else:
     _queue_dir = VAR_DIR / "celery" / "queue"
     _processed_dir = VAR_DIR / "celery" / "processed"
@@ -149,13 +181,28 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Workers keep reconnecting through a Redis outage of any length, then carry on by themselves.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Tasks that run acks_late are idempotent, so cancelling them on a lost connection (redelivered later) is safe.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# The periodic work lives in code, here, so every deployment runs the same schedule.
+# The periodic work lives in code, here, so every deployment runs the same schedule. A dispatch pass that waited in
+# the queue longer than its interval (a worker was down) is dropped: the next one does the same work.
 CELERY_BEAT_SCHEDULE = {
-    "dispatch-appointment-emails": {"task": "booking.tasks.dispatch_due_appointment_emails", "schedule": 120.0},
+    "dispatch-appointment-emails": {
+        "task": "booking.tasks.dispatch_due_appointment_emails",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
+    "dispatch-eligibility-reminders": {
+        "task": "screening.tasks.dispatch_due_eligibility_reminders",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
 }
 
 LOGGING = {
@@ -166,3 +213,67 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+
+# --- Hardening: production security headers, staff sign-in, throttling, error reports --------------------------
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips any copy a client sends).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Only staff sign in (patients have no accounts): short sessions that end with the browser.
+SESSION_COOKIE_AGE = env.int("STAFF_SESSION_MINUTES", default=120) * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Content-Security-Policy (django-csp 4): our own files only; no inline script or style anywhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:"],  # Bootstrap draws form controls with data: SVGs
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+        "base-uri": [csp.NONE],
+        "object-src": [csp.NONE],
+    }
+}
+
+# Staff sign-in: django-axes locks a username at one address out after repeated failures (kept in the database).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "clinic.admin_site.locked_out"
+AXES_CLIENT_IP_CALLABLE = "clinic.throttle.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
+# Two-factor (django-otp, TOTP) for the admin; off by default only in development so the demo needs no phone.
+STAFF_2FA_REQUIRED = env.bool("STAFF_2FA_REQUIRED", default=not DEBUG)
+OTP_TOTP_ISSUER = CLINIC_NAME
+
+# Throttling of patient endpoints, per resolved URL name ("namespace:*" matches a whole app), counted in the
+# shared cache so every gunicorn worker sees the same numbers. Limits are per client address ("ip"), per email
+# typed into the form ("email") and per manage link ("link"); rates are django-ratelimit's ("20/10m").
+THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
+# How many proxies in front of the app append to X-Forwarded-For (0: use the socket address).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+THROTTLE_RULES = {
+    "booking:details": {"methods": ["POST"], "limits": {"ip": "20/10m", "email": "10/h"}},
+    "booking:manage": {"methods": ["GET"], "limits": {"ip": "60/10m"}},
+    "booking:cancel": {"methods": ["POST"], "limits": {"ip": "20/10m", "link": "10/h"}},
+    "booking:reschedule": {"methods": ["GET", "POST"], "limits": {"ip": "40/10m", "link": "30/h"}},
+    "screening:*": {"methods": ["POST"], "limits": {"ip": "20/10m", "email": "10/h"}},
+    "screening:unsubscribe": {"methods": ["GET", "POST"], "limits": {"ip": "20/10m", "link": "10/h"}},
+    "admin:login": {"methods": ["POST"], "limits": {"ip": "30/10m"}},
+}
+
+# Error reports (logs, admin emails) carry no local variables and no POST values: they may hold health answers.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "clinic.errors.HealthDataReporterFilter"

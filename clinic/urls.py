@@ -14,6 +14,9 @@ admin.site.site_header = "Clinic diary"
 admin.site.site_title = "Clinic diary"
 admin.site.index_title = "Diary, reviews and settings"
 
+# A database outage outside a view is a 503 page too (see clinic/errors.py).
+handler500 = "clinic.errors.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

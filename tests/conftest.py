@@ -1,4 +1,5 @@
 import os
+import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -38,6 +39,22 @@ def _fast_and_eager(settings):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _hardening_off(settings):
+    """Throttling, sign-in lockout and staff two-factor stay out of the way unless a test turns them on."""
+    settings.THROTTLE_ENABLED = False
+    settings.AXES_ENABLED = False
+    settings.STAFF_2FA_REQUIRED = False
+
+
+@pytest.fixture
+def throttle(settings):
+    """Throttling on, counted under a cache prefix of this test's own; set settings.THROTTLE_RULES to taste."""
+    settings.THROTTLE_ENABLED = True
+    settings.RATELIMIT_CACHE_PREFIX = f"rl:test-{uuid.uuid4().hex}:"
+    return settings
 
 
 @pytest.fixture

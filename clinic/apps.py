@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class ClinicConfig(AppConfig):
+    """The project package as an app: its management commands and templates."""
+
+    default = True
+    name = "clinic"
+    verbose_name = "Clinic"
+
+
+class ClinicAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin, with ClinicAdminSite as `admin.site` so every app's @admin.register lands on it."""
+
+    default = False
+    default_site = "clinic.admin_site.ClinicAdminSite"

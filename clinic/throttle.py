@@ -1,0 +1,107 @@
+"""Throttle patient endpoints: a table of limits per resolved URL name, counted in the shared cache.
+
+The limits live in settings.THROTTLE_RULES, keyed by URL name ("booking:details") or a whole namespace
+("screening:*"), so no view needs a decorator. Each limit counts per client address, per email typed into the form
+or per manage link; django-ratelimit does the counting (its cache keys are hashes, so no email is stored in
+clear). A cache outage lets requests through: a booking must never fail because Redis is away.
+"""
+
+import ipaddress
+import logging
+import math
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.shortcuts import render
+from django_ratelimit.core import get_usage
+
+logger = logging.getLogger(__name__)
+
+
+def client_ip(request) -> str:
+    """Return the client's address: the socket's, or the one our own proxies appended to X-Forwarded-For."""
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if len(forwarded) >= hops and _is_ip(forwarded[-hops]):
+            return forwarded[-hops]
+    address = request.META.get("REMOTE_ADDR", "")
+    return address if _is_ip(address) else "0.0.0.0"  # noqa: S104 - a placeholder value, never bound to
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def rule_for(view_name: str) -> tuple[str, dict] | None:
+    """Return (rule name, rule) for a URL name: its own entry, else its namespace's "ns:*" entry."""
+    rules = settings.THROTTLE_RULES
+    if view_name in rules:
+        return view_name, rules[view_name]
+    namespace = view_name.rpartition(":")[0]
+    wildcard = f"{namespace}:*"
+    if namespace and wildcard in rules:
+        return wildcard, rules[wildcard]
+    return None
+
+
+def _key_value(request, kind: str) -> str | None:
+    if kind == "ip":
+        address = ipaddress.ip_address(client_ip(request))
+        # One IPv6 customer usually holds a whole /64.
+        return str(ipaddress.ip_network(f"{address}/64", strict=False)) if address.version == 6 else str(address)
+    if kind == "email":
+        source = request.POST if request.method == "POST" else request.GET
+        return source.get("email", "").strip().lower() or None
+    if kind == "link":
+        kwargs = request.resolver_match.kwargs
+        return "&".join(f"{name}={kwargs[name]}" for name in sorted(kwargs)) or None
+    raise ImproperlyConfigured(f"Unknown throttle key {kind!r}: use ip, email or link.")
+
+
+class ThrottleMiddleware:
+    """Answer 429 with a "try again in N minutes" page once any limit of the URL's rule is exceeded."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if not settings.THROTTLE_ENABLED or match is None:
+            return None
+        found = rule_for(match.view_name)
+        if found is None or request.method not in found[1]["methods"]:
+            return None
+        name, rule = found
+        counted = [(kind, rate, _key_value(request, kind)) for kind, rate in rule["limits"].items()]
+        waits = []
+        try:
+            for kind, rate, value in counted:
+                if value is None:
+                    continue
+                usage = get_usage(
+                    request, group=f"{name}:{kind}", key=lambda _group, _request, v=value: v, rate=rate, increment=True
+                )
+                if usage and usage["should_limit"]:
+                    waits.append(max(usage["time_left"], 1))
+        except Exception:  # noqa: BLE001 - any cache failure: let the patient through rather than fail the page
+            logger.warning("Throttle cache unavailable; request not counted", exc_info=True)
+            return None
+        if not waits:
+            return None
+        logger.info("Throttled %s (%s)", name, request.method)
+        return too_many_requests(request, seconds=max(waits))
+
+
+def too_many_requests(request, *, seconds: int):
+    minutes = max(1, math.ceil(seconds / 60))
+    response = render(request, "429.html", {"minutes": minutes}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
