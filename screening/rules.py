@@ -1,0 +1,270 @@
+"""The screening rules: answers + the treatment's policy + today -> a decision.
+
+Pure on purpose: no ORM, no clock, no I/O. Everything the rules need arrives as plain values, so every rule can be
+tested as a row in a table and a decision can be recomputed from a stored screening.
+"""
+
+import calendar
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    CLEAR = "clear"
+    WAIT = "wait"
+    BLOCKED = "blocked"
+    REVIEW = "review"
+
+
+class Action(StrEnum):
+    BLOCK = "block"
+    FLAG = "flag"
+    WAIT = "wait"
+
+
+# From the most to the least strict; see `decide` for why the order is this one.
+PRECEDENCE = (Outcome.BLOCKED, Outcome.WAIT, Outcome.REVIEW, Outcome.CLEAR)
+
+# A patient told to wait who answers again within this many days, with answers that would let them book sooner,
+# is held for a clinician.
+REANSWER_DAYS = 30
+
+BRAND_NAMES = ("Accutane", "Roaccutane", "Absorica", "Claravis", "Amnesteem", "Myorisan", "Zenatane", "Epuris")
+
+
+def add_months(day: date, months: int) -> date:
+    """Add calendar months, keeping the day of the month or the month's last day (31 Aug + 6 -> 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What the patient said. `yes_to` holds the keys of the other questions answered "yes"."""
+
+    taking_isotretinoin: bool
+    isotretinoin_recently: bool = False
+    last_dose: date | None = None
+    last_dose_unsure: bool = False
+    course_end: date | None = None
+    yes_to: frozenset[str] = field(default_factory=frozenset)
+    # Every question key answered (yes or no), so a stored screening shows the full picture.
+    answered: frozenset[str] = field(default_factory=frozenset)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "taking_isotretinoin": self.taking_isotretinoin,
+            "isotretinoin_recently": self.isotretinoin_recently,
+            "last_dose": self.last_dose.isoformat() if self.last_dose else None,
+            "last_dose_unsure": self.last_dose_unsure,
+            "course_end": self.course_end.isoformat() if self.course_end else None,
+            "contraindications": {key: key in self.yes_to for key in sorted(self.answered | self.yes_to)},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Answers":
+        questions = data.get("contraindications") or {}
+        return cls(
+            taking_isotretinoin=bool(data["taking_isotretinoin"]),
+            isotretinoin_recently=bool(data.get("isotretinoin_recently")),
+            last_dose=date.fromisoformat(data["last_dose"]) if data.get("last_dose") else None,
+            last_dose_unsure=bool(data.get("last_dose_unsure")),
+            course_end=date.fromisoformat(data["course_end"]) if data.get("course_end") else None,
+            yes_to=frozenset(key for key, yes in questions.items() if yes),
+            answered=frozenset(questions),
+        )
+
+
+@dataclass(frozen=True)
+class QuestionRule:
+    """What a "yes" to one of the clinic's other questions means."""
+
+    key: str
+    action: Action
+    wait_days: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Policy:
+    isotretinoin_wait_months: int = 6
+    recent_dose_window_months: int = 12
+    questions: tuple[QuestionRule, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "isotretinoin_wait_months": self.isotretinoin_wait_months,
+            "recent_dose_window_months": self.recent_dose_window_months,
+            "questions": {q.key: {"action": str(q.action), "wait_days": q.wait_days} for q in self.questions},
+        }
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A patient-safe short code and the plain words shown for it."""
+
+    code: str
+    text: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "text": self.text}
+
+
+@dataclass(frozen=True)
+class EarlierDecision:
+    """The latest recent screening by the same patient that told them to wait or stopped them."""
+
+    outcome: Outcome
+    eligible_from: date | None
+    days_ago: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    reasons: tuple[Reason, ...] = ()
+    eligible_from: date | None = None
+    # Why a clinician must look before a booking made with this decision is confirmed.
+    flags: tuple[str, ...] = ()
+
+    @property
+    def needs_review(self) -> bool:
+        return self.outcome == Outcome.REVIEW or bool(self.flags)
+
+    @property
+    def can_book(self) -> bool:
+        """Whether any booking (from `eligible_from` when set) may be made with this decision."""
+        return self.outcome != Outcome.BLOCKED
+
+    def allows_day(self, day: date) -> bool:
+        """Whether an appointment on the clinic-local `day` may be booked with this decision."""
+        if not self.can_book:
+            return False
+        return self.eligible_from is None or day >= self.eligible_from
+
+
+@dataclass(frozen=True)
+class _Finding:
+    outcome: Outcome
+    reason: Reason
+    # For WAIT and BLOCKED: the first day this finding allows; None on a block means "no date we can give".
+    until: date | None = None
+    flag: str | None = None
+
+
+def _months(n: int) -> str:
+    return "1 month" if n == 1 else f"{n} months"
+
+
+def _isotretinoin_findings(answers: Answers, policy: Policy, today: date) -> list[_Finding]:
+    wait = policy.isotretinoin_wait_months
+    if answers.taking_isotretinoin:
+        until = add_months(max(answers.course_end, today), wait) if answers.course_end else None
+        text = "You are taking isotretinoin now."
+        text += (
+            f" Microneedling can be booked {_months(wait)} after your course ends."
+            if until
+            else f" Microneedling can be booked {_months(wait)} after your last dose."
+        )
+        return [_Finding(Outcome.BLOCKED, Reason("isotretinoin_current", text), until)]
+    if answers.last_dose_unsure and (answers.isotretinoin_recently or answers.last_dose):
+        text = "You are not sure when you last took isotretinoin, so a clinician will check before confirming."
+        return [_Finding(Outcome.REVIEW, Reason("isotretinoin_date_unsure", text), flag="isotretinoin_date_unsure")]
+    if answers.last_dose is not None:
+        until = add_months(answers.last_dose, wait)
+        if today < until:
+            text = f"Your last isotretinoin dose was less than {_months(wait)} ago."
+            return [_Finding(Outcome.WAIT, Reason("isotretinoin_recent", text), until)]
+        return []
+    if answers.isotretinoin_recently:
+        # "Yes, recently" without a date: nothing to count from, so a clinician decides.
+        text = "You took isotretinoin recently but gave no date, so a clinician will check before confirming."
+        return [_Finding(Outcome.REVIEW, Reason("isotretinoin_date_unsure", text), flag="isotretinoin_date_unsure")]
+    return []
+
+
+def _question_findings(answers: Answers, policy: Policy, today: date) -> list[_Finding]:
+    findings = []
+    for rule in policy.questions:
+        if rule.key not in answers.yes_to:
+            continue
+        reason = Reason(rule.key, rule.reason or "A clinician needs to check one of your answers.")
+        if rule.action == Action.BLOCK:
+            findings.append(_Finding(Outcome.BLOCKED, reason, None))
+        elif rule.action == Action.WAIT:
+            findings.append(_Finding(Outcome.WAIT, reason, today + timedelta(days=max(rule.wait_days, 1))))
+        else:
+            findings.append(_Finding(Outcome.REVIEW, reason, flag=rule.key))
+    return findings
+
+
+def _combine(findings: list[_Finding]) -> tuple[Outcome, date | None]:
+    outcomes = {f.outcome for f in findings}
+    outcome = next((o for o in PRECEDENCE if o in outcomes), Outcome.CLEAR)
+    if outcome == Outcome.BLOCKED:
+        blocks = [f for f in findings if f.outcome == Outcome.BLOCKED]
+        if any(f.until is None for f in blocks):
+            return outcome, None
+        dated = [f.until for f in findings if f.outcome in (Outcome.BLOCKED, Outcome.WAIT)]
+        return outcome, max(dated)
+    if outcome == Outcome.WAIT:
+        return outcome, max(f.until for f in findings if f.outcome == Outcome.WAIT)
+    return outcome, None
+
+
+def _less_strict(outcome: Outcome, eligible_from: date | None, earlier: EarlierDecision, today: date) -> bool:
+    """Whether a new decision lets the patient book sooner than the earlier one still would."""
+    if earlier.outcome not in (Outcome.WAIT, Outcome.BLOCKED):
+        return False
+    if earlier.eligible_from is not None and earlier.eligible_from <= today:
+        return False  # the earlier wait is over: nothing to compare
+    if outcome in (Outcome.CLEAR, Outcome.REVIEW):
+        return True
+    if outcome == Outcome.WAIT:
+        return earlier.eligible_from is None or (eligible_from is not None and eligible_from < earlier.eligible_from)
+    return False
+
+
+def decide(answers: Answers, policy: Policy, today: date, *, earlier: EarlierDecision | None = None) -> Decision:
+    """Decide whether, and from when, the treatment may be booked.
+
+    Each answer that matters gives a finding (blocked, wait until a date, or review); the strictest wins:
+    BLOCKED > WAIT > REVIEW > CLEAR.
+
+    - BLOCKED beats everything: nothing can be booked online. Its date is the latest of all dated findings, or
+      none when any block has no date (e.g. pregnancy, or isotretinoin with no expected course end).
+    - WAIT beats REVIEW because it is the only one of the two that is certain to be true: no clinician can
+      approve a booking before the wait ends, so offering a review now would only promise something we must
+      refuse. The review does not disappear: its flags stay on the decision (`needs_review`), so a booking made
+      from the eligible date is still held for a clinician.
+    - REVIEW beats CLEAR: the patient may pick a time, and it is held until a clinician confirms.
+
+    The day of eligibility itself is allowed; the day before is not. `earlier` is the same patient's recent
+    "wait" or "blocked" decision: new answers that would let them book sooner are held for review ("changed
+    answers") instead of being silently accepted.
+    """
+    findings = _isotretinoin_findings(answers, policy, today) + _question_findings(answers, policy, today)
+    outcome, eligible_from = _combine(findings)
+    reasons = [f.reason for f in findings]
+    flags = [f.flag for f in findings if f.flag]
+    if (
+        earlier is not None
+        and earlier.days_ago <= REANSWER_DAYS
+        and _less_strict(outcome, eligible_from, earlier, today)
+    ):
+        flags.append("changed_answers")
+        reasons.append(
+            Reason(
+                "changed_answers",
+                "Your answers are different from the ones you gave us recently, so a clinician will check them "
+                "before confirming.",
+            )
+        )
+        if outcome == Outcome.CLEAR:
+            outcome = Outcome.REVIEW
+    return Decision(outcome=outcome, reasons=tuple(reasons), eligible_from=eligible_from, flags=tuple(flags))
