@@ -1,0 +1,99 @@
+"""Staff sign-in: two-factor when switched on, and a clear lockout after repeated wrong passwords."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def receptionist(db):
+    return User.objects.create_user("reception", password=PASSWORD, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def authenticator(receptionist):
+    return TOTPDevice.objects.create(user=receptionist, name="phone", confirmed=True)
+
+
+def sign_in(client, username="reception", password=PASSWORD, **extra):
+    return client.post("/admin/login/?next=/admin/", {"username": username, "password": password, **extra})
+
+
+def current_code(device):
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+def test_with_two_factor_off_a_password_is_enough(client, receptionist):
+    response = sign_in(client)
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_with_two_factor_off_the_admin_client_of_other_tests_still_works(admin_client):
+    assert admin_client.get("/admin/").status_code == 200
+
+
+def test_with_two_factor_on_a_password_alone_does_not_open_the_admin(client, authenticator, settings):
+    settings.STAFF_2FA_REQUIRED = True
+    response = sign_in(client)
+    assert response.status_code == 200
+    assert 'name="otp_token"' in response.content.decode()
+    assert client.get("/admin/").status_code == 302
+
+
+def test_with_two_factor_on_a_wrong_code_does_not_open_the_admin(client, authenticator, settings):
+    settings.STAFF_2FA_REQUIRED = True
+    wrong = f"{(int(current_code(authenticator)) + 1) % 1_000_000:06d}"
+    assert sign_in(client, otp_device=authenticator.persistent_id, otp_token=wrong).status_code == 200
+    assert client.get("/admin/").status_code == 302
+
+
+def test_with_two_factor_on_password_and_current_code_open_the_admin(client, authenticator, settings):
+    settings.STAFF_2FA_REQUIRED = True
+    response = sign_in(client, otp_device=authenticator.persistent_id, otp_token=current_code(authenticator))
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_with_two_factor_on_a_session_without_a_verified_device_is_sent_to_sign_in(admin_client, settings):
+    settings.STAFF_2FA_REQUIRED = True
+    response = admin_client.get("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+def test_a_staff_member_can_be_given_an_authenticator(receptionist, capsys):
+    call_command("add_totp_device", "reception")
+    out = capsys.readouterr().out
+    device = TOTPDevice.objects.get(user=receptionist)
+    assert device.confirmed
+    assert "otpauth://totp/" in out and "reception" in out
+
+
+def test_repeated_wrong_passwords_lock_sign_in_with_a_clear_message(client, receptionist, settings, clock):
+    settings.AXES_ENABLED = True
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert sign_in(client, password="guess").status_code == 200
+    locked = sign_in(client, password="guess")
+    assert locked.status_code == 429
+    page = locked.content.decode()
+    assert "Too many failed sign-in attempts" in page and "try again in 30 minutes" in page
+    # Even the right password waits out the lock.
+    assert sign_in(client).status_code == 429
+    clock.shift(timedelta(minutes=31))
+    assert sign_in(client).status_code == 302
+
+
+def test_staff_can_unlock_a_locked_out_colleague(client, receptionist, settings):
+    settings.AXES_ENABLED = True
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, password="guess")
+    assert sign_in(client).status_code == 429
+    call_command("axes_reset_username", "reception")
+    assert sign_in(client).status_code == 302

@@ -1,0 +1,78 @@
+"""Production settings: `check --deploy` is clean, and the settings a deployment relies on are really set."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "book.clinic.example",
+    "CSRF_TRUSTED_ORIGINS": "https://book.clinic.example",
+}
+
+
+def run_django(args, **env):
+    """Run manage.py in a fresh interpreter, with the production environment plus `env` (None removes a key)."""
+    environment = {**os.environ, **PRODUCTION}
+    for key, value in env.items():
+        if value is None:
+            environment.pop(key, None)
+        else:
+            environment[key] = value
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+def production_settings(**env):
+    script = (
+        "from django.conf import settings as s; import json; print(json.dumps({name: getattr(s, name) for name in "
+        "['DEBUG', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', 'SECURE_SSL_REDIRECT', 'SECURE_PROXY_SSL_HEADER', "
+        "'SECURE_HSTS_SECONDS', 'X_FRAME_OPTIONS', 'SECURE_REFERRER_POLICY', 'SESSION_COOKIE_AGE', "
+        "'STAFF_2FA_REQUIRED', 'THROTTLE_ENABLED']}))"
+    )
+    result = run_django(["shell", "-c", script], **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_settings_pass_check_deploy_with_no_warnings():
+    result = run_django(["check", "--deploy", "--fail-level", "WARNING"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run_django(["check"], SECRET_KEY=None)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_cookies_are_secure_and_https_is_enforced_behind_the_proxy():
+    values = production_settings()
+    assert values["DEBUG"] is False
+    assert values["SESSION_COOKIE_SECURE"] and values["CSRF_COOKIE_SECURE"]
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert values["SECURE_HSTS_SECONDS"] >= 31_536_000
+    assert values["X_FRAME_OPTIONS"] == "DENY"
+    assert values["SECURE_REFERRER_POLICY"] == "same-origin"
+    assert values["SESSION_COOKIE_AGE"] <= 2 * 60 * 60
+    assert values["STAFF_2FA_REQUIRED"] is True
+    assert values["THROTTLE_ENABLED"] is True
+
+
+def test_ssl_redirect_can_be_switched_off_for_a_local_compose_stack():
+    assert production_settings(SECURE_SSL_REDIRECT="false")["SECURE_SSL_REDIRECT"] is False
+
+
+def test_development_defaults_keep_the_demo_simple():
+    values = production_settings(DEBUG="true", SECRET_KEY=None)
+    assert values["DEBUG"] is True
+    assert values["SECURE_SSL_REDIRECT"] is False and values["SESSION_COOKIE_SECURE"] is False
+    assert values["STAFF_2FA_REQUIRED"] is False
