@@ -1,6 +1,13 @@
 from django import template
+from django.utils import timezone
+
+from booking.forms import parse_slot_value
+from booking.selectors import clinic_tz
 
 register = template.Library()
+
+# Where a start time falls in the clinic's day, for grouping long lists of times on a phone.
+PARTS_OF_DAY = (("Morning", 0), ("Afternoon", 12), ("Evening", 17))
 
 
 @register.inclusion_tag("includes/steps.html")
@@ -10,4 +17,46 @@ def journey_steps(treatment, step):
     if treatment is not None and treatment.requires_screening:
         steps.append(("screening", "Health questions"))
     steps += [("time", "Time"), ("details", "Your details"), ("done", "Done")]
-    return {"steps": steps, "step": step}
+    keys = [key for key, _ in steps]
+    current = keys.index(step) if step in keys else -1
+    return {
+        "steps": [
+            {
+                "key": key,
+                "label": label,
+                "number": number,
+                "state": "done" if number - 1 < current else "current" if number - 1 == current else "todo",
+            }
+            for number, (key, label) in enumerate(steps, start=1)
+        ],
+        "step": step,
+        "total": len(steps),
+        "current_number": current + 1,
+    }
+
+
+@register.filter
+def by_part_of_day(slot_links):
+    """Group (slot, url) pairs into morning, afternoon and evening, by the clinic's local time."""
+    tz = clinic_tz()
+    groups: dict[str, list] = {}
+    for slot, url in slot_links:
+        hour = timezone.localtime(slot.start, tz).hour
+        label = next(name for name, starts in reversed(PARTS_OF_DAY) if hour >= starts)
+        groups.setdefault(label, []).append((slot, url))
+    return list(groups.items())
+
+
+@register.filter
+def slot_start(value):
+    """Turn a time as carried in a form or URL back into a datetime, so templates can show it in words."""
+    return parse_slot_value(value) if isinstance(value, str) else value
+
+
+@register.filter
+def with_class(bound_field, css_class):
+    """Render a form field's widget with a CSS class, marked invalid when it has errors."""
+    attrs = {"class": css_class + (" is-invalid" if bound_field.errors else "")}
+    if bound_field.errors:
+        attrs["aria-describedby"] = f"{bound_field.auto_id}_error"
+    return bound_field.as_widget(attrs=attrs)
