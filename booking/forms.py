@@ -13,6 +13,7 @@ from .selectors import clinic_tz
 SLOT_FORMAT = "%Y-%m-%dT%H:%MZ"
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()\-]{7,20}$")
 OLDEST_AGE_YEARS = 120
+SLOT_YEARS = (2000, 9000)
 
 
 def slot_value(start: datetime) -> str:
@@ -22,9 +23,11 @@ def slot_value(start: datetime) -> str:
 
 def parse_slot_value(value: str) -> datetime | None:
     try:
-        return datetime.strptime(value, SLOT_FORMAT).replace(tzinfo=UTC)
+        start = datetime.strptime(value, SLOT_FORMAT).replace(tzinfo=UTC)
     except (TypeError, ValueError):
         return None
+    # Years like 0001 or 9999 parse, but overflow once moved to the clinic's zone or a day is added: not a slot.
+    return start if SLOT_YEARS[0] <= start.year <= SLOT_YEARS[1] else None
 
 
 def slot_label(start: datetime) -> str:

@@ -6,12 +6,30 @@ from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.sites import AdminSite
+from django.core.validators import MaxLengthValidator
 from django.shortcuts import render
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
 
 def staff_2fa_required() -> bool:
     return settings.STAFF_2FA_REQUIRED
+
+
+class _UsernameLengthChecked:
+    """Django sizes the username box but never checks its length; an overlong one broke django-axes' log (500)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
+
+
+class SignInForm(_UsernameLengthChecked, AdminAuthenticationForm):
+    pass
+
+
+class TwoFactorSignInForm(_UsernameLengthChecked, OTPAdminAuthenticationForm):
+    pass
 
 
 class ClinicAdminSite(OTPAdminSite):
@@ -29,7 +47,7 @@ class ClinicAdminSite(OTPAdminSite):
 
     @property
     def login_form(self):
-        return OTPAdminAuthenticationForm if staff_2fa_required() else AdminAuthenticationForm
+        return TwoFactorSignInForm if staff_2fa_required() else SignInForm
 
     @property
     def login_template(self):

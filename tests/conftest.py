@@ -28,6 +28,14 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Say how many fuzz cases ran (tests/fuzzing.py counts them)."""
+    from .fuzzing import summary_lines
+
+    for line in summary_lines():
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_eager(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
