@@ -9,6 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from screening import selectors as screening_selectors
+from screening import services as screening_services
+from screening.exceptions import EmailMismatch, ScreeningError, ScreeningInvalid
+from screening.gate import booking_gate
+
 from . import selectors, services
 from .exceptions import BookingError, SlotTaken
 from .forms import BookingForm, CancelForm, DayForm, SlotChoiceForm, parse_slot_value, slot_value
@@ -22,12 +27,16 @@ def _bookable_treatment(slug):
     return get_object_or_404(selectors.active_treatments(), slug=slug)
 
 
-def _day_context(*, request, treatment, now, exclude_appointment=None):
+def _day_context(*, request, treatment, now, exclude_appointment=None, not_before=None):
     """Read the requested day, and return the page context with its free times (or the form's error)."""
     first_day, last_day = selectors.bookable_days(now)
+    if not_before is not None:
+        first_day = max(first_day, not_before.astimezone(selectors.clinic_tz()).date())
     form = DayForm(request.GET or None, first_day=first_day, last_day=last_day)
     day = form.cleaned_data["date"] if form.is_valid() else first_day
-    slots = selectors.slots_on(treatment=treatment, day=day, now=now, exclude_appointment=exclude_appointment)
+    slots = selectors.slots_on(
+        treatment=treatment, day=day, now=now, exclude_appointment=exclude_appointment, not_before=not_before
+    )
     context = {
         "treatment": treatment,
         "day_form": form,
@@ -40,7 +49,7 @@ def _day_context(*, request, treatment, now, exclude_appointment=None):
         return context, 400
     if not slots:
         context["next_day_with_times"] = selectors.next_day_with_times(
-            treatment=treatment, after=day, now=now, exclude_appointment=exclude_appointment
+            treatment=treatment, after=day, now=now, exclude_appointment=exclude_appointment, not_before=not_before
         )
     return context, 200
 
@@ -53,9 +62,17 @@ def treatment_list(request):
 @require_GET
 def treatment_times(request, slug):
     treatment = _bookable_treatment(slug)
-    context, status = _day_context(request=request, treatment=treatment, now=timezone.now())
+    now = timezone.now()
+    gate = booking_gate(request, treatment, now)
+    if gate.response:
+        return gate.response
+    context, status = _day_context(request=request, treatment=treatment, now=now, not_before=gate.not_before)
     details_url = reverse("booking:details", args=[slug])
-    context["slot_links"] = [(slot, f"{details_url}?start={slot_value(slot.start)}") for slot in context["slots"]]
+    carry = f"&screening={gate.token}" if gate.token else ""
+    context["slot_links"] = [
+        (slot, f"{details_url}?start={slot_value(slot.start)}{carry}") for slot in context["slots"]
+    ]
+    context.update(screening=gate.screening, screening_token=gate.token)
     return render(request, "booking/times.html", context, status=status)
 
 
@@ -64,10 +81,13 @@ def next_day_with_times(request, slug):
     """Jump from a day to the next one that has free times."""
     treatment = _bookable_treatment(slug)
     now = timezone.now()
+    gate = booking_gate(request, treatment, now)
+    if gate.response:
+        return gate.response
     first_day, last_day = selectors.bookable_days(now)
     form = DayForm({"date": request.GET.get("after", "")}, first_day=first_day, last_day=last_day)
     after = form.cleaned_data["date"] if form.is_valid() else first_day - timedelta(days=1)
-    day = selectors.next_day_with_times(treatment=treatment, after=after, now=now)
+    day = selectors.next_day_with_times(treatment=treatment, after=after, now=now, not_before=gate.not_before)
     url = reverse("booking:times", args=[slug])
     if day is None:
         messages.info(request, "There are no free times in the diary yet. Please call the clinic.")
@@ -79,50 +99,67 @@ def next_day_with_times(request, slug):
 def booking_details(request, slug):
     treatment = _bookable_treatment(slug)
     now = timezone.now()
+    gate = booking_gate(request, treatment, now)
+    if gate.response:
+        return gate.response
+    not_before = gate.not_before
     start = parse_slot_value(request.POST.get("start") if request.method == "POST" else request.GET.get("start"))
     if start is None:
         return redirect("booking:times", slug)
     day = start.astimezone(selectors.clinic_tz()).date()
-    slots = selectors.slots_on(treatment=treatment, day=day, now=now)
+    slots = selectors.slots_on(treatment=treatment, day=day, now=now, not_before=not_before)
     status = 200
     if request.method == "POST":
         form = BookingForm(request.POST, slots=slots)
         if form.is_valid():
             data = form.cleaned_data
+            patient = services.PatientDetails(
+                name=data["name"], email=data["email"], phone=data["phone"], date_of_birth=data["date_of_birth"]
+            )
             try:
-                appointment = services.appointment_book(
-                    treatment=treatment,
-                    start=data["start"],
-                    patient=services.PatientDetails(
-                        name=data["name"],
-                        email=data["email"],
-                        phone=data["phone"],
-                        date_of_birth=data["date_of_birth"],
-                    ),
-                    now=now,
-                )
+                if gate.screening is not None:
+                    appointment = screening_services.screening_book(
+                        screening=gate.screening, start=data["start"], patient=patient, now=now
+                    )
+                else:
+                    appointment = services.appointment_book(
+                        treatment=treatment, start=data["start"], patient=patient, now=now
+                    )
+            except ScreeningInvalid as error:
+                messages.info(request, error.message)
+                return redirect("screening:start", slug)
+            except EmailMismatch as error:
+                form.add_error("email", error.message)
+                status = 400
+            except ScreeningError as error:
+                form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=not_before)
+                status = 400
             except BookingError as error:
-                form = _with_fresh_times(form, treatment=treatment, day=day, error=error)
+                form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=not_before)
                 status = 409 if isinstance(error, SlotTaken) else 400
             else:
                 return redirect("booking:confirmed", manage_token(appointment.public_id))
         elif "start" in form.errors:
             # Usually someone else booked it between the two pages: say so, and offer what is still free.
-            form = _with_fresh_times(form, treatment=treatment, day=day, error=SlotTaken())
+            error = gate.refusal_for(start) or SlotTaken()
+            form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=not_before)
             status = 409
         else:
             status = 400
     else:
         form = BookingForm(initial={"start": slot_value(start)}, slots=slots)
         if not any(slot.start == start for slot in slots):
-            form = _with_fresh_times(form, treatment=treatment, day=day, error=SlotTaken())
+            error = gate.refusal_for(start) or SlotTaken()
+            form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=not_before)
             status = 409
-    return render(request, "booking/details.html", {"treatment": treatment, "form": form, "day": day}, status=status)
+    context = {"treatment": treatment, "form": form, "day": day}
+    context.update(screening=gate.screening, screening_token=gate.token)
+    return render(request, "booking/details.html", context, status=status)
 
 
-def _with_fresh_times(form, *, treatment, day, error):
+def _with_fresh_times(form, *, treatment, day, error, not_before=None):
     """Rebuild the form's time choices from fresh availability and say why the chosen one failed."""
-    slots = selectors.slots_on(treatment=treatment, day=day, now=timezone.now())
+    slots = selectors.slots_on(treatment=treatment, day=day, now=timezone.now(), not_before=not_before)
     fresh = BookingForm(form.data if form.is_bound else None, slots=slots, initial=form.initial)
     fresh.is_valid()
     # The chosen time is gone from the fresh choices: one clear message instead of "not a valid choice".
@@ -179,17 +216,27 @@ def manage_reschedule(request, token):
     if not services.appointment_can_change(appointment=appointment, now=now):
         raise Http404("This appointment can no longer be moved online.")
     source = request.POST if request.method == "POST" else request.GET
+    # A screened booking never moves before the day its screening allows.
+    not_before = screening_services.screening_not_before(screening_selectors.screening_for_appointment(appointment))
     context, status = _day_context(
-        request=request, treatment=appointment.treatment, now=now, exclude_appointment=appointment
+        request=request,
+        treatment=appointment.treatment,
+        now=now,
+        exclude_appointment=appointment,
+        not_before=not_before,
     )
     if request.method == "POST":
         start = parse_slot_value(source.get("start"))
         day = start.astimezone(selectors.clinic_tz()).date() if start else context["day"]
-        slots = selectors.slots_on(treatment=appointment.treatment, day=day, now=now, exclude_appointment=appointment)
+        slots = selectors.slots_on(
+            treatment=appointment.treatment, day=day, now=now, exclude_appointment=appointment, not_before=not_before
+        )
         form = SlotChoiceForm(request.POST, slots=slots)
         if form.is_valid():
             try:
-                services.appointment_reschedule(appointment=appointment, new_start=form.cleaned_data["start"], now=now)
+                services.appointment_reschedule(
+                    appointment=appointment, new_start=form.cleaned_data["start"], now=now, not_before=not_before
+                )
             except BookingError as error:
                 form.add_error("start", error.message)
                 status = 409

@@ -172,15 +172,25 @@ def _isotretinoin_findings(answers: Answers, policy: Policy, today: date) -> lis
             else f" Microneedling can be booked {_months(wait)} after your last dose."
         )
         return [_Finding(Outcome.BLOCKED, Reason("isotretinoin_current", text), until)]
-    if answers.last_dose_unsure and (answers.isotretinoin_recently or answers.last_dose):
-        text = "You are not sure when you last took isotretinoin, so a clinician will check before confirming."
-        return [_Finding(Outcome.REVIEW, Reason("isotretinoin_date_unsure", text), flag="isotretinoin_date_unsure")]
+    unsure_text = "You are not sure when you last took isotretinoin, so a clinician will check before confirming."
     if answers.last_dose is not None:
         until = add_months(answers.last_dose, wait)
         if today < until:
+            # Even a rough date inside the wait is taken at its word: wait, and a clinician still looks after.
             text = f"Your last isotretinoin dose was less than {_months(wait)} ago."
-            return [_Finding(Outcome.WAIT, Reason("isotretinoin_recent", text), until)]
+            flag = "isotretinoin_date_unsure" if answers.last_dose_unsure else None
+            return [_Finding(Outcome.WAIT, Reason("isotretinoin_recent", text), until, flag=flag)]
+        if answers.last_dose_unsure:
+            return [
+                _Finding(
+                    Outcome.REVIEW, Reason("isotretinoin_date_unsure", unsure_text), flag="isotretinoin_date_unsure"
+                )
+            ]
         return []
+    if answers.last_dose_unsure and answers.isotretinoin_recently:
+        return [
+            _Finding(Outcome.REVIEW, Reason("isotretinoin_date_unsure", unsure_text), flag="isotretinoin_date_unsure")
+        ]
     if answers.isotretinoin_recently:
         # "Yes, recently" without a date: nothing to count from, so a clinician decides.
         text = "You took isotretinoin recently but gave no date, so a clinician will check before confirming."

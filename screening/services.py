@@ -3,11 +3,15 @@
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
+from django.utils.formats import date_format
 
+from booking.models import Appointment, Treatment
 from booking.selectors import clinic_tz, today_local
+from booking.services import PatientDetails, appointment_book
 
-from .exceptions import NoReminderDate
-from .models import EligibilityReminder, Screening
+from . import rules, selectors
+from .exceptions import EmailMismatch, NoReminderDate, NotEligible, ScreeningInvalid
+from .models import EligibilityReminder, Screening, ScreeningPolicy
 
 ADVANCE_REMINDER_DAYS = 14
 REMINDER_SEND_TIME = time(9)
@@ -53,3 +57,88 @@ def eligibility_reminder_subscribe(*, screening: Screening, now: datetime) -> li
             email=email, treatment_id=screening.treatment_id, state=EligibilityReminder.State.PENDING
         ).exclude(pk__in=[r.pk for r in reminders]).update(state=EligibilityReminder.State.SKIPPED)
     return reminders
+
+
+def screening_policy_ensure(*, treatment: Treatment) -> ScreeningPolicy:
+    """Return the treatment's policy row, creating it with the defaults the first time it is needed."""
+    policy, _ = ScreeningPolicy.objects.get_or_create(treatment=treatment)
+    return policy
+
+
+def screening_submit(
+    *, treatment: Treatment, email: str, answers: rules.Answers, now: datetime, earlier_ids=()
+) -> Screening:
+    """Decide on the patient's answers under the treatment's current policy and store the decision.
+
+    `earlier_ids` are public ids of screenings this browser made before: with the email they find a recent
+    "wait" the patient may be trying to answer their way around.
+    """
+    policy_row = screening_policy_ensure(treatment=treatment)
+    policy = selectors.policy_values(policy_row, selectors.active_contraindications())
+    today = today_local(now)
+    earlier_row = selectors.earlier_wait(treatment=treatment, email=email, now=now, also_ids=earlier_ids)
+    earlier = None
+    if earlier_row is not None:
+        earlier = rules.EarlierDecision(
+            outcome=rules.Outcome(earlier_row.outcome),
+            eligible_from=earlier_row.eligible_from,
+            days_ago=(today - today_local(earlier_row.created_at)).days,
+        )
+    decision = rules.decide(answers, policy, today, earlier=earlier)
+    return Screening.objects.create(
+        treatment=treatment,
+        email=email.strip().lower(),
+        answers=answers.to_json(),
+        outcome=decision.outcome.value,
+        reasons=[reason.to_json() for reason in decision.reasons],
+        needs_review=decision.needs_review,
+        eligible_from=decision.eligible_from,
+        rules_version=policy_row.rules_version,
+        rules=policy.to_json(),
+        previous=earlier_row if "changed_answers" in decision.flags else None,
+        created_at=now,
+        expires_at=now + timedelta(minutes=policy_row.screening_valid_minutes),
+    )
+
+
+def screening_not_before(screening: Screening | None) -> datetime | None:
+    """Return the earliest start a booking backed by `screening` may have: 00:00 clinic time on eligible_from."""
+    if screening is None or screening.eligible_from is None:
+        return None
+    return local_start_of(screening.eligible_from)
+
+
+def screening_book(*, screening: Screening, start: datetime, patient: PatientDetails, now: datetime) -> Appointment:
+    """Book the screened treatment at `start` with this screening, which is then used up.
+
+    Everything is read again from the stored, locked row: its outcome, its date and its email, never from the
+    request. A flagged decision books the time held for review; a blocked one, a time before the eligible date,
+    an expired or used screening or another email books nothing.
+    """
+    with transaction.atomic():
+        screening = Screening.objects.select_for_update().select_related("treatment").get(pk=screening.pk)
+        if not screening.is_usable(now):
+            raise ScreeningInvalid()
+        if screening.outcome == Screening.Outcome.BLOCKED:
+            raise NotEligible("Your answers mean this treatment cannot be booked online yet.")
+        if patient.email.strip().lower() != screening.email.lower():
+            raise EmailMismatch()
+        not_before = screening_not_before(screening)
+        if not_before is not None and start < not_before:
+            raise NotEligible(
+                f"You can book {screening.treatment.name.lower()} from "
+                f"{date_format(screening.eligible_from, 'j F Y')}. Please choose a time from that day."
+            )
+        needs_review = screening.needs_review or screening.outcome == Screening.Outcome.REVIEW
+        appointment = appointment_book(
+            treatment=screening.treatment,
+            start=start,
+            patient=patient,
+            now=now,
+            status=Appointment.Status.PENDING_REVIEW if needs_review else Appointment.Status.CONFIRMED,
+            not_before=not_before,
+        )
+        screening.appointment = appointment
+        screening.used_at = now
+        screening.save(update_fields=["appointment", "used_at"])
+    return appointment

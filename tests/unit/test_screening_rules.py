@@ -126,8 +126,16 @@ CASES = [
     ("last dose seven months ago is clear", stopped(date(2025, 8, 2)), TODAY, CLEAR, None, False),
     ("not sure of the date is held for review", stopped(unsure=True), TODAY, REVIEW, None, True),
     (
-        "not sure, with a rough date, is still held for review",
+        "not sure, with a rough date inside the wait: waits, then a clinician checks",
         stopped(date(2026, 1, 1), unsure=True),
+        TODAY,
+        WAIT,
+        date(2026, 7, 1),
+        True,
+    ),
+    (
+        "not sure, with a rough date long ago, is held for review",
+        stopped(date(2025, 6, 1), unsure=True),
         TODAY,
         REVIEW,
         None,

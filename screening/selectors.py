@@ -1,0 +1,65 @@
+"""Reads shared by screening views, services and admin."""
+
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+
+from booking.models import Treatment
+
+from . import rules
+from .models import Contraindication, Screening, ScreeningPolicy
+
+
+def screening_policy(treatment: Treatment) -> ScreeningPolicy:
+    """Return the treatment's policy, or an unsaved one with the defaults when staff have not set one yet."""
+    try:
+        return treatment.screening_policy
+    except ScreeningPolicy.DoesNotExist:
+        return ScreeningPolicy(treatment=treatment)
+
+
+def active_contraindications() -> list[Contraindication]:
+    return list(Contraindication.objects.filter(active=True))
+
+
+def policy_values(policy: ScreeningPolicy, questions: list[Contraindication]) -> rules.Policy:
+    """Turn the rows staff edit into the plain values the pure rules take."""
+    return rules.Policy(
+        isotretinoin_wait_months=policy.isotretinoin_wait_months,
+        recent_dose_window_months=policy.recent_dose_window_months,
+        questions=tuple(
+            rules.QuestionRule(key=q.key, action=rules.Action(q.action), wait_days=q.wait_days, reason=q.patient_reason)
+            for q in questions
+        ),
+    )
+
+
+def safe_alternatives():
+    return Treatment.objects.filter(active=True, safe_alternative=True, requires_screening=False)
+
+
+def screening_by_public_id(public_id, *, treatment: Treatment | None = None) -> Screening | None:
+    screenings = Screening.objects.select_related("treatment")
+    if treatment is not None:
+        screenings = screenings.filter(treatment=treatment)
+    return screenings.filter(public_id=public_id).first()
+
+
+def earlier_wait(*, treatment: Treatment, email: str, now: datetime, also_ids=()) -> Screening | None:
+    """Return the latest screening in the last 30 days, by this email or this browser, that said wait or blocked."""
+
+    since = now - timedelta(days=rules.REANSWER_DAYS)
+    return (
+        Screening.objects.filter(
+            Q(email__iexact=email) | Q(public_id__in=list(also_ids)),
+            treatment=treatment,
+            created_at__gte=since,
+            outcome__in=[Screening.Outcome.WAIT, Screening.Outcome.BLOCKED],
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def screening_for_appointment(appointment) -> Screening | None:
+    return Screening.objects.filter(appointment=appointment).first()

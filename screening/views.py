@@ -1,0 +1,138 @@
+"""Patient pages for the screening: the questions, the outcome, and the reminder opt-in."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from booking.selectors import active_treatments, bookable_days, today_local
+
+from . import gate, selectors, services
+from .exceptions import ScreeningError
+from .forms import ReminderForm, ScreeningForm
+from .models import EligibilityReminder, Screening
+
+# Reasons after which the page explains what isotretinoin does to the skin.
+ISOTRETINOIN_WAIT_CODES = ("isotretinoin_current", "isotretinoin_recent")
+
+
+def _screened_treatment(slug):
+    return get_object_or_404(active_treatments(), slug=slug, requires_screening=True)
+
+
+def _times_url(treatment, token, day=None) -> str:
+    url = f"{reverse('booking:times', args=[treatment.slug])}?{gate.TOKEN_PARAM}={token}"
+    return f"{url}&date={day.isoformat()}" if day else url
+
+
+@sensitive_post_parameters()  # health answers never go into an error report
+@require_http_methods(["GET", "POST"])
+def screening_start(request, slug):
+    treatment = get_object_or_404(active_treatments(), slug=slug)
+    if not treatment.requires_screening:
+        return redirect("booking:times", slug)
+    now = timezone.now()
+    form = ScreeningForm(
+        request.POST or None,
+        questions=selectors.active_contraindications(),
+        policy=selectors.screening_policy(treatment),
+        today=today_local(now),
+        # A reminder email links here with ?email= so the patient need not type it again.
+        initial={"email": request.GET.get("email", "")},
+    )
+    if request.method == "POST" and form.is_valid():
+        screening = services.screening_submit(
+            treatment=treatment,
+            email=form.cleaned_data["email"],
+            answers=form.answers,
+            now=now,
+            earlier_ids=gate.session_screening_ids(request),
+        )
+        gate.session_remember(request, screening)
+        token = gate.screening_token(screening)
+        if screening.outcome in (Screening.Outcome.CLEAR, Screening.Outcome.REVIEW):
+            return redirect(_times_url(treatment, token))
+        return redirect("screening:result", slug, token)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "screening/form.html", {"treatment": treatment, "form": form}, status=status)
+
+
+def _result_context(request, treatment, screening, token, now, reminder_form=None):
+    today = today_local(now)
+    first_day, last_day = bookable_days(now)
+    eligible_from = screening.eligible_from
+    times_url = None
+    if (
+        screening.outcome == Screening.Outcome.WAIT
+        and screening.is_usable(now)
+        and eligible_from is not None
+        and eligible_from <= last_day
+    ):
+        times_url = _times_url(treatment, token, max(eligible_from, first_day))
+    can_remind = eligible_from is not None and eligible_from > today
+    reminders = list(
+        EligibilityReminder.objects.filter(
+            screening=screening, state=EligibilityReminder.State.PENDING, kind=EligibilityReminder.Kind.ELIGIBLE
+        )
+    )
+    return {
+        "treatment": treatment,
+        "screening": screening,
+        "token": token,
+        "blocked": screening.outcome == Screening.Outcome.BLOCKED,
+        "eligible_from": eligible_from,
+        "times_url": times_url,
+        "alternatives": selectors.safe_alternatives(),
+        "reminder_form": (reminder_form or ReminderForm()) if can_remind and not reminders else None,
+        "reminded": bool(reminders),
+        "advance_too": can_remind and (eligible_from - today).days > services.ADVANCE_REMINDER_DAYS,
+        "isotretinoin": any(r.get("code") in ISOTRETINOIN_WAIT_CODES for r in screening.reasons),
+    }
+
+
+def _own_screening(request, treatment, token) -> Screening:
+    screening = gate.screening_from_request(request, treatment, token)
+    if screening is None:
+        raise Http404("This link is not valid.")
+    return screening
+
+
+@require_http_methods(["GET"])
+def screening_result(request, slug, token):
+    """Why the patient must wait or cannot book, from when they can, and what they can book meanwhile."""
+    treatment = _screened_treatment(slug)
+    screening = _own_screening(request, treatment, token)
+    now = timezone.now()
+    if screening.outcome in (Screening.Outcome.CLEAR, Screening.Outcome.REVIEW):
+        return redirect(_times_url(treatment, token))
+    return render(request, "screening/result.html", _result_context(request, treatment, screening, token, now))
+
+
+@require_POST
+def screening_reminder(request, slug, token):
+    """Opt in to an email when the wait ends; only ever with the box ticked."""
+    treatment = _screened_treatment(slug)
+    screening = _own_screening(request, treatment, token)
+    now = timezone.now()
+    form = ReminderForm(request.POST)
+    if form.is_valid():
+        try:
+            reminders = services.eligibility_reminder_subscribe(screening=screening, now=now)
+        except ScreeningError as error:
+            messages.error(request, error.message)
+        else:
+            if reminders:
+                messages.success(
+                    request,
+                    f"Thank you. We will email {screening.email} on "
+                    f"{date_format(screening.eligible_from, 'l j F Y')}, when you can book.",
+                )
+            else:
+                messages.info(request, "Your wait is already over: you can book now.")
+        return redirect("screening:result", slug, token)
+    context = _result_context(request, treatment, screening, token, now, reminder_form=form)
+    return render(request, "screening/result.html", context, status=400)

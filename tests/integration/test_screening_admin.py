@@ -1,0 +1,115 @@
+"""Staff screens for screening: policy and questions editable, decisions readable, answers kept off lists."""
+
+import pytest
+
+from screening.models import Contraindication, Screening, ScreeningPolicy
+
+from .screening_helpers import latest_screening, make_clinic, screen
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def microneedling(db):
+    return make_clinic()
+
+
+def test_the_screening_list_shows_outcomes_but_no_health_answers(admin_client, client, clock, microneedling):
+    screen(client, isotretinoin_recently="yes", last_dose="2026-01-15", q_keloid="yes")
+    page = admin_client.get("/admin/screening/screening/").content.decode()
+    assert "alex@example.com" in page and "Wait" in page
+    assert "2026-01-15" not in page and "keloid" not in page.lower()
+
+
+def test_searching_screenings_never_searches_the_answers(admin_client, client, clock, microneedling):
+    screen(client, isotretinoin_recently="yes", last_dose="2026-01-15")
+    assert (
+        "alex@example.com" not in admin_client.get("/admin/screening/screening/", {"q": "2026-01-15"}).content.decode()
+    )
+    assert "alex@example.com" in admin_client.get("/admin/screening/screening/", {"q": "alex@"}).content.decode()
+
+
+def test_a_screening_page_shows_the_answers_in_words_and_the_earlier_submission(
+    admin_client, client, clock, microneedling
+):
+    screen(client, isotretinoin_recently="yes", last_dose="2026-01-15")
+    earlier = latest_screening()
+    screen(client)
+    later = latest_screening()
+    page = admin_client.get(f"/admin/screening/screening/{later.pk}/change/").content.decode()
+    assert "Taking isotretinoin now" in page and "Have you ever had raised, thick scars" in page
+    assert f"/admin/screening/screening/{earlier.pk}/change/" in page
+    earlier_page = admin_client.get(f"/admin/screening/screening/{earlier.pk}/change/").content.decode()
+    assert "2026-01-15" in earlier_page and "later screenings with changed answers" in earlier_page.lower()
+
+
+def test_the_screening_list_loads_in_a_fixed_number_of_queries(
+    admin_client, client, clock, microneedling, django_assert_max_num_queries
+):
+    for n in range(5):
+        screen(client, email=f"p{n}@example.com")
+    admin_client.get("/admin/screening/screening/")
+    with django_assert_max_num_queries(12):
+        assert admin_client.get("/admin/screening/screening/").status_code == 200
+
+
+def test_staff_change_the_waiting_period_and_the_rules_version_moves(admin_client, clock, microneedling):
+    policy = ScreeningPolicy.objects.create(treatment=microneedling)
+    response = admin_client.post(
+        f"/admin/screening/screeningpolicy/{policy.pk}/change/",
+        {
+            "treatment": microneedling.pk,
+            "isotretinoin_wait_months": 4,
+            "recent_dose_window_months": 12,
+            "screening_valid_minutes": 120,
+        },
+    )
+    assert response.status_code == 302
+    policy.refresh_from_db()
+    assert policy.isotretinoin_wait_months == 4 and policy.rules_version == 2
+
+
+def test_a_waiting_period_longer_than_the_asked_window_is_refused(admin_client, clock, microneedling):
+    response = admin_client.post(
+        "/admin/screening/screeningpolicy/add/",
+        {
+            "treatment": microneedling.pk,
+            "isotretinoin_wait_months": 13,
+            "recent_dose_window_months": 12,
+            "screening_valid_minutes": 120,
+        },
+    )
+    assert response.status_code == 200 and "at least the waiting period" in response.content.decode()
+    assert not ScreeningPolicy.objects.exists()
+
+
+def test_staff_change_what_an_answer_does(admin_client, client, clock, microneedling):
+    question = Contraindication.objects.get(key="active_infection")
+    question.action, question.wait_days = "block", 0
+    question.save()
+    screen(client, q_active_infection="yes")
+    assert latest_screening().outcome == Screening.Outcome.BLOCKED
+
+
+def test_the_defaults_cover_every_question_the_clinic_must_ask(db):
+    actions = dict(Contraindication.objects.values_list("key", "action"))
+    assert actions["pregnancy"] == "block" and actions["keloid"] == "flag" and actions["blood_thinners"] == "flag"
+    assert actions["recent_resurfacing"] == "wait" and actions["sunburn"] == "wait"
+    assert actions["active_infection"] in ("wait", "block") and actions["skin_flare"] in ("flag", "wait")
+
+
+def test_a_wait_question_without_days_is_refused(admin_client, db):
+    response = admin_client.post(
+        "/admin/screening/contraindication/add/",
+        {
+            "key": "tattoo",
+            "question": "New tattoo?",
+            "patient_reason": "Wait.",
+            "action": "wait",
+            "wait_days": 0,
+            "display_order": 0,
+            "active": "on",
+        },
+    )
+    assert response.status_code == 200 and "needs a number of days" in response.content.decode()
+    assert not Contraindication.objects.filter(key="tattoo").exists()
