@@ -123,11 +123,12 @@ class AppointmentAdmin(admin.ModelAdmin):
 
 @admin.register(AppointmentEmail)
 class AppointmentEmailAdmin(admin.ModelAdmin):
-    list_display = ["appointment", "kind", "due_at", "state", "attempts", "sent_at"]
+    list_display = ["appointment", "kind", "due_at", "state", "attempts", "sent_at", "last_error"]
     list_filter = ["state", "kind"]
     search_fields = ["appointment__patient_email"]
     date_hierarchy = "due_at"
-    list_select_related = ["appointment"]
+    # An appointment's name shows its treatment and practitioner.
+    list_select_related = ["appointment__treatment", "appointment__practitioner"]
     readonly_fields = [
         "appointment",
         "kind",

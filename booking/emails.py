@@ -1,15 +1,29 @@
-"""The patient's emails about an appointment, and its calendar file."""
+"""The patient's emails about an appointment, its calendar file, and the outbox rules every email row shares."""
+
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as format_date
 from icalendar import Calendar, Event
 
 from clinic.mail import send_templated_email
 
-from .models import HOLDING_TIME, Appointment, AppointmentEmail, Treatment
+from .models import Appointment, AppointmentEmail, Treatment
 from .selectors import clinic_tz
 from .tokens import manage_token
+
+logger = logging.getLogger(__name__)
+
+# What one attempt at an outbox row came to; a dispatch pass counts them.
+SENT, RETRYING, FAILED, SKIPPED = "sent", "retrying", "failed", "skipped"
 
 # Which emails carry the calendar file: the ones that leave the patient with a firm time.
 WITH_CALENDAR = {
@@ -44,21 +58,100 @@ def appointment_ics(appointment: Appointment) -> bytes:
     return calendar.to_ical()
 
 
-def still_relevant(email: AppointmentEmail) -> bool:
-    """A reminder goes only for the time it was queued for, and only while the booking still holds it."""
+def still_relevant(email: AppointmentEmail, *, now: datetime) -> bool:
+    """A reminder goes only for the time it was queued for, while the booking is confirmed and still ahead."""
     if email.kind != AppointmentEmail.Kind.REMINDER:
         return True
     appointment = email.appointment
-    return appointment.status in HOLDING_TIME and appointment.start == email.appointment_start
+    return (
+        appointment.status == Appointment.Status.CONFIRMED
+        and appointment.start == email.appointment_start
+        and appointment.start > now
+    )
 
 
-def send_appointment_email(email: AppointmentEmail) -> None:
+def when_words(start_local: datetime, *, now: datetime) -> str:
+    """Say when an appointment is, seen from the day the email goes out: "today", "tomorrow", "on Tuesday 3 March"."""
+    days = (start_local.date() - now.astimezone(start_local.tzinfo).date()).days
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    return "on " + format_date(start_local, "l j F")
+
+
+def retry_at(*, attempts: int, now: datetime) -> datetime | None:
+    """Return when to try again after `attempts` failed attempts, or None once the limit is reached.
+
+    Exponential backoff (base, 2x, 4x ...) plus up to half as much random jitter, so a crowd of rows that failed
+    together (an SMTP outage) does not retry in lockstep.
+    """
+    if attempts >= settings.EMAIL_MAX_ATTEMPTS:
+        return None
+    backoff = settings.EMAIL_RETRY_BASE_SECONDS * 2 ** (attempts - 1)
+    return now + timedelta(seconds=backoff + random.uniform(0, backoff / 2))
+
+
+def attempt_send(row, *, send: Callable[[], None], now: datetime, due_field: str) -> str:
+    """Make one attempt at a claimed outbox row (locked by the caller) and record the outcome on it.
+
+    The row needs `attempts`, `last_error`, `state`, `sent_at` and the due time in `due_field`; its model's State
+    has SENT and FAILED. Any exception from `send` (SMTP, socket, template) counts as a failed attempt.
+    """
+    row.attempts += 1
+    try:
+        # A savepoint: a database error while rendering must not spoil the transaction holding the claim.
+        with transaction.atomic():
+            send()
+    except Exception as error:  # noqa: BLE001 - every failure is recorded, backed off and retried
+        row.last_error = f"{type(error).__name__}: {error}"[:2000]
+        next_try = retry_at(attempts=row.attempts, now=now)
+        if next_try is None:
+            row.state = type(row).State.FAILED
+        else:
+            setattr(row, due_field, next_try)
+        row.save(update_fields=["attempts", "last_error", "state", due_field])
+        # The error text can name the recipient (SMTPRecipientsRefused): it stays on the row, the log gets its kind.
+        logger.warning("%s %s failed (attempt %s): %s", type(row).__name__, row.pk, row.attempts, type(error).__name__)
+        return RETRYING if next_try else FAILED
+    row.state = type(row).State.SENT
+    row.sent_at = now
+    row.save(update_fields=["attempts", "state", "sent_at"])
+    return SENT
+
+
+def dispatch_pass(
+    *, claim_next: Callable[[list[int]], object], attempt: Callable[[object], str], limit: int
+) -> Counter:
+    """Claim and attempt due rows one at a time until none is left, `limit` were tried or time runs short.
+
+    `claim_next(tried_ids)` must select the next due row with `select_for_update(skip_locked=True)` excluding
+    `tried_ids`; each claim and its send is one short transaction, so a second dispatcher running at the same time
+    skips the row this one holds and, once it commits, no longer sees it as due.
+    """
+    counts = Counter({SENT: 0, RETRYING: 0, FAILED: 0, SKIPPED: 0})
+    tried: list[int] = []
+    # Stop well inside the task's time limit; the next beat carries on where this pass stopped.
+    give_up_at = time.monotonic() + settings.EMAIL_DISPATCH_SECONDS
+    while len(tried) < limit and time.monotonic() < give_up_at:
+        with transaction.atomic():
+            row = claim_next(tried)
+            if row is None:
+                break
+            tried.append(row.pk)
+            counts[attempt(row)] += 1
+    return counts
+
+
+def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
     appointment = email.appointment
     tz = clinic_tz()
+    start_local = appointment.start.astimezone(tz)
     context = {
         "appointment": appointment,
         "kind": email.kind,
-        "start_local": appointment.start.astimezone(tz),
+        "start_local": start_local,
+        "when": when_words(start_local, now=now),
         "end_local": appointment.end.astimezone(tz),
         "manage_url": manage_url(appointment),
         "book_url": settings.SITE_URL + reverse("booking:treatments"),

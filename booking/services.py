@@ -1,9 +1,9 @@
 """Booking use cases. Views, admin actions, commands and tasks call these; none re-implements them."""
 
 import logging
-import random
+from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -16,8 +16,6 @@ from .selectors import booking_window, clinic_tz, slots_on
 logger = logging.getLogger(__name__)
 
 EXCLUSION_VIOLATION = "23P01"
-REMINDER_BEFORE = timedelta(hours=24)
-EMAIL_MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -182,83 +180,109 @@ def _skip_pending_reminders(appointment: Appointment) -> None:
     )
 
 
+# Emails that can be due again for the same start time: a patient may move away from a time and back to it.
+_REARMABLE = {AppointmentEmail.Kind.RESCHEDULED, AppointmentEmail.Kind.REMINDER}
+
+
 def appointment_email_queue(*, appointment: Appointment, kind: str, now: datetime, due_at: datetime | None = None):
-    """Record that an email must go out and, once the transaction commits, hand it to a worker."""
+    """Record that an email must go out and, once the transaction commits, hand it to a worker if it is due."""
+    due_at = due_at or now
     email, created = AppointmentEmail.objects.get_or_create(
-        appointment=appointment,
-        kind=kind,
-        appointment_start=appointment.start,
-        defaults={"due_at": due_at or now},
+        appointment=appointment, kind=kind, appointment_start=appointment.start, defaults={"due_at": due_at}
     )
+    if not created and kind in _REARMABLE and email.state != AppointmentEmail.State.PENDING:
+        # One row per kind and start time: moving back to a time re-arms its row rather than adding another.
+        email.state = AppointmentEmail.State.PENDING
+        email.due_at = due_at
+        email.attempts = 0
+        email.last_error = ""
+        email.sent_at = None
+        email.save(update_fields=["state", "due_at", "attempts", "last_error", "sent_at"])
+        created = True
     if created and email.due_at <= now:
         enqueue_email_send(email.pk)
     return email
 
 
+def appointment_reminder_due_at(start: datetime) -> datetime:
+    """Return when the reminder for an appointment at `start` is due: APPOINTMENT_REMINDER_HOURS before it.
+
+    Counted on the clinic's wall clock, so a reminder is at the same local time the day before even when the
+    clocks change in between (09:00 on Sunday 29 March 2026 for 09:00 on Monday 30 March).
+    """
+    tz = clinic_tz()
+    wall = start.astimezone(tz).replace(tzinfo=None) - timedelta(hours=settings.APPOINTMENT_REMINDER_HOURS)
+    # Normalise through UTC: a wall time inside the spring-forward gap becomes the real instant after it.
+    return wall.replace(tzinfo=tz).astimezone(UTC)
+
+
 def appointment_reminder_schedule(*, appointment: Appointment, now: datetime) -> AppointmentEmail | None:
-    """Queue the day-before reminder, unless the appointment is already closer than that."""
-    due_at = appointment.start - REMINDER_BEFORE
+    """Queue the appointment reminder, unless the appointment is already closer than that."""
+    due_at = appointment_reminder_due_at(appointment.start)
     if due_at <= now:
         return None
     return appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.REMINDER, now=now, due_at=due_at)
 
 
 def enqueue_email_send(email_id: int) -> None:
-    """After commit, ask a worker to send now. If the broker is down the row waits for the next dispatch."""
+    """After commit, ask a worker to send now. If the broker is down the row waits for the next dispatch.
+
+    The publish does not retry and the broker's socket timeouts are short (REDIS_BROKER_TRANSPORT_OPTIONS), so a
+    Redis outage costs a request milliseconds (connection refused), at most about 3 s (a Redis that never answers).
+    """
     from .tasks import send_appointment_email
 
-    def send_later():
+    def send_soon():
         try:
             send_appointment_email.apply_async((email_id,), retry=False)
         except Exception:  # noqa: BLE001 - any broker failure: the periodic dispatch will pick the row up
             logger.warning("Broker unavailable; appointment email %s left for the periodic dispatch", email_id)
 
-    transaction.on_commit(send_later)
+    transaction.on_commit(send_soon, robust=True)
+
+
+def _claimable_emails(now: datetime):
+    """Due pending emails, locked as they are read; rows another dispatcher holds are skipped, not waited for."""
+    return (
+        AppointmentEmail.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("appointment__treatment", "appointment__practitioner")
+        .filter(state=AppointmentEmail.State.PENDING, due_at__lte=now)
+        # A reminder waits while a clinician has yet to decide: approved later, it still goes before the visit.
+        .exclude(
+            kind=AppointmentEmail.Kind.REMINDER,
+            appointment__status=Appointment.Status.PENDING_REVIEW,
+            appointment__start__gt=now,
+        )
+    )
+
+
+def _appointment_email_attempt(email: AppointmentEmail, now: datetime) -> str:
+    if not emails.still_relevant(email, now=now):
+        email.state = AppointmentEmail.State.SKIPPED
+        email.save(update_fields=["state"])
+        return emails.SKIPPED
+    return emails.attempt_send(
+        email, send=lambda: emails.send_appointment_email(email, now=now), now=now, due_field="due_at"
+    )
 
 
 def appointment_email_send(*, email_id: int, now: datetime) -> bool:
-    """Send one due email exactly once. Return True if this call sent it.
+    """Send one due email unless it is already sent or another worker holds it. Return True if this call sent it.
 
-    The row is locked while sending (skipping rows another worker holds) so two workers never send the same one.
-    A failure is retried later with exponential backoff and jitter, up to EMAIL_MAX_ATTEMPTS, then marked failed.
+    The row stays locked until the send is recorded, so two workers never send the same one. A failure is retried
+    by the periodic dispatch with exponential backoff and jitter, up to EMAIL_MAX_ATTEMPTS, then marked failed.
     """
     with transaction.atomic():
-        email = (
-            AppointmentEmail.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("appointment__treatment", "appointment__practitioner")
-            .filter(pk=email_id, state=AppointmentEmail.State.PENDING, due_at__lte=now)
-            .first()
-        )
-        if email is None:
-            return False
-        if not emails.still_relevant(email):
-            email.state = AppointmentEmail.State.SKIPPED
-            email.save(update_fields=["state"])
-            return False
-        email.attempts += 1
-        try:
-            emails.send_appointment_email(email)
-        except Exception as error:  # noqa: BLE001 - SMTP and socket errors alike: record, back off, retry
-            email.last_error = f"{type(error).__name__}: {error}"[:2000]
-            if email.attempts >= EMAIL_MAX_ATTEMPTS:
-                email.state = AppointmentEmail.State.FAILED
-            else:
-                backoff = 60 * 2 ** (email.attempts - 1)
-                email.due_at = now + timedelta(seconds=backoff + random.uniform(0, backoff / 2))
-            email.save(update_fields=["attempts", "last_error", "state", "due_at"])
-            logger.warning("Appointment email %s failed (attempt %s)", email.pk, email.attempts)
-            return False
-        email.state = AppointmentEmail.State.SENT
-        email.sent_at = now
-        email.save(update_fields=["attempts", "state", "sent_at"])
-        return True
+        email = _claimable_emails(now).filter(pk=email_id).first()
+        return email is not None and _appointment_email_attempt(email, now) == emails.SENT
 
 
-def due_appointment_email_ids(*, now: datetime, limit: int = 500) -> list[int]:
-    return list(
-        AppointmentEmail.objects.filter(state=AppointmentEmail.State.PENDING, due_at__lte=now)
-        .order_by("due_at")
-        .values_list("pk", flat=True)[:limit]
+def appointment_emails_dispatch(*, now: datetime, limit: int = 100) -> Counter:
+    """Send every due appointment email (reminders, retries, any the broker lost), each once. Return the counts."""
+    return emails.dispatch_pass(
+        claim_next=lambda tried: _claimable_emails(now).exclude(pk__in=tried).order_by("due_at", "pk").first(),
+        attempt=lambda email: _appointment_email_attempt(email, now),
+        limit=limit,
     )
 
 

@@ -1,4 +1,4 @@
-"""Celery entry points for appointment emails. They take ids and are safe to run twice."""
+"""Celery entry points for appointment emails. They take ids, are safe to run twice, and the rows record the result."""
 
 from celery import shared_task
 from django.utils import timezone
@@ -6,15 +6,16 @@ from django.utils import timezone
 from . import services
 
 
-@shared_task(acks_late=True)
+# acks_late: a worker that dies mid-send leaves the message to be delivered again, which is safe because the send
+# locks the row and checks `state` first; a message for an email already sent does nothing.
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
 def send_appointment_email(email_id: int) -> bool:
     return services.appointment_email_send(email_id=email_id, now=timezone.now())
 
 
-@shared_task
-def dispatch_due_appointment_emails() -> int:
-    """Send every due appointment email (reminders, retries, any the broker missed). Return how many went."""
-    now = timezone.now()
-    return sum(
-        services.appointment_email_send(email_id=pk, now=now) for pk in services.due_appointment_email_ids(now=now)
-    )
+# Acked on receipt: if this pass is lost, the next beat runs another. Its time budget (EMAIL_DISPATCH_SECONDS) keeps
+# it well inside the soft limit.
+@shared_task(soft_time_limit=240, time_limit=300)
+def dispatch_due_appointment_emails() -> dict[str, int]:
+    """Send every due appointment email (reminders, retries, any the broker lost). Return the counts."""
+    return dict(services.appointment_emails_dispatch(now=timezone.now()))

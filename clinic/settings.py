@@ -149,17 +149,18 @@ EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=60)
 EMAIL_DISPATCH_SECONDS = 90
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport so `make run` needs no broker.
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    # An unacknowledged acks_late message (worker died) is delivered again after this; those tasks are idempotent.
+    "visibility_timeout": 3600,
+    # Publishing after commit must not hang a request while Redis is down or unreachable: no reconnect loop, short
+    # socket timeouts. The email row is already saved; the beat dispatch sends it once Redis is back.
+    "max_retries": 0,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 3,
+}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # An unacknowledged acks_late message (worker died) is delivered again after this; those tasks are idempotent.
-        "visibility_timeout": 3600,
-        # Publishing after commit must not hang a request while Redis is down or unreachable: no reconnect loop, short
-        # socket timeouts. The email row is already saved; the beat dispatch sends it once Redis is back.
-        "max_retries": 0,
-        "socket_connect_timeout": 1,
-        "socket_timeout": 5,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
 else:
     _queue_dir = VAR_DIR / "celery" / "queue"
     _processed_dir = VAR_DIR / "celery" / "processed"

@@ -1,0 +1,247 @@
+"""Real Celery workers on real Redis: emails arrive, and a Redis outage costs the patient nothing.
+
+These start an embedded worker (celery.contrib.testing) in a thread of this process, so the locmem outbox and the
+test database are shared with it. They need Redis: skipped when it is unreachable, except with CI=true.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from datetime import date, datetime
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo
+
+import pytest
+import redis
+import time_machine
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings as django_settings
+from django.core import mail
+
+from booking import tasks
+from booking.forms import slot_value
+from booking.models import Appointment, AppointmentEmail
+from clinic.celery import app as celery_app
+
+from ..factories import booking_post
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+LONDON = ZoneInfo("Europe/London")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+MAIN_REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime.combine(day, clock_time(hh, mm), tzinfo=LONDON)
+
+
+def _unavailable(reason: str):
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+def wait_for(condition, *, seconds=20.0, what="the worker"):
+    """Poll for something another thread does (not a wait for time to pass)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"Timed out after {seconds}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def _reset_broker_pools():
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@contextmanager
+def celery_on(url: str):
+    """Point the project's Celery app at a Redis broker, as production configures it, and run tasks for real."""
+    conf = celery_app.conf
+    saved = {
+        name: conf[name]
+        for name in ("broker_url", "broker_transport_options", "task_always_eager", "worker_hijack_root_logger")
+    }
+    conf.broker_url = url
+    conf.broker_transport_options = dict(django_settings.REDIS_BROKER_TRANSPORT_OPTIONS)
+    conf.task_always_eager = False
+    conf.worker_hijack_root_logger = False  # leave pytest's logging alone
+    _reset_broker_pools()
+    try:
+        yield
+    finally:
+        _reset_broker_pools()
+        conf.update(saved)
+
+
+@contextmanager
+def worker():
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as running:
+        yield running
+
+
+@pytest.fixture
+def main_redis():
+    """The Redis this run was given (REDIS_URL), emptied of any stale messages."""
+    if not MAIN_REDIS_URL:
+        _unavailable("REDIS_URL is not set")
+    try:
+        redis.Redis.from_url(MAIN_REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        _unavailable(f"Redis at {MAIN_REDIS_URL} is unreachable: {error}")
+    with celery_on(MAIN_REDIS_URL):
+        celery_app.control.purge()
+        yield MAIN_REDIS_URL
+
+
+class RedisServer:
+    """A redis-server of our own on a free port, which a test may stop and start again."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.process = None
+        self.port = None
+
+    def start(self):
+        ports = [self.port] if self.port else range(6390, 6400)
+        for port in ports:
+            if not _port_free(port):
+                continue
+            self.process = subprocess.Popen(
+                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+                + ["--dir", str(self.directory), "--logfile", str(self.directory / "redis.log")],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            self.port = port
+            if self._answers():
+                return
+            self.process.kill()
+            self.process.wait()
+        pytest.fail(f"Could not start redis-server on a free port in {list(ports)}")
+
+    def stop(self):
+        """Shut down the way an outage looks to clients: connections refused from now on."""
+        self.client().shutdown(nosave=True)
+        self.process.wait(timeout=10)
+
+    def kill(self):
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self):
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
+
+    def _answers(self):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            try:
+                return self.client().ping()
+            except redis.ConnectionError:
+                time.sleep(0.02)
+        return False
+
+
+def _port_free(port):
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    if shutil.which("redis-server") is None:
+        _unavailable("redis-server is not installed")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+def book_through_the_site(client, start):
+    return client.post("/book/hydrating-facial/details/", booking_post(slot_value(start)))
+
+
+def test_real_worker_on_redis_sends_the_confirmation_and_then_the_reminder(main_redis, client, facial, nurse):
+    start = at(date(2026, 3, 4), 10)
+    with time_machine.travel(at(date(2026, 3, 2), 8), tick=True) as traveller, worker():
+        response = book_through_the_site(client, start)
+        assert response.status_code == 302
+        wait_for(lambda: len(mail.outbox) == 1, what="the confirmation")
+        assert mail.outbox[0].subject.startswith("Your appointment is confirmed")
+
+        traveller.move_to(at(date(2026, 3, 3), 10))
+        tasks.dispatch_due_appointment_emails.delay()  # what beat sends every two minutes
+        wait_for(lambda: len(mail.outbox) == 2, what="the reminder")
+    assert mail.outbox[1].subject == "Reminder: Hydrating facial tomorrow at 10:00"
+    assert set(AppointmentEmail.objects.values_list("state", flat=True)) == {"sent"}
+
+
+def test_redis_down_booking_still_succeeds_at_once_and_its_emails_go_when_redis_is_back(
+    own_redis, client, facial, nurse, settings
+):
+    start = at(date(2026, 3, 4), 10)
+    # Production shares one Redis between the broker and the cache: take both down.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": own_redis.url}}
+    with celery_on(own_redis.url), time_machine.travel(at(date(2026, 3, 2), 8), tick=True) as traveller:
+        own_redis.stop()
+
+        began = time.perf_counter()
+        response = book_through_the_site(client, start)
+        took = time.perf_counter() - began
+        assert response.status_code == 302, response.content.decode()[:500]
+        assert took < 2.0, f"booking took {took:.2f}s with Redis down"
+        assert "re booked" in client.get(response["Location"]).content.decode()
+        appointment = Appointment.objects.get()
+        assert appointment.status == Appointment.Status.CONFIRMED
+        assert set(appointment.emails.values_list("kind", "state")) == {
+            ("confirmed", "pending"),
+            ("reminder", "pending"),
+        }
+        assert mail.outbox == []
+
+        own_redis.start()
+        with worker():
+            # Nobody re-sends the lost task: beat's next dispatch finds the row in the database.
+            tasks.dispatch_due_appointment_emails.delay()
+            wait_for(lambda: len(mail.outbox) == 1, what="the confirmation after Redis came back")
+
+            traveller.move_to(at(date(2026, 3, 3), 10))
+            tasks.dispatch_due_appointment_emails.delay()
+            wait_for(lambda: len(mail.outbox) == 2, what="the reminder after Redis came back")
+    assert [m.subject.split(":")[0] for m in mail.outbox] == ["Your appointment is confirmed", "Reminder"]
+    assert set(appointment.emails.values_list("state", flat=True)) == {"sent"}
+
+
+def test_enqueue_after_commit_gives_up_fast_when_redis_refuses_or_never_answers(own_redis, facial, nurse):
+    """The publish a request makes after commit is bounded: refused in well under a second, hung in ~5 s."""
+    from booking.services import enqueue_email_send
+
+    with celery_on(own_redis.url):
+        own_redis.stop()
+        began = time.perf_counter()
+        enqueue_email_send(12345)  # outside a transaction: runs now, logs, and returns
+        assert time.perf_counter() - began < 1.0
+
+    # A server that accepts the connection and never answers (a hung or overloaded Redis).
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        with celery_on(f"redis://127.0.0.1:{silent.getsockname()[1]}/0"):
+            began = time.perf_counter()
+            enqueue_email_send(12345)
+            took = time.perf_counter() - began
+    socket_timeout = django_settings.REDIS_BROKER_TRANSPORT_OPTIONS["socket_timeout"]
+    assert took < socket_timeout + 1.5, f"enqueue took {took:.2f}s against a silent Redis"
