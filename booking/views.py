@@ -257,6 +257,10 @@ def availability_api(request, slug):
     """Free start times as JSON: ?start=YYYY-MM-DD&days=N (1 to 31)."""
     treatment = _bookable_treatment(slug)
     now = timezone.now()
+    gate = booking_gate(request, treatment, now, announce=False)
+    if gate.response:
+        message = "Answer the health questions first: " + reverse("screening:start", args=[slug])
+        return JsonResponse({"errors": {"screening": [message]}}, status=403)
     first_day, last_day = selectors.bookable_days(now)
     form = DayForm({"date": request.GET.get("start", "")}, first_day=first_day, last_day=last_day)
     try:
@@ -270,7 +274,11 @@ def availability_api(request, slug):
         return JsonResponse({"errors": errors}, status=400)
     start_day = form.cleaned_data["date"]
     by_day = selectors.availability(
-        treatment=treatment, first_day=start_day, last_day=min(start_day + timedelta(days=days - 1), last_day), now=now
+        treatment=treatment,
+        first_day=start_day,
+        last_day=min(start_day + timedelta(days=days - 1), last_day),
+        now=now,
+        not_before=gate.not_before,
     )
     return JsonResponse(
         {

@@ -90,17 +90,22 @@ class Gate:
         )
 
 
-def booking_gate(request, treatment: Treatment, now: datetime) -> Gate:
-    """Let a screened treatment's times be seen and booked only with a usable screening of this browser."""
+def booking_gate(request, treatment: Treatment, now: datetime, *, announce: bool = True) -> Gate:
+    """Let a screened treatment's times be seen and booked only with a usable screening of this browser.
+
+    `announce` adds a message saying why the patient was sent to the questions (pages, not the JSON API).
+    """
     if not treatment.requires_screening:
         return Gate()
     token = request.POST.get(TOKEN_PARAM) if request.method == "POST" else request.GET.get(TOKEN_PARAM)
     screening = screening_from_request(request, treatment, token)
     if screening is None:
-        messages.info(request, "Please answer a few short health questions first.")
+        if announce:
+            messages.info(request, "Please answer a few short health questions first.")
         return Gate(response=redirect("screening:start", treatment.slug))
     if not screening.is_usable(now):
-        messages.info(request, "Your answers have expired or were already used. Please answer the questions again.")
+        if announce:
+            messages.info(request, "Your answers have expired or were already used. Please answer them again.")
         return Gate(response=redirect("screening:start", treatment.slug))
     token = screening_token(screening)
     if screening.outcome == Screening.Outcome.BLOCKED:

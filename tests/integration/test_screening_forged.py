@@ -121,3 +121,11 @@ def test_a_forged_reminder_post_from_another_browser_is_a_404(client, clock, mic
     token = token_of(latest_screening())
     response = Client().post(f"/book/{SLUG}/screening/{token}/reminder/", {"consent": "on"})
     assert response.status_code == 404
+
+
+def test_the_availability_api_shows_no_screened_times_without_a_screening(client, clock, microneedling):
+    response = client.get(f"/api/availability/{SLUG}/", {"start": "2026-03-03"})
+    assert response.status_code == 403 and "health questions" in response.json()["errors"]["screening"][0]
+    screen(client, isotretinoin_recently="yes", last_dose="2025-09-30")  # wait until 30 March
+    days = client.get(f"/api/availability/{SLUG}/", {"start": "2026-03-27", "days": 4}).json()["days"]
+    assert days["2026-03-27"] == [] and days["2026-03-30"]

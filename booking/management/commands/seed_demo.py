@@ -12,6 +12,7 @@ from django.utils import timezone
 from booking import selectors, services
 from booking.exceptions import BookingError
 from booking.models import Practitioner, Treatment, WorkingHours
+from screening.models import ScreeningPolicy
 
 TREATMENTS = [
     # slug, name, minutes, buffer, price, requires_screening, safe_alternative, description
@@ -94,6 +95,10 @@ class Command(BaseCommand):
             return
         with transaction.atomic():
             treatments = self._treatments()
+            # The screening policy with the clinic defaults (six months after isotretinoin), editable in admin.
+            for treatment in treatments.values():
+                if treatment.requires_screening:
+                    ScreeningPolicy.objects.get_or_create(treatment=treatment)
             self._practitioners(treatments)
         booked = self._appointments(list(treatments.values()), appointments)
         password = self._staff_login()
