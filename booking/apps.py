@@ -5,3 +5,19 @@ class BookingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "booking"
     verbose_name = "Booking"
+
+    def ready(self):
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from .models import Appointment, Practitioner, TimeOff, Treatment, WorkingHours
+        from .selectors import invalidate_availability
+
+        # Anything availability reads starts a new diary version, so no cached free time outlives a change.
+        for model in (Appointment, Practitioner, TimeOff, Treatment, WorkingHours):
+            post_save.connect(invalidate_availability, sender=model, dispatch_uid=f"availability-{model.__name__}")
+            post_delete.connect(
+                invalidate_availability, sender=model, dispatch_uid=f"availability-del-{model.__name__}"
+            )
+        m2m_changed.connect(
+            invalidate_availability, sender=Practitioner.treatments.through, dispatch_uid="availability-treatments"
+        )

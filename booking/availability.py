@@ -67,32 +67,60 @@ def free_starts(
     the treatment plus its buffer overlaps nothing they are busy with. Starts before `not_before` (minimum notice)
     or after `not_after` (booking horizon) are left out. Steps are taken in absolute time from each window's start,
     so a working day keeps its real length on the days the clocks change.
+
+    The sweep runs on whole microseconds since the epoch rather than datetimes: the same instants, compared and
+    stepped exactly, several times faster over a month of diary.
     """
-    occupied = duration + buffer_after
-    free: dict[datetime, list[int]] = defaultdict(list)
+    occupied, length, stride = _us(duration + buffer_after), _us(duration), _us(step)
+    earliest, latest = _instant(not_before), _instant(not_after)
+    days = days_between(first_day, last_day)
+    free: dict[int, list[int]] = defaultdict(list)
+    # Practitioners often share weekly hours: turn each distinct day's windows into instants once.
+    windows_for: dict[tuple, list[tuple[int, int]]] = {}
     for schedule in schedules:
-        busy = merge_intervals(schedule.busy)
+        busy = merge_intervals([(_instant(start), _instant(end)) for start, end in schedule.busy])
+        busy_count = len(busy)
         cursor = 0
-        for day in days_between(first_day, last_day):
-            # Overlapping windows (a data-entry slip) are merged so the busy sweep only moves forwards.
-            windows = merge_intervals(
-                [
-                    (
-                        datetime.combine(day, opens, tzinfo=tz).astimezone(UTC),
-                        datetime.combine(day, closes, tzinfo=tz).astimezone(UTC),
-                    )
-                    for opens, closes in schedule.weekly_hours.get(day.weekday(), [])
-                ]
-            )
+        for day in days:
+            hours = schedule.weekly_hours.get(day.weekday())
+            if not hours:
+                continue
+            key = (day, tuple(hours))
+            windows = windows_for.get(key)
+            if windows is None:
+                # Overlapping windows (a data-entry slip) are merged so the busy sweep only moves forwards.
+                windows = windows_for[key] = merge_intervals(
+                    [
+                        (
+                            _instant(datetime.combine(day, opens, tzinfo=tz)),
+                            _instant(datetime.combine(day, closes, tzinfo=tz)),
+                        )
+                        for opens, closes in hours
+                    ]
+                )
             for start, closes in windows:
-                while start + duration <= closes and start <= not_after:
-                    if start >= not_before:
-                        while cursor < len(busy) and busy[cursor][1] <= start:
+                while start + length <= closes and start <= latest:
+                    if start >= earliest:
+                        while cursor < busy_count and busy[cursor][1] <= start:
                             cursor += 1
-                        if cursor == len(busy) or busy[cursor][0] >= start + occupied:
+                        if cursor == busy_count or busy[cursor][0] >= start + occupied:
                             free[start].append(schedule.practitioner_id)
-                    start += step
-    by_day: dict[date, list[Slot]] = {day: [] for day in days_between(first_day, last_day)}
+                    start += stride
+    by_day: dict[date, list[Slot]] = {day: [] for day in days}
     for start in sorted(free):
-        by_day[start.astimezone(tz).date()].append(Slot(start=start, practitioner_ids=tuple(free[start])))
+        moment = EPOCH + timedelta(microseconds=start)
+        by_day[moment.astimezone(tz).date()].append(Slot(start=moment, practitioner_ids=tuple(free[start])))
     return by_day
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+def _us(span: timedelta) -> int:
+    return span // ONE_MICROSECOND
+
+
+def _instant(moment: datetime) -> int:
+    """Whole microseconds since the epoch: exact, unlike a float timestamp."""
+    return (moment - EPOCH) // ONE_MICROSECOND

@@ -1,15 +1,20 @@
 """Reads shared by views, services and admin."""
 
+import logging
+import uuid
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from .availability import PractitionerSchedule, Slot, free_starts, local_day_bounds
 from .models import Appointment, TimeOff, Treatment, WorkingHours
+
+logger = logging.getLogger(__name__)
 
 
 def clinic_tz() -> ZoneInfo:
@@ -48,38 +53,51 @@ def availability(
 
     `not_before` can push the earliest start later than the minimum notice (e.g. a screening's eligibility date).
     `exclude_appointment` lets a patient who is rescheduling see the times their own booking now holds.
+    The diary's free times for the whole range are computed (or read from the availability cache), then cut to the
+    booking window at `now`: the same times either way, as the window only ever removes starts.
     """
-    tz = clinic_tz()
     earliest, latest = booking_window(now)
     if not_before is not None:
         earliest = max(earliest, not_before)
-    range_start, range_end = local_day_bounds(first_day, last_day, tz)
+    if exclude_appointment is None:
+        by_day = cached_free_starts(treatment=treatment, first_day=first_day, last_day=last_day)
+    else:
+        by_day = _free_starts(treatment, first_day, last_day, exclude_appointment)
+    return {
+        day: [slot for slot in slots if earliest <= slot.start <= latest] if slots else slots
+        for day, slots in by_day.items()
+    }
 
-    practitioners = list(
-        treatment.practitioners.filter(active=True).prefetch_related(
-            Prefetch("working_hours", queryset=WorkingHours.objects.order_by("weekday", "start_time"))
-        )
-    )
-    ids = [p.pk for p in practitioners]
+
+def _free_starts(treatment, first_day, last_day, exclude_appointment=None) -> dict[date, list[Slot]]:
+    """Load practitioners, their hours, appointments and time off (four queries) and return every free start."""
+    tz = clinic_tz()
+    range_start, range_end = local_day_bounds(first_day, last_day, tz)
+    # Plain tuples, not model instances: the rows are only read. Practitioners keep their default (name) order,
+    # which is the order the booking service offers them a time in.
+    ids = list(treatment.practitioners.filter(active=True).values_list("pk", flat=True))
+    weekly: dict[int, dict[int, list]] = {pk: defaultdict(list) for pk in ids}
+    hours = WorkingHours.objects.filter(practitioner_id__in=ids).order_by("weekday", "start_time")
+    for practitioner_id, weekday, opens, closes in hours.values_list(
+        "practitioner_id", "weekday", "start_time", "end_time"
+    ):
+        weekly[practitioner_id][weekday].append((opens, closes))
     busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     appointments = (
-        Appointment.objects.holding_time().filter(practitioner_id__in=ids).overlapping(range_start, range_end)
+        Appointment.objects.holding_time()
+        .filter(practitioner_id__in=ids)
+        .overlapping(range_start, range_end)
+        .order_by()  # free_starts sorts them itself
     )
     if exclude_appointment is not None:
         appointments = appointments.exclude(pk=exclude_appointment.pk)
     for practitioner_id, start, busy_until in appointments.values_list("practitioner_id", "start", "busy_until"):
         busy[practitioner_id].append((start, busy_until))
-    away = TimeOff.objects.filter(practitioner_id__in=ids, start__lt=range_end, end__gt=range_start)
+    away = TimeOff.objects.filter(practitioner_id__in=ids, start__lt=range_end, end__gt=range_start).order_by()
     for practitioner_id, start, end in away.values_list("practitioner_id", "start", "end"):
         busy[practitioner_id].append((start, end))
 
-    schedules = []
-    for practitioner in practitioners:
-        weekly: dict[int, list] = defaultdict(list)
-        for hours in practitioner.working_hours.all():
-            weekly[hours.weekday].append((hours.start_time, hours.end_time))
-        schedules.append(PractitionerSchedule(practitioner.pk, dict(weekly), busy[practitioner.pk]))
-
+    schedules = [PractitionerSchedule(pk, dict(weekly[pk]), busy[pk]) for pk in ids]
     return free_starts(
         schedules=schedules,
         first_day=first_day,
@@ -88,9 +106,94 @@ def availability(
         duration=treatment.duration,
         buffer_after=treatment.buffer_after,
         step=timedelta(minutes=settings.BOOKING_SLOT_STEP_MINUTES),
-        not_before=earliest,
-        not_after=latest,
+        not_before=range_start,
+        not_after=range_end,
     )
+
+
+# --- The availability cache -----------------------------------------------------------------------------------------
+# Free times for a (treatment, range) are kept in the shared cache under the diary's current version, a random token
+# replaced whenever anything availability reads is saved or deleted (see invalidate_availability, connected in
+# BookingConfig.ready). A stale entry is never read: its version no longer matches. Writes that bypass model signals
+# (queryset.update, raw SQL) are caught by the expiry, AVAILABILITY_CACHE_SECONDS; and a stale time can never be
+# double booked, as the booking service's write is refereed by the database. 0 seconds turns the cache off.
+VERSION_KEY = "availability:version"
+
+
+def _cache_seconds() -> int:
+    return getattr(settings, "AVAILABILITY_CACHE_SECONDS", 0)
+
+
+def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date) -> dict[date, list[Slot]]:
+    seconds = _cache_seconds()
+    if seconds <= 0:
+        return _free_starts(treatment, first_day, last_day)
+    key = ":".join(
+        str(part)
+        for part in (
+            "availability",
+            treatment.pk,
+            treatment.duration_minutes,
+            treatment.buffer_after_minutes,
+            settings.BOOKING_SLOT_STEP_MINUTES,
+            settings.TIME_ZONE,
+            first_day.isoformat(),
+            last_day.isoformat(),
+        )
+    )
+    try:
+        found = cache.get_many([VERSION_KEY, key])
+        version = found.get(VERSION_KEY)
+        if version is None:
+            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            version = cache.get(VERSION_KEY)
+        entry = found.get(key)
+        if entry is not None and entry[0] == version:
+            return _unpack(entry[1])
+    except Exception:  # noqa: BLE001 - a cache outage must never stop patients seeing times
+        logger.warning("Availability cache unavailable; computing from the database", exc_info=True)
+        return _free_starts(treatment, first_day, last_day)
+    by_day = _free_starts(treatment, first_day, last_day)
+    try:
+        cache.set(key, (version, _pack(by_day)), timeout=seconds)
+    except Exception:  # noqa: BLE001
+        logger.warning("Availability cache unavailable; result not kept", exc_info=True)
+    return by_day
+
+
+def invalidate_availability(**kwargs) -> None:
+    """Start a new diary version now and again after the transaction commits (a reader between the two may have
+    cached what it read before the commit under the first one)."""
+    if _cache_seconds() <= 0:
+        return
+    _new_version()
+    transaction.on_commit(_new_version)
+
+
+def _new_version() -> None:
+    try:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:  # noqa: BLE001 - the write stands; entries then expire within AVAILABILITY_CACHE_SECONDS
+        logger.warning("Availability cache unavailable; could not start a new diary version", exc_info=True)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _pack(by_day: dict[date, list[Slot]]) -> list:
+    """Compact, fast to (un)pickle: day ordinals and whole microseconds instead of objects."""
+    return [
+        (day.toordinal(), [((slot.start - _EPOCH) // _MICROSECOND, slot.practitioner_ids) for slot in slots])
+        for day, slots in by_day.items()
+    ]
+
+
+def _unpack(packed: list) -> dict[date, list[Slot]]:
+    return {
+        date.fromordinal(ordinal): [Slot(_EPOCH + timedelta(microseconds=us), ids) for us, ids in slots]
+        for ordinal, slots in packed
+    }
 
 
 def slots_on(*, treatment: Treatment, day: date, now: datetime, **kwargs) -> list[Slot]:

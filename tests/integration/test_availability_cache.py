@@ -1,0 +1,60 @@
+"""The availability cache never shows a time that a change in the diary has taken or freed."""
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from booking import selectors, services
+from booking.models import TimeOff
+
+from ..factories import patient
+
+pytestmark = pytest.mark.django_db
+LONDON = ZoneInfo("Europe/London")
+TUESDAY = date(2026, 3, 3)
+
+
+@pytest.fixture(autouse=True)
+def cache_on(settings):
+    settings.AVAILABILITY_CACHE_SECONDS = 60
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "avail"}}
+
+
+def starts(treatment, now):
+    return [slot.start for slot in selectors.slots_on(treatment=treatment, day=TUESDAY, now=now)]
+
+
+def test_a_second_look_at_the_same_day_needs_no_availability_queries(clock, facial, nurse, django_assert_num_queries):
+    now = datetime.now(LONDON)
+    first = starts(facial, now)
+    with django_assert_num_queries(0):
+        assert starts(facial, now) == first
+
+
+def test_a_booked_time_disappears_at_once_and_comes_back_when_cancelled(clock, facial, nurse):
+    now = datetime.now(LONDON)
+    ten = datetime.combine(TUESDAY, time(10), tzinfo=LONDON)
+    assert ten in starts(facial, now)
+    appointment = services.appointment_book(treatment=facial, start=ten, patient=patient(), now=now)
+    assert ten not in starts(facial, now)
+    services.appointment_cancel(appointment=appointment, now=now)
+    assert ten in starts(facial, now)
+
+
+def test_time_off_added_in_admin_removes_the_afternoon_at_once(clock, facial, nurse):
+    now = datetime.now(LONDON)
+    assert any(s.hour >= 14 for s in starts(facial, now))
+    TimeOff.objects.create(
+        practitioner=nurse,
+        start=datetime.combine(TUESDAY, time(13), tzinfo=LONDON),
+        end=datetime.combine(TUESDAY + timedelta(days=1), time(0), tzinfo=LONDON),
+    )
+    assert [s for s in starts(facial, now) if s.astimezone(LONDON).hour >= 13] == []
+
+
+def test_the_minimum_notice_still_moves_with_the_clock_on_cached_times(clock, facial, nurse):
+    first = starts(facial, datetime.now(LONDON))
+    clock.move_to(datetime.combine(TUESDAY, time(11), tzinfo=LONDON))
+    later = starts(facial, datetime.now(LONDON))
+    assert later and later[0] >= datetime.combine(TUESDAY, time(13), tzinfo=LONDON) and len(later) < len(first)
