@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "clinic",
+    "privacy",  # after booking and screening: it adds the patient data actions to their admin
     "booking",
     "screening",
 ]
@@ -277,6 +278,23 @@ THROTTLE_RULES = {
     "screening:*": {"methods": ["POST"], "limits": {"ip": "20/10m", "email": "10/h"}},
     "screening:unsubscribe": {"methods": ["GET", "POST"], "limits": {"ip": "20/10m", "link": "10/h"}},
     "admin:login": {"methods": ["POST"], "limits": {"ip": "30/10m"}},
+}
+
+# Screening answers are encrypted at rest (Fernet: AES-128 and HMAC-SHA256) with keys of their own, not SECRET_KEY.
+# The first key encrypts and every key decrypts: to rotate, put a new key first, run `manage.py
+# rotate_screening_key`, then drop the old one. Make a key with `manage.py rotate_screening_key --new-key`.
+SCREENING_ENCRYPTION_KEYS = env.list(
+    "SCREENING_ENCRYPTION_KEYS",
+    default=["ZGV2LW9ubHktc2NyZWVuaW5nLWtleS1ub3Qtc2FmZSE="] if DEBUG else environ.Env.NOTSET,  # dev-only key
+)
+# Retention: answers behind a past appointment are erased this many months after it; answers that never backed a
+# booking that went ahead (abandoned, declined or cancelled) after this many days. The booking record stays.
+SCREENING_RETENTION_MONTHS = env.int("SCREENING_RETENTION_MONTHS", default=24)
+SCREENING_RETENTION_UNBOOKED_DAYS = env.int("SCREENING_RETENTION_UNBOOKED_DAYS", default=90)
+CELERY_BEAT_SCHEDULE["erase-expired-screening-answers"] = {
+    "task": "privacy.tasks.erase_expired_screening_answers",
+    "schedule": 300.0,
+    "options": {"expires": 290},
 }
 
 # Error reports (logs, admin emails) carry no local variables and no POST values: they may hold health answers.

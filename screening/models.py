@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from booking.models import Appointment, Treatment
+from privacy.fields import EncryptedJSONField
 
 
 class ScreeningPolicy(models.Model):
@@ -123,10 +124,11 @@ class Screening(models.Model):
     treatment = models.ForeignKey(Treatment, on_delete=models.PROTECT, related_name="screenings")
     email = models.EmailField()
     # Health data: the patient's answers exactly as decided on. Only ever read back from here, never from a form.
-    answers = models.JSONField()
+    # Encrypted at rest (SCREENING_ENCRYPTION_KEYS); None once erased by retention or on the patient's request.
+    answers = EncryptedJSONField(null=True, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    # Patient-safe codes and plain words: [{"code": ..., "text": ...}].
-    reasons = models.JSONField(default=list, blank=True)
+    # Patient-safe codes and plain words: [{"code": ..., "text": ...}]. Drawn from the answers, so encrypted too.
+    reasons = EncryptedJSONField(default=list, blank=True)
     # A booking made with this screening is held for a clinician (flags, unsure dates, changed answers).
     needs_review = models.BooleanField(default=False)
     eligible_from = models.DateField(null=True, blank=True, help_text="The clinic-local day from which to book.")
@@ -147,6 +149,9 @@ class Screening(models.Model):
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    answers_erased_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the answers were erased (retention period over, or on request)."
+    )
 
     class Meta:
         ordering = ["-created_at"]

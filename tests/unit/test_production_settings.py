@@ -13,6 +13,7 @@ PRODUCTION = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "book.clinic.example",
     "CSRF_TRUSTED_ORIGINS": "https://book.clinic.example",
+    "SCREENING_ENCRYPTION_KEYS": "qZ2f1cQ2gTfP1Vd0mV6Yq8w3w2l7mT3n5Q0cX9vJ2kE=",
 }
 
 
@@ -51,6 +52,18 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = run_django(["check"], SECRET_KEY=None)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_screening_encryption_key():
+    result = run_django(["check"], SCREENING_ENCRYPTION_KEYS=None)
+    assert result.returncode != 0
+    assert "SCREENING_ENCRYPTION_KEYS" in result.stderr
+
+
+def test_a_malformed_screening_encryption_key_fails_the_checks():
+    result = run_django(["check"], SCREENING_ENCRYPTION_KEYS="not-a-key")
+    assert result.returncode != 0
+    assert "privacy.E002" in result.stderr
 
 
 def test_production_cookies_are_secure_and_https_is_enforced_behind_the_proxy():

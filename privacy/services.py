@@ -1,0 +1,160 @@
+"""Retention, export and erasure of a patient's data. Screening answers are the health data; bookings stay."""
+
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from booking.models import HOLDING_TIME, Appointment, AppointmentEmail
+from booking.selectors import clinic_tz
+from screening.models import EligibilityReminder, Screening
+from screening.rules import add_months
+
+from .exceptions import ErasureRefused
+from .models import PatientDataRequest, email_digest
+
+ERASED_NAME = "(erased on request)"
+ERASED_DATE_OF_BIRTH = date(1900, 1, 1)
+
+
+def _retention_cutoffs(now: datetime) -> tuple[datetime, datetime]:
+    tz = clinic_tz()
+    today = now.astimezone(tz).date()
+    booked = datetime.combine(add_months(today, -settings.SCREENING_RETENTION_MONTHS), time.min, tzinfo=tz)
+    return booked, now - timedelta(days=settings.SCREENING_RETENTION_UNBOOKED_DAYS)
+
+
+def expired_screenings(*, now: datetime):
+    """Screenings whose answers are past keeping: behind a past appointment for SCREENING_RETENTION_MONTHS, or
+    never behind a booking that went ahead (abandoned, declined, cancelled) for SCREENING_RETENTION_UNBOOKED_DAYS."""
+    booked_cutoff, unbooked_cutoff = _retention_cutoffs(now)
+    went_ahead = Q(appointment__isnull=False) & ~Q(
+        appointment__status__in=[Appointment.Status.DECLINED, Appointment.Status.CANCELLED]
+    )
+    return Screening.objects.filter(answers_erased_at__isnull=True).filter(
+        (went_ahead & Q(appointment__start__lt=booked_cutoff)) | (~went_ahead & Q(created_at__lt=unbooked_cutoff))
+    )
+
+
+def _erase_answers(screenings, *, now: datetime) -> int:
+    return Screening.objects.filter(pk__in=list(screenings.values_list("pk", flat=True))).update(
+        answers=None, reasons=[], answers_erased_at=now
+    )
+
+
+def screening_answers_erase_expired(*, now: datetime, batch: int = 500) -> int:
+    """Erase the answers (and the reasons drawn from them) of expired screenings, in short batches; return how many.
+
+    The screening's outcome and dates stay, as does the booking: the diary and the decision remain on record.
+    """
+    erased = 0
+    while True:
+        with transaction.atomic():
+            ids = list(expired_screenings(now=now).order_by("pk").values_list("pk", flat=True)[:batch])
+            if not ids:
+                return erased
+            erased += _erase_answers(Screening.objects.filter(pk__in=ids), now=now)
+
+
+def patient_data_export(*, email: str, now: datetime, done_by=None, done_from=None) -> dict:
+    """Everything held about the patient with this email, as JSON-ready data; record that it was exported."""
+    appointments = Appointment.objects.filter(patient_email__iexact=email.strip()).select_related(
+        "treatment", "practitioner"
+    )
+    screenings = Screening.objects.filter(email__iexact=email.strip()).select_related("treatment")
+    reminders = EligibilityReminder.objects.filter(email__iexact=email.strip()).select_related("treatment")
+    emails = AppointmentEmail.objects.filter(appointment__in=appointments).order_by("pk")
+    data = {
+        "email": email.strip(),
+        "exported_at": now.isoformat(),
+        "appointments": [
+            {
+                "reference": str(a.public_id),
+                "treatment": a.treatment.name,
+                "practitioner": a.practitioner.name,
+                "start": a.start.isoformat(),
+                "end": a.end.isoformat(),
+                "status": a.status,
+                "name": a.patient_name,
+                "email": a.patient_email,
+                "phone": a.patient_phone,
+                "date_of_birth": a.patient_date_of_birth.isoformat(),
+                "booked_at": a.created_at.isoformat(),
+            }
+            for a in appointments
+        ],
+        "screenings": [
+            {
+                "reference": str(s.public_id),
+                "treatment": s.treatment.name,
+                "answered_at": s.created_at.isoformat(),
+                "answers": s.answers,
+                "outcome": s.outcome,
+                "reasons": [reason.get("text", "") for reason in s.reasons or []],
+                "eligible_from": s.eligible_from.isoformat() if s.eligible_from else None,
+                "answers_erased_at": s.answers_erased_at.isoformat() if s.answers_erased_at else None,
+                "appointment": str(s.appointment.public_id) if s.appointment_id else None,
+            }
+            for s in screenings.select_related("appointment")
+        ],
+        "eligibility_reminders": [
+            {"treatment": r.treatment.name, "kind": r.kind, "due_on": r.due_on.isoformat(), "state": r.state}
+            for r in reminders
+        ],
+        "emails": [
+            {"kind": e.kind, "state": e.state, "sent_at": e.sent_at.isoformat() if e.sent_at else None} for e in emails
+        ],
+    }
+    counts = {key: len(data[key]) for key in ("appointments", "screenings", "eligibility_reminders", "emails")}
+    _record(PatientDataRequest.Kind.EXPORT, email, now=now, done_by=done_by, done_from=done_from, counts=counts)
+    return data
+
+
+def patient_data_erase(*, email: str, now: datetime, done_by=None, done_from=None) -> dict:
+    """Erase the patient's health answers and contact details; keep anonymous bookings for the diary's history.
+
+    Refused while the patient has an upcoming appointment: cancel it first, so no one is left without a booking
+    the clinic can still reach them about.
+    """
+    email = email.strip()
+    with transaction.atomic():
+        appointments = Appointment.objects.select_for_update().filter(patient_email__iexact=email)
+        if appointments.filter(status__in=HOLDING_TIME, start__gt=now).exists():
+            raise ErasureRefused("This patient has an upcoming appointment. Cancel it first, then erase their data.")
+        screenings = Screening.objects.filter(email__iexact=email)
+        counts = {
+            "screenings": _erase_screenings(screenings, now=now),
+            "appointments": _anonymise_appointments(appointments),
+            "eligibility_reminders": EligibilityReminder.objects.filter(email__iexact=email).delete()[0],
+        }
+        _record(PatientDataRequest.Kind.ERASURE, email, now=now, done_by=done_by, done_from=done_from, counts=counts)
+    return counts
+
+
+def _erase_screenings(screenings, *, now: datetime) -> int:
+    erased = 0
+    for pk in list(screenings.values_list("pk", flat=True)):
+        erased += Screening.objects.filter(pk=pk).update(
+            answers=None, reasons=[], answers_erased_at=now, email=f"erased-{pk}@erased.invalid"
+        )
+    return erased
+
+
+def _anonymise_appointments(appointments) -> int:
+    # Row updates, not save(): no signal handler gets to copy the old contact details anywhere on the way out.
+    return sum(
+        Appointment.objects.filter(pk=pk).update(
+            patient_name=ERASED_NAME,
+            patient_email=f"erased-{public_id.hex[:12]}@erased.invalid",
+            patient_phone="",
+            patient_date_of_birth=ERASED_DATE_OF_BIRTH,
+        )
+        for pk, public_id in appointments.values_list("pk", "public_id")
+    )
+
+
+def _record(kind, email, *, now, done_by, done_from, counts) -> PatientDataRequest:
+    return PatientDataRequest.objects.create(
+        kind=kind, email_digest=email_digest(email), done_by=done_by, done_from=done_from, done_at=now, counts=counts
+    )

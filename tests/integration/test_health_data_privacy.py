@@ -1,0 +1,254 @@
+"""Screening answers: encrypted at rest with keys of their own, erased when past keeping, exported and erased on a
+patient's request by staff allowed to, with a record of each request."""
+
+import json
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from cryptography.fernet import Fernet
+from django.apps import apps
+from django.contrib.auth.models import Permission, User
+from django.core.management import call_command
+from django.db import connection
+
+from booking import services as booking_services
+from booking.models import Appointment
+from privacy import crypto, services
+from privacy.crypto import UndecryptableError
+from privacy.exceptions import ErasureRefused
+from privacy.models import PatientDataRequest
+from privacy.tasks import erase_expired_screening_answers
+from screening.models import EligibilityReminder, Screening
+
+from ..factories import patient
+from .screening_helpers import latest_screening, make_clinic, screen
+
+pytestmark = pytest.mark.django_db
+LONDON = ZoneInfo("Europe/London")
+TUESDAY = date(2026, 3, 3)
+EMAIL = "alex@example.com"
+
+
+@pytest.fixture
+def microneedling(db):
+    return make_clinic()
+
+
+def raw_columns(screening):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT answers, reasons FROM screening_screening WHERE id = %s", [screening.pk])
+        return cursor.fetchone()
+
+
+def make_screening(treatment, *, email=EMAIL, created_at=None, appointment=None, outcome="clear"):
+    created_at = created_at or datetime.now(LONDON)
+    return Screening.objects.create(
+        treatment=treatment,
+        email=email,
+        answers={"taking_isotretinoin": False, "last_dose": "2025-12-01", "contraindications": {"keloid": True}},
+        outcome=outcome,
+        reasons=[{"code": "keloid", "text": "Raised scars need a clinician's look."}],
+        rules_version=1,
+        created_at=created_at,
+        expires_at=created_at + timedelta(hours=2),
+        appointment=appointment,
+        used_at=created_at if appointment else None,
+    )
+
+
+def booked(treatment, *, hour=10, email=EMAIL):
+    return booking_services.appointment_book(
+        treatment=treatment,
+        start=datetime.combine(TUESDAY, time(hour), tzinfo=LONDON),
+        patient=patient(email=email),
+        now=datetime.now(LONDON),
+    )
+
+
+# --- Encryption at rest --------------------------------------------------------------------------------------------
+
+
+def test_answers_are_stored_as_ciphertext_and_read_back_as_answers(client, clock, microneedling):
+    screen(client, isotretinoin_recently="yes", last_dose="2026-01-15", q_keloid="yes")
+    screening = latest_screening()
+    answers, reasons = raw_columns(screening)
+    for column in (answers, reasons):
+        assert column.startswith("gAAAAA")
+        assert "2026-01-15" not in column and "keloid" not in column and "isotretinoin" not in column
+    assert screening.answers["last_dose"] == "2026-01-15"
+    assert any(reason["code"] for reason in screening.reasons)
+
+
+def test_the_key_is_not_the_secret_key_and_a_bad_key_is_reported(settings):
+    assert settings.SECRET_KEY not in settings.SCREENING_ENCRYPTION_KEYS
+    settings.SCREENING_ENCRYPTION_KEYS = [settings.SECRET_KEY]
+    assert {error.id for error in crypto.check_keys()} >= {"privacy.E002", "privacy.E003"}
+    settings.SCREENING_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    assert crypto.check_keys() == []
+
+
+def test_keys_rotate_without_losing_answers(clock, microneedling, settings):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.SCREENING_ENCRYPTION_KEYS = [old]
+    screening = make_screening(microneedling)
+    settings.SCREENING_ENCRYPTION_KEYS = [new, old]
+    assert Screening.objects.get(pk=screening.pk).answers["last_dose"] == "2025-12-01"  # old rows still read
+    call_command("rotate_screening_key")
+    answers, _ = raw_columns(screening)
+    assert json.loads(Fernet(new).decrypt(answers.encode()))["last_dose"] == "2025-12-01"
+    settings.SCREENING_ENCRYPTION_KEYS = [new]
+    assert Screening.objects.get(pk=screening.pk).answers["contraindications"] == {"keloid": True}
+
+
+def test_answers_written_under_a_key_that_was_dropped_fail_loudly_not_silently(clock, microneedling, settings):
+    screening = make_screening(microneedling)
+    settings.SCREENING_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    with pytest.raises(UndecryptableError):
+        Screening.objects.get(pk=screening.pk)
+
+
+def test_clinicians_still_read_the_answers_in_the_admin(admin_client, client, clock, microneedling):
+    screen(client, isotretinoin_recently="yes", last_dose="2026-01-15")
+    page = admin_client.get(f"/admin/screening/screening/{latest_screening().pk}/change/").content.decode()
+    assert "Taking isotretinoin now" in page and "2026-01-15" in page
+
+
+# --- Retention ------------------------------------------------------------------------------------------------------
+
+
+def test_answers_behind_a_past_appointment_are_kept_24_months_then_erased_and_the_booking_stays(clock, microneedling):
+    appointment = booked(microneedling)
+    screening = make_screening(microneedling, appointment=appointment)
+    clock.move_to(datetime(2028, 3, 2, 12, tzinfo=LONDON))  # 23 months and a bit after the appointment
+    assert erase_expired_screening_answers() == 0
+    clock.move_to(datetime(2028, 3, 4, 12, tzinfo=LONDON))
+    assert erase_expired_screening_answers() == 1
+    screening.refresh_from_db()
+    assert screening.answers is None and screening.reasons == [] and screening.answers_erased_at is not None
+    assert screening.outcome == "clear" and screening.appointment == appointment
+    appointment.refresh_from_db()
+    assert appointment.patient_name == "Alex Morgan"  # the booking record stays whole
+    assert erase_expired_screening_answers() == 0  # safe to run again
+
+
+@pytest.mark.parametrize("status", [None, Appointment.Status.DECLINED, Appointment.Status.CANCELLED])
+def test_answers_that_never_led_to_a_visit_are_erased_after_90_days(clock, microneedling, status):
+    appointment = None
+    if status:
+        appointment = booked(microneedling)
+        Appointment.objects.filter(pk=appointment.pk).update(status=status)
+    screening = make_screening(microneedling, appointment=appointment, outcome="blocked" if not status else "review")
+    clock.shift(timedelta(days=89))
+    call_command("erase_expired_screening_answers")
+    screening.refresh_from_db()
+    assert screening.answers is not None
+    clock.shift(timedelta(days=2))
+    call_command("erase_expired_screening_answers")
+    screening.refresh_from_db()
+    assert screening.answers is None
+
+
+def test_the_retention_periods_are_settings(clock, microneedling, settings):
+    settings.SCREENING_RETENTION_UNBOOKED_DAYS = 7
+    make_screening(microneedling)
+    clock.shift(timedelta(days=8))
+    assert services.expired_screenings(now=datetime.now(LONDON)).count() == 1
+
+
+def test_retention_runs_from_beat(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["erase-expired-screening-answers"]
+    assert entry["task"] == "privacy.tasks.erase_expired_screening_answers" and entry["schedule"] <= 24 * 3600
+
+
+# --- Export and erasure on request -----------------------------------------------------------------------------------
+
+
+def staff(username, *permissions):
+    user = User.objects.create_user(username, password="x", is_staff=True)
+    codenames = ["view_appointment", "change_appointment", *permissions]
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def run_action(client, action, appointment, **extra):
+    return client.post("/admin/booking/appointment/", {"action": action, "_selected_action": [appointment.pk], **extra})
+
+
+def test_a_clinician_exports_a_patients_data_as_json_and_it_is_recorded(client, clock, microneedling):
+    appointment = booked(microneedling)
+    make_screening(microneedling, appointment=appointment)
+    make_screening(microneedling, email="ALEX@example.com")
+    clinician = staff("clinician", "export_patient_data")
+    client.force_login(clinician)
+    response = run_action(client, "export_patient_data", appointment)
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert "attachment" in response["Content-Disposition"]
+    (exported,) = json.loads(response.content)["patients"]
+    assert exported["appointments"][0]["name"] == "Alex Morgan" and exported["appointments"][0]["phone"]
+    assert len(exported["screenings"]) == 2
+    assert exported["screenings"][0]["answers"]["contraindications"] == {"keloid": True}
+    request = PatientDataRequest.objects.get()
+    assert request.kind == "export" and request.done_by == clinician and request.done_from == "127.0.0.1"
+    assert EMAIL not in json.dumps(request.counts) and EMAIL not in request.email_digest
+
+
+def test_reception_without_the_permission_neither_sees_nor_runs_the_actions(client, clock, microneedling):
+    appointment = booked(microneedling)
+    client.force_login(staff("reception"))
+    page = client.get("/admin/booking/appointment/").content.decode()
+    assert "export_patient_data" not in page and "erase_patient_data" not in page
+    response = run_action(client, "export_patient_data", appointment)
+    assert response.get("Content-Type") != "application/json"
+    assert not PatientDataRequest.objects.exists()
+
+
+def test_a_clinician_erases_a_patients_data_after_confirming(client, clock, microneedling):
+    appointment = booked(microneedling)
+    screening = make_screening(microneedling, appointment=appointment)
+    EligibilityReminder.objects.create(
+        email=EMAIL, treatment=microneedling, kind="eligible", due_on=date(2026, 9, 1), send_at=datetime.now(LONDON)
+    )
+    other = booked(microneedling, hour=14, email="sam@example.com")
+    clock.move_to(datetime(2026, 3, 4, 9, tzinfo=LONDON))  # the visit is over
+    client.force_login(staff("clinician", "erase_patient_data"))
+    confirm = run_action(client, "erase_patient_data", appointment)
+    assert confirm.status_code == 200 and "cannot be undone" in confirm.content.decode()
+    assert Screening.objects.get(pk=screening.pk).answers is not None
+    response = run_action(client, "erase_patient_data", appointment, confirm="yes")
+    assert response.status_code == 302
+    screening.refresh_from_db()
+    appointment.refresh_from_db()
+    assert screening.answers is None and EMAIL not in screening.email
+    assert appointment.patient_name == "(erased on request)" and EMAIL not in appointment.patient_email
+    assert appointment.patient_phone == "" and appointment.start.date() == TUESDAY  # the diary keeps the visit
+    assert not EligibilityReminder.objects.filter(email=EMAIL).exists()
+    other.refresh_from_db()
+    assert other.patient_name == "Alex Morgan" and other.patient_email == "sam@example.com"
+    assert PatientDataRequest.objects.get().kind == "erasure"
+
+
+def test_erasure_waits_until_an_upcoming_appointment_is_cancelled(clock, microneedling):
+    booked(microneedling)
+    with pytest.raises(ErasureRefused):
+        services.patient_data_erase(email=EMAIL, now=datetime.now(LONDON))
+    assert Appointment.objects.get().patient_email == EMAIL and not PatientDataRequest.objects.exists()
+
+
+def test_the_record_of_requests_cannot_be_edited_or_deleted_in_the_admin(admin_client, clock, microneedling):
+    services.patient_data_export(email=EMAIL, now=datetime.now(LONDON))
+    request = PatientDataRequest.objects.get()
+    assert admin_client.get("/admin/privacy/patientdatarequest/").status_code == 200
+    delete = admin_client.post(f"/admin/privacy/patientdatarequest/{request.pk}/delete/", {"post": "yes"})
+    assert delete.status_code == 403
+    assert PatientDataRequest.objects.filter(pk=request.pk).exists()
+
+
+@pytest.mark.skipif(not apps.is_installed("auditlog"), reason="django-auditlog is not installed yet (issue 4)")
+def test_each_request_is_in_the_audit_log(client, clock, microneedling):
+    from auditlog.models import LogEntry
+
+    appointment = booked(microneedling)
+    client.force_login(staff("clinician", "export_patient_data"))
+    run_action(client, "export_patient_data", appointment)
+    assert LogEntry.objects.get_for_model(PatientDataRequest).exists()
