@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connections
 
 from ..factories import make_practitioner, make_treatment
 
@@ -34,6 +35,15 @@ LONDON = ZoneInfo("Europe/London")
 START_OF_JOURNEYS = datetime(2026, 3, 2, 8, 0, tzinfo=LONDON)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BLOCKING_IMPACTS = {"serious", "critical"}
+# The elements that stick out past the right edge of the viewport, when the page would scroll sideways.
+TOO_WIDE_JS = """() => {
+  const width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= width) return [];
+  return [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > width + 1)
+    .slice(0, 5)
+    .map((e) => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}.${[...e.classList].join(".")}`);
+}"""
 
 
 @pytest.hookimpl(trylast=True)
@@ -56,8 +66,14 @@ def browser():
     # subprocesses. The live server answers on its own thread, where this changes nothing.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    migrated_data = {alias: getattr(connections[alias], "_test_serialized_contents", None) for alias in connections}
     try:
         with sync_playwright() as playwright:
+            # With Playwright's loop running, Django hands this thread new connection objects (its connection
+            # storage is per async context): give them the migrations' data so serialized rollback still restores it.
+            for alias, contents in migrated_data.items():
+                if contents is not None:
+                    connections[alias]._test_serialized_contents = contents
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
             yield browser
             browser.close()
@@ -92,9 +108,7 @@ def site(live_server, settings, mailoutbox):
 @pytest.fixture
 def output_dir(request) -> Path:
     """test-results/<test name>/ (gitignored): screenshots of the journey."""
-    folder = RESULTS_DIR / re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return RESULTS_DIR / re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
 
 
 class Patient:
@@ -111,7 +125,7 @@ class Patient:
         self.page.on("load", lambda page: self.unchecked.append(page.url))
 
     def check_accessibility(self) -> None:
-        """Run axe on the current page; fail on any serious or critical violation."""
+        """Run axe on the current page; fail on any serious or critical violation, or if it scrolls sideways."""
         self.page.wait_for_load_state("load")
         results = self.axe.run(self.page, options={"resultTypes": ["violations"]})
         found = [
@@ -123,11 +137,14 @@ class Patient:
             if v["impact"] in BLOCKING_IMPACTS
         ]
         assert not found, "Accessibility violations:\n" + "\n".join(found)
+        too_wide = self.page.evaluate(TOO_WIDE_JS)
+        assert not too_wide, f"{self.page.url} scrolls sideways at {self.page.viewport_size['width']} px: {too_wide}"
         self.unchecked.clear()
 
     def screenshot(self, name: str) -> None:
         """Save the current page at phone and at desktop width."""
         original = self.page.viewport_size
+        self.output_dir.mkdir(parents=True, exist_ok=True)
         for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
             self.page.set_viewport_size(size)
             self.page.screenshot(path=self.output_dir / f"{name}-{label}.png", full_page=True)
@@ -171,8 +188,9 @@ def patient(new_patient) -> Patient:
 
 
 @pytest.fixture
-def clinic(journey_clock, transactional_db):
-    """A small clinic: three treatments (one screened) and two practitioners, neither working on Mondays."""
+def clinic(journey_clock, transactional_db, django_db_serialized_rollback):
+    """A freshly migrated clinic (with the seeded screening questions and staff groups), three treatments (one
+    screened) and two practitioners, neither working on Mondays."""
     facial = make_treatment(
         "hydrating-facial",
         name="Hydrating facial",

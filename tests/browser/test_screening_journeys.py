@@ -1,0 +1,140 @@
+"""Microneedling journeys: health questions first, then times only when (and from when) they are safe."""
+
+import re
+from datetime import datetime
+
+import pytest
+from django.core import mail
+from playwright.sync_api import expect
+
+from booking.models import Appointment
+from screening.models import EligibilityReminder
+from screening.tasks import dispatch_due_eligibility_reminders
+
+from .conftest import LONDON
+
+pytestmark = pytest.mark.browser
+
+
+def answer_health_questions(page, *, email, taking="No", recently="No", last_dose=None, unsure=False):
+    expect(page.get_by_role("heading", name="A few health questions")).to_be_visible()
+    email_field = page.get_by_label("Your email")
+    if email_field.input_value() != email:
+        email_field.fill(email)
+    page.get_by_role("group", name="Are you taking isotretinoin now?").get_by_label(taking, exact=True).check()
+    if taking == "No":
+        page.get_by_role("group", name=re.compile("Have you taken isotretinoin in the last")).get_by_label(
+            recently, exact=True
+        ).check()
+    if last_dose:
+        page.get_by_label("Date of your last dose").fill(last_dose)
+    if unsure:
+        page.get_by_label("I’m not sure of the date").check()
+    skin = page.get_by_role("group", name="Your skin and health")
+    questions = skin.get_by_role("group").all()
+    assert len(questions) >= 5, "the clinic's seeded questions are asked"
+    for question in questions:
+        question.get_by_label("No", exact=True).check()
+
+
+def fill_in_details(page, *, name, email):
+    page.get_by_label("Full name").fill(name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Mobile phone").fill("07700 900456")
+    page.get_by_label("Date of birth").fill("1992-08-30")
+
+
+def test_patient_with_clear_answers_books_microneedling_and_is_confirmed(clinic, patient, mailoutbox):
+    page = patient.page
+    page.goto("/")
+    patient.check_accessibility()
+    page.get_by_role("link", name=re.compile("^Book microneedling")).click()
+
+    expect(page.locator("[aria-current=step]")).to_contain_text("Health questions")
+    patient.check_accessibility()
+    answer_health_questions(page, email="jo@example.com")
+    patient.screenshot("health-questions")
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Microneedling")
+    expect(page.locator("[aria-current=step]")).to_contain_text("Time")
+    expect(page.get_by_text("A clinician will check your answers")).to_have_count(0)
+    patient.check_accessibility()
+    page.get_by_role("link", name="Tuesday 3 March").click()
+    expect(page.get_by_role("heading", name="Tuesday 3 March 2026")).to_be_visible()
+    patient.check_accessibility()
+    page.get_by_role("link", name="11:30").click()
+
+    expect(page.get_by_text("Tuesday 3 March 2026, 11:30")).to_be_visible()
+    patient.check_accessibility()
+    fill_in_details(page, name="Jo Lindqvist", email="jo@example.com")
+    page.get_by_role("button", name="Confirm booking").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("You're booked")
+    expect(page.get_by_text("Tuesday 3 March 2026, 11:30 to 12:30")).to_be_visible()
+    expect(page.get_by_text("Confirmed", exact=True)).to_be_visible()
+    patient.check_accessibility()
+    patient.screenshot("microneedling-booked")
+    appointment = Appointment.objects.get()
+    assert (appointment.treatment.slug, appointment.status) == ("microneedling", Appointment.Status.CONFIRMED)
+    assert [m.to for m in mailoutbox] == [["jo@example.com"]]
+
+
+def test_patient_three_months_after_isotretinoin_waits_opts_in_and_books_from_the_reminder(
+    clinic, patient, journey_clock, mailoutbox
+):
+    page = patient.page
+    page.goto("/book/microneedling/")
+    patient.check_accessibility()
+    # Last dose 1 December 2025: six calendar months later is Monday 1 June 2026, past the 90-day diary.
+    answer_health_questions(page, email="ria@example.com", recently="Yes", last_dose="2025-12-01")
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("You can book microneedling from Monday 1 June 2026")
+    expect(page.get_by_text("A higher risk of scarring")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("^See times"))).to_have_count(0)
+    expect(page.get_by_role("link", name="Book hydrating facial")).to_be_visible()
+    patient.check_accessibility()
+    patient.screenshot("wait-until-eligible")
+
+    # No earlier time is offered, even to a patient who goes straight to the times page.
+    page.goto("/book/microneedling/?date=2026-05-30")
+    expect(page.get_by_role("heading", level=1)).to_have_text("You can book microneedling from Monday 1 June 2026")
+    expect(page.get_by_role("link", name=re.compile(r"^\d\d:\d\d$"))).to_have_count(0)
+    patient.check_accessibility()
+
+    page.get_by_label(re.compile("Yes, email me")).check()
+    page.get_by_role("button", name="Email me").click()
+    expect(page.get_by_role("status").filter(has_text="We will email ria@example.com")).to_be_visible()
+    patient.check_accessibility()
+    assert EligibilityReminder.objects.filter(email="ria@example.com", state="pending").exists()
+
+    # Three months on: the dispatch (what Celery beat runs) sends the email on the morning the wait ends.
+    journey_clock.move_to(datetime(2026, 6, 1, 9, 0, tzinfo=LONDON))
+    mail.outbox.clear()
+    dispatch_due_eligibility_reminders()
+    [reminder] = mailoutbox
+    assert reminder.to == ["ria@example.com"] and "isotretinoin" not in reminder.body.lower()
+    link = re.search(r"https?://\S+/book/microneedling/screening/\S*", reminder.body).group(0)
+
+    page.goto(link)
+    expect(page.get_by_label("Your email")).to_have_value("ria@example.com")
+    patient.check_accessibility()
+    answer_health_questions(page, email="ria@example.com", recently="Yes", last_dose="2025-12-01")
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Microneedling")
+    patient.check_accessibility()
+    page.get_by_role("link", name="Tuesday 2 June").click()
+    expect(page.get_by_role("heading", name="Tuesday 2 June 2026")).to_be_visible()
+    patient.check_accessibility()
+    page.get_by_role("link", name="10:00").click()
+    expect(page.get_by_text("Tuesday 2 June 2026, 10:00")).to_be_visible()
+    patient.check_accessibility()
+    fill_in_details(page, name="Ria Shah", email="ria@example.com")
+    page.get_by_role("button", name="Confirm booking").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("You're booked")
+    expect(page.get_by_text("Tuesday 2 June 2026, 10:00 to 11:00")).to_be_visible()
+    patient.check_accessibility()
+    assert Appointment.objects.get().status == Appointment.Status.CONFIRMED
