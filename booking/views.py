@@ -7,6 +7,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
 from screening import selectors as screening_selectors
@@ -95,6 +96,7 @@ def next_day_with_times(request, slug):
     return redirect(f"{url}?date={day.isoformat()}")
 
 
+@sensitive_post_parameters("name", "email", "phone", "date_of_birth")
 @require_http_methods(["GET", "POST"])
 def booking_details(request, slug):
     treatment = _bookable_treatment(slug)
