@@ -44,14 +44,14 @@ def captured(caplog, monkeypatch):
     return {"logs": caplog, "tasks": tasks}
 
 
-def leaks(captured):
+def leaks(captured, values=CANARY_VALUES):
     records = captured["logs"].records
     haystacks = {
         "logs": "\n".join(f"{record.getMessage()} {record.exc_text or ''} {record.args!r}" for record in records),
         "task messages": repr(captured["tasks"]),
         "email subjects": "\n".join(message.subject for message in mail.outbox),
     }
-    return {(where, value) for where, text in haystacks.items() for value in CANARY_VALUES if value in text}
+    return {(where, value) for where, text in haystacks.items() for value in values if value in text}
 
 
 def local(hh):
@@ -98,3 +98,57 @@ def test_an_error_report_of_a_failed_booking_shows_no_patient_detail(client, clo
     report = ExceptionReporter(record.request, *record.exc_info).get_traceback_text()
     assert "boom" in report and "Canaria" not in report and "canary.qzx81" not in report and "913579" not in report
     assert leaks(captured) == set()
+
+
+# --- Screening: health answers are canaries too ---------------------------------------------------------------------
+
+HEALTH_CANARY = {"email": "canary.health77@example.org", "last_dose": "2026-01-17", "course_end": "2026-02-19"}
+
+
+def test_screening_answers_and_their_reminder_leak_nothing(client, clock, commits, captured, settings):
+    from screening.models import EligibilityReminder
+    from screening.tasks import dispatch_due_eligibility_reminders
+
+    from .screening_helpers import SLUG, answers_post, latest_screening, make_clinic, token_of
+
+    make_clinic()
+    canaries = [*HEALTH_CANARY.values(), "canary.health77"]
+    response = client.post(
+        f"/book/{SLUG}/screening/",
+        answers_post(email=HEALTH_CANARY["email"], isotretinoin_recently="yes", last_dose=HEALTH_CANARY["last_dose"]),
+    )
+    assert response.status_code == 302
+    screening = latest_screening()
+    with commits(execute=True):
+        client.post(f"/book/{SLUG}/screening/{token_of(screening)}/reminder/", {"consent": "on"})
+    assert EligibilityReminder.objects.filter(email=HEALTH_CANARY["email"]).exists()
+    client.post(
+        f"/book/{SLUG}/screening/",
+        answers_post(email=HEALTH_CANARY["email"], taking_isotretinoin="yes", course_end=HEALTH_CANARY["course_end"]),
+    )
+    clock.move_to(datetime(2026, 7, 18, 9, 30, tzinfo=LONDON))  # the wait is over: the reminder goes out
+    dispatch_due_eligibility_reminders.delay()
+    assert any(HEALTH_CANARY["email"] in message.to for message in mail.outbox), "the reminder was really sent"
+    assert leaks(captured, canaries) == set()
+
+
+def test_an_error_report_of_a_failed_screening_shows_no_answer(client, clock, settings, captured):
+    from screening import services as screening_services
+
+    from .screening_helpers import SLUG, answers_post, make_clinic
+
+    make_clinic()
+    settings.DEBUG = False
+    client.raise_request_exception = False
+    with mock.patch.object(screening_services, "screening_submit", side_effect=RuntimeError("boom")):
+        response = client.post(
+            f"/book/{SLUG}/screening/",
+            answers_post(
+                email=HEALTH_CANARY["email"], isotretinoin_recently="yes", last_dose=HEALTH_CANARY["last_dose"]
+            ),
+        )
+    assert response.status_code == 500
+    record = next(record for record in captured["logs"].records if record.name == "django.request")
+    report = ExceptionReporter(record.request, *record.exc_info).get_traceback_text()
+    assert "boom" in report
+    assert HEALTH_CANARY["last_dose"] not in report and "canary.health77" not in report
