@@ -168,3 +168,21 @@ def test_the_count_is_shared_between_worker_processes(client, throttle, settings
     )
     assert result.stdout.strip().splitlines()[-1] == "429", result.stderr
     caches["default"].close()
+
+
+def test_screening_answers_are_throttled_per_email(client, clock, throttle):
+    from .screening_helpers import SLUG, answers_post, make_clinic
+
+    make_clinic()
+    limits(throttle, "screening:*", ip="100/10m", email="2/h")
+    for n in range(2):
+        assert client.post(f"/book/{SLUG}/screening/", answers_post(), REMOTE_ADDR=f"203.0.113.{n}").status_code == 302
+    response = client.post(f"/book/{SLUG}/screening/", answers_post(), REMOTE_ADDR="203.0.113.50")
+    assert response.status_code == 429 and "try again in" in response.content.decode()
+
+
+def test_unsubscribe_links_are_throttled_per_address(client, clock, throttle):
+    limits(throttle, "screening:unsubscribe", methods=["GET", "POST"], ip="2/10m")
+    for _ in range(2):
+        assert client.get("/reminders/unsubscribe/0b5e4e2c-9c8c-4c55-9d55-6a3f4f1f7a10/").status_code == 404
+    assert client.get("/reminders/unsubscribe/0b5e4e2c-9c8c-4c55-9d55-6a3f4f1f7a10/").status_code == 429
