@@ -1,5 +1,22 @@
 from django.apps import AppConfig
 from django.core import checks
+from django.db.models.signals import post_migrate
+
+# Staff in this group (created by the staff-review work, issue 4) export and erase patient data.
+CLINICIAN_GROUP = "Clinician"
+CLINICIAN_PERMISSIONS = ("export_patient_data", "erase_patient_data", "view_patientdatarequest")
+
+
+def grant_clinicians(sender=None, using="default", **kwargs):
+    """Give the Clinician group, when there is one, the patient data permissions. Safe to run after every migrate."""
+    from django.contrib.auth.models import Group, Permission
+
+    group = Group.objects.using(using).filter(name=CLINICIAN_GROUP).first()
+    if group is not None:
+        permissions = Permission.objects.using(using).filter(
+            content_type__app_label="privacy", codename__in=CLINICIAN_PERMISSIONS
+        )
+        group.permissions.add(*permissions)
 
 
 class PrivacyConfig(AppConfig):
@@ -12,6 +29,7 @@ class PrivacyConfig(AppConfig):
         from . import admin_actions, crypto
 
         checks.register(crypto.check_keys, checks.Tags.security)
+        post_migrate.connect(grant_clinicians, sender=self, dispatch_uid="privacy.grant_clinicians")
         admin_actions.attach()
         if self.apps.is_installed("auditlog"):
             from auditlog.registry import auditlog

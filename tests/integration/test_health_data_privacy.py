@@ -252,3 +252,18 @@ def test_each_request_is_in_the_audit_log(client, clock, microneedling):
     client.force_login(staff("clinician", "export_patient_data"))
     run_action(client, "export_patient_data", appointment)
     assert LogEntry.objects.get_for_model(PatientDataRequest).exists()
+
+
+def test_the_clinician_group_gets_the_patient_data_permissions_after_migrate(db):
+    from django.contrib.auth.models import Group
+
+    from privacy.apps import grant_clinicians
+
+    clinicians = Group.objects.get_or_create(name="Clinician")[0]
+    reception = Group.objects.get_or_create(name="Reception")[0]
+    grant_clinicians()
+    assert set(clinicians.permissions.values_list("codename", flat=True)) >= {
+        "export_patient_data",
+        "erase_patient_data",
+    }
+    assert not reception.permissions.filter(content_type__app_label="privacy").exists()
