@@ -235,8 +235,12 @@ def enqueue_email_send(email_id: int) -> None:
     def send_soon():
         try:
             send_appointment_email.apply_async((email_id,), retry=False)
-        except Exception:  # noqa: BLE001 - any broker failure: the periodic dispatch will pick the row up
-            logger.warning("Broker unavailable; appointment email %s left for the periodic dispatch", email_id)
+        except Exception as error:  # noqa: BLE001 - any broker failure: the periodic dispatch will pick the row up
+            logger.warning(
+                "Broker unavailable (%s); appointment email %s left for the periodic dispatch",
+                type(error).__name__,
+                email_id,
+            )
 
     transaction.on_commit(send_soon, robust=True)
 

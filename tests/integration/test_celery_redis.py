@@ -14,6 +14,7 @@ from datetime import date, datetime
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
+import kombu.pools
 import pytest
 import redis
 import time_machine
@@ -54,8 +55,8 @@ def wait_for(condition, *, seconds=20.0, what="the worker"):
 
 
 def _reset_broker_pools():
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    """Forget pooled broker connections: the next publish connects to whatever the app is now configured for."""
+    kombu.pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
