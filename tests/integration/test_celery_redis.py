@@ -26,8 +26,10 @@ from booking import tasks
 from booking.forms import slot_value
 from booking.models import Appointment, AppointmentEmail
 from clinic.celery import app as celery_app
+from screening import tasks as screening_tasks
 
 from ..factories import booking_post
+from .screening_helpers import SLUG, latest_screening, make_clinic, screen, token_of
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 LONDON = ZoneInfo("Europe/London")
@@ -246,3 +248,27 @@ def test_enqueue_after_commit_gives_up_fast_when_redis_refuses_or_never_answers(
             took = time.perf_counter() - began
     socket_timeout = django_settings.REDIS_BROKER_TRANSPORT_OPTIONS["socket_timeout"]
     assert took < socket_timeout + 1.5, f"enqueue took {took:.2f}s against a silent Redis"
+
+
+def test_redis_down_opt_in_is_saved_and_the_eligibility_email_goes_on_the_day_once_redis_is_back(
+    own_redis, client, settings
+):
+    make_clinic()
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": own_redis.url}}
+    with celery_on(own_redis.url), time_machine.travel(at(date(2026, 3, 2), 8), tick=True) as traveller:
+        own_redis.stop()
+        screen(client, isotretinoin_recently="yes", last_dose="2026-01-15")
+        began = time.perf_counter()
+        response = client.post(
+            f"/book/{SLUG}/screening/{token_of(latest_screening())}/reminder/", {"consent": "on"}, follow=True
+        )
+        assert time.perf_counter() - began < 2.0
+        assert "We will email alex@example.com on Wednesday 15 July 2026" in response.content.decode()
+
+        own_redis.start()
+        with worker():
+            traveller.move_to(at(date(2026, 7, 15), 9))
+            screening_tasks.dispatch_due_eligibility_reminders.delay()  # what beat sends every two minutes
+            wait_for(lambda: len(mail.outbox) == 1, what="the eligibility email")
+    assert mail.outbox[0].subject == "Your wait is over: you can book microneedling now"
+    assert mail.outbox[0].to == ["alex@example.com"]
