@@ -103,14 +103,15 @@ def test_postgres_restarted_under_a_running_app_gives_503s_then_recovers_without
     pg_ctl, database_url = own_postgres
     env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "true", "CONN_MAX_AGE": "60"}
     env.pop("REDIS_URL", None)
-    subprocess.run(
+    migrate = subprocess.run(
         [sys.executable, "manage.py", "migrate", "booking", "--noinput"],
         cwd=ROOT,
         env=env,
-        check=True,
         capture_output=True,
+        text=True,
         timeout=120,
     )
+    assert migrate.returncode == 0, migrate.stderr[-2000:]
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "clinic.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
