@@ -60,9 +60,11 @@ def appointment_ics(appointment: Appointment) -> bytes:
 
 def still_relevant(email: AppointmentEmail, *, now: datetime) -> bool:
     """A reminder goes only for the time it was queued for, while the booking is confirmed and still ahead."""
+    appointment = email.appointment
+    if email.kind == AppointmentEmail.Kind.REVIEW_DUE:
+        return appointment.status == Appointment.Status.PENDING_REVIEW and appointment.start > now
     if email.kind != AppointmentEmail.Kind.REMINDER:
         return True
-    appointment = email.appointment
     return (
         appointment.status == Appointment.Status.CONFIRMED
         and appointment.start == email.appointment_start
@@ -161,6 +163,10 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
     attachments = []
     if email.kind in WITH_CALENDAR:
         attachments.append(("appointment.ics", appointment_ics(appointment), "text/calendar"))
-    send_templated_email(
-        name=f"appointment_{email.kind}", context=context, to=appointment.patient_email, attachments=attachments
-    )
+    to = appointment.patient_email
+    if email.kind == AppointmentEmail.Kind.REVIEW_DUE:
+        to = settings.CLINIC_REVIEW_EMAIL
+        context["review_url"] = settings.SITE_URL + reverse(
+            "admin:screening_flaggedbooking_review", args=[appointment.pk]
+        )
+    send_templated_email(name=f"appointment_{email.kind}", context=context, to=to, attachments=attachments)

@@ -288,6 +288,8 @@ class AppointmentEmail(models.Model):
         APPROVED = "approved", "Booking approved after review"
         DECLINED = "declined", "Booking declined after review"
         REMINDER = "reminder", "Appointment reminder"
+        # To the clinic, not the patient: a held booking is close and no clinician has decided yet.
+        REVIEW_DUE = "review_due", "Review still pending (to the clinic)"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"

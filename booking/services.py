@@ -109,6 +109,11 @@ def appointment_book(
             else AppointmentEmail.Kind.CONFIRMED
         )
         appointment_email_queue(appointment=appointment, kind=kind, now=now)
+        if status == Appointment.Status.PENDING_REVIEW:
+            nudge_at = appointment.start - timedelta(hours=settings.REVIEW_NUDGE_HOURS)
+            appointment_email_queue(
+                appointment=appointment, kind=AppointmentEmail.Kind.REVIEW_DUE, now=now, due_at=max(now, nudge_at)
+            )
         appointment_reminder_schedule(appointment=appointment, now=now)
     return appointment
 

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "auditlog",
     "clinic",
     "privacy",  # after booking and screening: it adds the patient data actions to their admin
     "booking",
@@ -54,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Puts the staff member and their IP address on every audit log entry made during the request.
+    "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
@@ -146,6 +149,8 @@ MANAGE_LINK_MAX_AGE_DAYS = env.int("MANAGE_LINK_MAX_AGE_DAYS", default=180)
 
 # Emails and reminders: each is a database row first; see "Emails and reminders" in the README.
 APPOINTMENT_REMINDER_HOURS = env.int("APPOINTMENT_REMINDER_HOURS", default=24)
+# A booking still awaiting a clinician this long before its time emails CLINIC_REVIEW_EMAIL.
+REVIEW_NUDGE_HOURS = env.int("REVIEW_NUDGE_HOURS", default=24)
 # A failed send is tried again after 1, 2, 4 ... times the base (plus jitter), then marked failed for staff.
 EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
 EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=60)

@@ -4,9 +4,14 @@ Health answers never appear in a list or a search: only on a single screening's 
 """
 
 from django.contrib import admin
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 
+from . import review_admin  # noqa: F401 - registers the review queue
 from .models import Contraindication, EligibilityReminder, Screening, ScreeningPolicy
+from .review import answers_in_words, record_answers_viewed
+from .review_admin import ANSWERS_PERMISSION
+
+HEALTH_FIELDS = ("answers_table", "reason_list", "rules")
 
 
 @admin.register(ScreeningPolicy)
@@ -44,7 +49,6 @@ class LaterScreeningInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["created_at", "outcome", "eligible_from", "appointment"]
-    readonly_fields = fields
     show_change_link = True
 
     def has_add_permission(self, request, obj=None):
@@ -75,7 +79,6 @@ class ScreeningAdmin(admin.ModelAdmin):
         "expires_at",
         "used_at",
     ]
-    readonly_fields = fields
     inlines = [LaterScreeningInline]
 
     def has_add_permission(self, request):
@@ -92,23 +95,24 @@ class ScreeningAdmin(admin.ModelAdmin):
     @admin.display(description="Answers")
     def answers_table(self, obj):
         """The patient's answers, in words (the health data; shown only on this page)."""
-        answers = obj.answers or {}
-        questions = dict(Contraindication.objects.values_list("key", "question"))
-        rows = [
-            ("Taking isotretinoin now", _yes_no(answers.get("taking_isotretinoin"))),
-            ("Expected end of course", answers.get("course_end") or "-"),
-            ("Isotretinoin in the asked period", _yes_no(answers.get("isotretinoin_recently"))),
-            ("Last dose", answers.get("last_dose") or "-"),
-            ("Not sure of the last dose", _yes_no(answers.get("last_dose_unsure"))),
-        ]
-        other = answers.get("contraindications") or {}
-        rows += [(questions.get(key, key), _yes_no(yes)) for key, yes in other.items()]
-        body = format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", rows)
-        return format_html("<table>{}</table>", body)
+        return answers_in_words(obj)
 
+    def get_fields(self, request, obj=None):
+        # Health answers and the reasons drawn from them are for staff holding their own permission.
+        fields = super().get_fields(request, obj)
+        if request.user.has_perm(ANSWERS_PERMISSION):
+            return fields
+        return [name for name in fields if name not in HEALTH_FIELDS]
 
-def _yes_no(value) -> str:
-    return "Yes" if value else "No"
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        screening = getattr(response, "context_data", {}).get("original")
+        if screening is not None and request.user.has_perm(ANSWERS_PERMISSION):
+            record_answers_viewed(screening)
+        return response
 
 
 @admin.register(EligibilityReminder)

@@ -5,3 +5,15 @@ class ScreeningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "screening"
     verbose_name = "Screening"
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from .models import Contraindication, EligibilityReminder, Screening, ScreeningPolicy
+
+        # Changes to the rules, and to screenings, are on the audit record. The answers themselves never go into the
+        # log (it is searchable by every staff member allowed to read it); views of them are logged as accesses.
+        auditlog.register(ScreeningPolicy)
+        auditlog.register(Contraindication)
+        auditlog.register(Screening, exclude_fields=["answers", "reasons"])
+        auditlog.register(EligibilityReminder, exclude_fields=["email"])

@@ -154,6 +154,7 @@ class Screening(models.Model):
     )
 
     class Meta:
+        permissions = [("view_health_answers", "Can see screening health answers")]
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["email", "treatment", "created_at"]),
@@ -218,3 +219,13 @@ class EligibilityReminder(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} reminder for {self.treatment} on {self.due_on}"
+
+
+class FlaggedBooking(Appointment):
+    """The review queue's view of an appointment: bookings the screening held for a clinician."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "booking awaiting review"
+        verbose_name_plural = "bookings awaiting review"
+        permissions = [("review_booking", "Can approve or decline bookings awaiting review")]

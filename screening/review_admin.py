@@ -1,0 +1,175 @@
+"""The clinicians' review queue: bookings the screening held, their answers (for those allowed), and decisions."""
+
+from functools import partial
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.timesince import timeuntil
+
+from booking import services
+from booking.exceptions import BookingError
+
+from .models import FlaggedBooking, Screening
+from .review import answers_in_words, earlier_screenings, flag_label, record_answers_viewed
+
+REVIEW_PERMISSION = "screening.review_booking"
+ANSWERS_PERMISSION = "screening.view_health_answers"
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for declining (kept on the record; the patient is not shown it)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=1000,
+    )
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Please give a reason for declining.")
+        return reason
+
+
+def _decide(request, appointments, decide):
+    """Run one decision per booking, and tell the clinician what happened to each."""
+    done = 0
+    for appointment in appointments:
+        try:
+            decide(appointment)
+            done += 1
+        except BookingError as error:
+            when = timezone.localtime(appointment.start)
+            messages.warning(request, f"{appointment.patient_name}, {when:%d %b %H:%M}: {error.message}")
+    return done
+
+
+@admin.register(FlaggedBooking)
+class FlaggedBookingAdmin(admin.ModelAdmin):
+    list_display = ["start", "treatment", "practitioner", "patient_name", "flagged_because", "time_until"]
+    list_filter = ["treatment", "practitioner"]
+    search_fields = ["patient_name", "patient_email"]
+    date_hierarchy = "start"
+    ordering = ["start"]
+    list_select_related = ["treatment", "practitioner", "screening"]
+    actions = ["approve_selected", "decline_selected"]
+    list_display_links = ["start"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=FlaggedBooking.Status.PENDING_REVIEW)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # decisions go through the review page, never by editing the row
+
+    def has_review_permission(self, request):
+        return request.user.has_perm(REVIEW_PERMISSION)
+
+    @admin.display(description="Why it is held")
+    def flagged_because(self, obj):
+        return flag_label(getattr(obj, "screening", None))
+
+    @admin.display(description="Starts in", ordering="start")
+    def time_until(self, obj):
+        return "started" if obj.start <= timezone.now() else timeuntil(obj.start)
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<path:object_id>/review/",
+                self.admin_site.admin_view(self.review_view),
+                name="screening_flaggedbooking_review",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return redirect("admin:screening_flaggedbooking_review", object_id)
+
+    def review_view(self, request, object_id):
+        """Show a held booking with its screening, and take the clinician's decision."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        appointment = get_object_or_404(
+            FlaggedBooking.objects.select_related("treatment", "practitioner"), pk=object_id
+        )
+        screening = Screening.objects.filter(appointment_id=appointment.pk).select_related("treatment").first()
+        can_review = self.has_review_permission(request)
+        decline_form = DeclineForm(request.POST if "decline" in request.POST else None)
+        if request.method == "POST":
+            if not can_review:
+                raise PermissionDenied
+            now, who = timezone.now(), request.user.get_username()
+            if "approve" in request.POST:
+                approve = partial(services.appointment_approve, now=now, decided_by=who)
+                if _decide(request, [appointment], lambda a: approve(appointment=a)):
+                    messages.success(request, f"Approved: {appointment.patient_name} is emailed the confirmation.")
+                return redirect("admin:screening_flaggedbooking_changelist")
+            if "decline" in request.POST and decline_form.is_valid():
+                decline = partial(
+                    services.appointment_decline, reason=decline_form.cleaned_data["reason"], now=now, decided_by=who
+                )
+                if _decide(request, [appointment], lambda a: decline(appointment=a)):
+                    messages.success(
+                        request,
+                        f"Declined: the time is free again and {appointment.patient_name} "
+                        "is emailed other treatments to book.",
+                    )
+                return redirect("admin:screening_flaggedbooking_changelist")
+        can_see_answers = request.user.has_perm(ANSWERS_PERMISSION)
+        if screening is not None and can_see_answers:
+            record_answers_viewed(screening)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Review: {appointment.treatment} for {appointment.patient_name}",
+            "appointment": appointment,
+            "screening": screening,
+            "flag": flag_label(screening),
+            "answers": answers_in_words(screening) if screening and can_see_answers else None,
+            "can_see_answers": can_see_answers,
+            "earlier": earlier_screenings(screening) if screening else [],
+            "can_review": can_review and appointment.status == FlaggedBooking.Status.PENDING_REVIEW,
+            "decline_form": decline_form,
+            "changelist_url": reverse("admin:screening_flaggedbooking_changelist"),
+        }
+        return TemplateResponse(request, "admin/screening/flaggedbooking/review.html", context)
+
+    @admin.action(description="Approve selected bookings (patients are emailed)", permissions=["review"])
+    def approve_selected(self, request, queryset):
+        now, who = timezone.now(), request.user.get_username()
+        done = _decide(
+            request, queryset, lambda a: services.appointment_approve(appointment=a, now=now, decided_by=who)
+        )
+        self.message_user(request, f"{done} booking(s) approved; the patients have been emailed.")
+
+    @admin.action(description="Decline selected bookings (asks for a reason)", permissions=["review"])
+    def decline_selected(self, request, queryset):
+        form = DeclineForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            now, who, reason = timezone.now(), request.user.get_username(), form.cleaned_data["reason"]
+            done = _decide(
+                request,
+                queryset,
+                lambda a: services.appointment_decline(appointment=a, reason=reason, now=now, decided_by=who),
+            )
+            self.message_user(request, f"{done} booking(s) declined; the times are free and the patients emailed.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Decline bookings awaiting review",
+            "appointments": queryset.select_related("treatment"),
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/screening/flaggedbooking/decline_selected.html", context)
