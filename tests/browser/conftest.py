@@ -123,6 +123,15 @@ class Patient:
         self.unchecked: list[str] = []
         self.violations: list[str] = []
         self.page.on("load", lambda page: self.unchecked.append(page.url))
+        # Script errors, missing files and Content-Security-Policy refusals all land in the console.
+        self.console_errors: list[str] = []
+        self.page.on("pageerror", lambda error: self.console_errors.append(f"{self.page.url}: {error}"))
+        self.page.on("console", self._on_console)
+
+    def _on_console(self, message) -> None:
+        # A page answered 400, 404 or 409 on purpose is logged as a failed load of the document itself: not news.
+        if message.type == "error" and message.location.get("url") != self.page.url:
+            self.console_errors.append(f"{self.page.url}: {message.text}")
 
     def check_accessibility(self) -> None:
         """Run axe on the current page; fail on any serious or critical violation, or if it scrolls sideways."""
@@ -175,11 +184,13 @@ def new_patient(request, browser, axe, site, output_dir):
 
     yield open_browser
     unchecked = {p.name: p.unchecked for p in patients if p.unchecked}
+    console_errors = [error for p in patients for error in p.console_errors]
     for patient in patients:
         patient.context.close()
     if getattr(request.node, "journey_failed", False):
         return  # the failure itself is the news; an unchecked page after it is not
     assert not unchecked, f"Pages loaded but never checked for accessibility: {unchecked}"
+    assert not console_errors, "Errors in the browser console:\n" + "\n".join(console_errors)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import re
 from datetime import datetime
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core import mail
 from playwright.sync_api import expect
 
@@ -11,7 +12,7 @@ from booking.models import Appointment
 from screening.models import EligibilityReminder
 from screening.tasks import dispatch_due_eligibility_reminders
 
-from .conftest import LONDON
+from .conftest import DESKTOP, LONDON
 
 pytestmark = pytest.mark.browser
 
@@ -138,3 +139,65 @@ def test_patient_three_months_after_isotretinoin_waits_opts_in_and_books_from_th
     expect(page.get_by_text("Tuesday 2 June 2026, 10:00 to 11:00")).to_be_visible()
     patient.check_accessibility()
     assert Appointment.objects.get().status == Appointment.Status.CONFIRMED
+
+
+def test_patient_unsure_of_the_date_is_held_for_review_and_confirmed_once_a_clinician_approves(
+    clinic, patient, new_patient, mailoutbox, django_user_model
+):
+    page = patient.page
+    page.goto("/book/microneedling/")
+    patient.check_accessibility()
+    answer_health_questions(page, email="lee@example.com", recently="Yes", unsure=True)
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_text("A clinician will check your answers before confirming")).to_be_visible()
+    patient.check_accessibility()
+    page.get_by_role("link", name="Tuesday 3 March").click()
+    expect(page.get_by_role("heading", name="Tuesday 3 March 2026")).to_be_visible()
+    patient.check_accessibility()
+    page.get_by_role("link", name="14:00").click()
+    expect(page.get_by_text("Tuesday 3 March 2026, 14:00")).to_be_visible()
+    patient.check_accessibility()
+    fill_in_details(page, name="Lee Carter", email="lee@example.com")
+    page.get_by_role("button", name="Confirm booking").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your time is held")
+    expect(page.get_by_text("Awaiting clinician review")).to_be_visible()
+    patient.check_accessibility()
+    patient.screenshot("held-for-review")
+    assert Appointment.objects.get().status == Appointment.Status.PENDING_REVIEW
+    assert [m.to for m in mailoutbox] == [["lee@example.com"]]
+    mail.outbox.clear()
+
+    clinician = django_user_model.objects.create_user("dr.okafor", password="a long clinic passphrase", is_staff=True)
+    clinician.groups.add(Group.objects.get(name="Clinician"))
+    staff = new_patient("clinician")
+    admin = staff.page
+    admin.set_viewport_size(DESKTOP)
+    admin.goto("/admin/")
+    staff.check_accessibility()
+    admin.get_by_label("Username").fill("dr.okafor")
+    admin.get_by_label("Password").fill("a long clinic passphrase")
+    admin.get_by_role("button", name="Log in").click()
+
+    expect(admin.locator("#review-queue-summary")).to_contain_text("1 booking awaits")
+    staff.check_accessibility()
+    admin.get_by_role("link", name="Open the review queue").click()
+    expect(admin.get_by_text("Lee Carter")).to_be_visible()
+    staff.check_accessibility()
+    admin.get_by_role("row").filter(has_text="Lee Carter").get_by_role("link").first.click()
+    expect(admin.locator("#screening-answers")).to_contain_text("not sure")
+    staff.check_accessibility()
+    admin.get_by_role("button", name="Approve").click()
+    expect(admin.locator(".messagelist")).to_contain_text(re.compile("Approved.*Lee Carter"))
+    expect(admin.get_by_text("0 bookings awaiting review")).to_be_visible()
+    staff.check_accessibility()
+
+    assert Appointment.objects.get().status == Appointment.Status.CONFIRMED
+    [confirmation] = mailoutbox
+    assert confirmation.to == ["lee@example.com"]
+    assert any(name.endswith(".ics") for name, _, _ in confirmation.attachments)
+    page.goto(re.search(r"https?://\S+/booking/[^/\s]+/", confirmation.body).group(0))
+    expect(page.get_by_role("heading", name="Your booking")).to_be_visible()
+    expect(page.get_by_text("Confirmed", exact=True)).to_be_visible()
+    patient.check_accessibility()
