@@ -104,3 +104,16 @@ def test_a_broken_manage_link_shows_a_friendly_page_not_found(clinic, patient):
     expect(page.get_by_role("link", name="See our treatments")).to_be_visible()
     patient.check_accessibility()
     patient.screenshot("not-found")
+
+
+def test_a_day_outside_the_diary_is_explained_next_to_the_day_picker(clinic, patient):
+    page = patient.page
+    page.goto("/book/hydrating-facial/?date=2026-03-03")
+    patient.check_accessibility()
+    page.get_by_label("Choose a day").fill("2026-09-01")
+    page.get_by_role("button", name="Show times").click()
+    expect(page.get_by_role("alert")).to_have_text("Please choose a day between 2 March 2026 and 31 May 2026.")
+    expect(page.get_by_label("Choose a day")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("link", name=re.compile(r"^\d\d:\d\d$"))).to_have_count(0)
+    expect(page.get_by_text("No times on this day")).to_have_count(0)
+    patient.check_accessibility()

@@ -17,7 +17,7 @@ from .conftest import DESKTOP, LONDON
 pytestmark = pytest.mark.browser
 
 
-def answer_health_questions(page, *, email, taking="No", recently="No", last_dose=None, unsure=False):
+def answer_health_questions(page, *, email, taking="No", recently="No", last_dose=None, unsure=False, course_end=None):
     expect(page.get_by_role("heading", name="A few health questions")).to_be_visible()
     email_field = page.get_by_label("Your email")
     if email_field.input_value() != email:
@@ -27,6 +27,8 @@ def answer_health_questions(page, *, email, taking="No", recently="No", last_dos
         page.get_by_role("group", name=re.compile("Have you taken isotretinoin in the last")).get_by_label(
             recently, exact=True
         ).check()
+    if course_end:
+        page.get_by_label("When is your course expected to end?").fill(course_end)
     if last_dose:
         page.get_by_label("Date of your last dose").fill(last_dose)
     if unsure:
@@ -201,3 +203,44 @@ def test_patient_unsure_of_the_date_is_held_for_review_and_confirmed_once_a_clin
     expect(page.get_by_role("heading", name="Your booking")).to_be_visible()
     expect(page.get_by_text("Confirmed", exact=True)).to_be_visible()
     patient.check_accessibility()
+
+
+def test_patient_on_isotretinoin_sees_the_earliest_date_opts_in_and_unsubscribes_from_the_email(
+    clinic, patient, journey_clock, mailoutbox
+):
+    page = patient.page
+    page.goto("/book/microneedling/")
+    patient.check_accessibility()
+    answer_health_questions(page, email="kit@example.com", taking="Yes", course_end="2026-04-30")
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "You can book microneedling from 30 October 2026 at the earliest"
+    )
+    expect(page.get_by_text("Slower healing")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("^See times"))).to_have_count(0)
+    expect(page.get_by_role("link", name="Book dermatology consultation")).to_be_visible()
+    patient.check_accessibility()
+    patient.screenshot("on-isotretinoin")
+    page.get_by_label(re.compile("Yes, email me")).check()
+    page.get_by_role("button", name="Email me").click()
+    expect(page.get_by_role("status").filter(has_text="We will email kit@example.com")).to_be_visible()
+    patient.check_accessibility()
+
+    # Two weeks before the date, the early reminder arrives; its unsubscribe link stops every reminder.
+    journey_clock.move_to(datetime(2026, 10, 16, 9, 0, tzinfo=LONDON))
+    mail.outbox.clear()
+    dispatch_due_eligibility_reminders()
+    [early] = mailoutbox
+    assert early.to == ["kit@example.com"] and "30 October" in early.body
+    page.goto(re.search(r"https?://\S+/reminders/unsubscribe/\S+/", early.body).group(0))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Stop reminder emails?")
+    patient.check_accessibility()
+    page.get_by_role("button", name="Unsubscribe").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("You are unsubscribed")
+    patient.check_accessibility()
+
+    journey_clock.move_to(datetime(2026, 10, 30, 9, 0, tzinfo=LONDON))
+    dispatch_due_eligibility_reminders()
+    assert len(mailoutbox) == 1, "no reminder after unsubscribing"
+    assert not EligibilityReminder.objects.filter(email="kit@example.com", state="pending").exists()
