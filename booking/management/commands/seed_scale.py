@@ -86,6 +86,8 @@ class Command(BaseCommand):
             f"in {took:.1f}s ({written / max(took, 1e-9):,.0f} rows/s)."
         )
         self._reminders(n_reminders, now, rng)
+        # COPY and bulk_create send no model signals: start a new diary version for the availability cache.
+        selectors.invalidate_availability()
 
     def _treatments(self) -> dict[str, Treatment]:
         treatments = {}
