@@ -35,8 +35,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Recreates BENCH_DATABASE_URL (name must contain "bench") and flushes BENCH_REDIS_URL; see bench/run.py --help.
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 .pytest_cache
