@@ -1,0 +1,197 @@
+"""Bounded load against 127.0.0.1 only: concurrent async clients, each stopping at a deadline or a request cap."""
+
+import asyncio
+import re
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+
+CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+REQUEST_TIMEOUT = 10.0
+# gunicorn stands where it would in production, behind a TLS proxy: the proxy says "https" (so no redirect) and
+# appends the patient's address (TRUSTED_PROXY_COUNT=1), so throttling counts each simulated patient separately.
+PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
+
+
+def local_only(base_url: str) -> str:
+    if urlsplit(base_url).hostname != "127.0.0.1":
+        raise ValueError(f"Load is only ever sent to 127.0.0.1, not {base_url}")
+    return base_url
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of the values; 0 when there are none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Sample:
+    name: str
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)
+    # Per round: this slice's rate over the floor's rate in the same round.
+    ratios: list[float] = field(default_factory=list)
+
+    def merge(self, other: "Sample") -> None:
+        self.seconds += other.seconds
+        self.latencies += other.latencies
+        self.statuses += other.statuses
+        self.errors += other.errors
+
+    @property
+    def ratio(self) -> float:
+        """Median of the per-round ratios: robust to a neighbour's burst of load in one round."""
+        return statistics.median(self.ratios) if self.ratios else 0.0
+
+    @property
+    def count(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+    def ms(self, q: float) -> float:
+        return percentile(self.latencies, q) * 1000
+
+
+def _client(base_url: str, clients: int, headers: dict | None = None) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    return httpx.AsyncClient(
+        base_url=local_only(base_url),
+        timeout=REQUEST_TIMEOUT,
+        limits=limits,
+        follow_redirects=False,
+        headers={**PROXY_HEADERS, **(headers or {})},
+    )
+
+
+def patient_address(n: int) -> str:
+    return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+
+
+async def _get_load(base_url: str, name: str, paths: list[str], clients: int, seconds: float, cap: int) -> Sample:
+    sample = Sample(name)
+    issued = 0
+    loop = asyncio.get_running_loop()
+    async with _client(base_url, clients) as client:
+        started = loop.time()
+        deadline = started + seconds
+
+        async def one_client(offset: int) -> None:
+            nonlocal issued
+            n = offset
+            while loop.time() < deadline and issued < cap:
+                issued += 1
+                path = paths[n % len(paths)]
+                n += clients
+                t0 = time.perf_counter()
+                try:
+                    response = await client.get(path)
+                    await response.aread()
+                except httpx.HTTPError as error:
+                    sample.errors[type(error).__name__] += 1
+                    continue
+                sample.latencies.append(time.perf_counter() - t0)
+                sample.statuses[response.status_code] += 1
+
+        await asyncio.gather(*(one_client(i) for i in range(clients)))
+        sample.seconds = loop.time() - started
+    return sample
+
+
+def get_load(base_url: str, name: str, paths: list[str], *, clients: int, seconds: float, cap: int) -> Sample:
+    """GET the paths round-robin from `clients` concurrent clients until `seconds` pass or `cap` requests go."""
+    return asyncio.run(_get_load(base_url, name, paths, clients, seconds, cap))
+
+
+@dataclass
+class BookingResult:
+    journeys: Sample
+    form: Sample
+    post: Sample
+    booked: int = 0
+    taken: int = 0
+    failed: Counter = field(default_factory=Counter)
+
+    def merge(self, other: "BookingResult") -> None:
+        self.journeys.merge(other.journeys)
+        self.form.merge(other.form)
+        self.post.merge(other.post)
+        self.booked += other.booked
+        self.taken += other.taken
+        self.failed += other.failed
+
+
+async def _booking_load(base_url, slug, starts, clients, seconds, cap) -> BookingResult:
+    result = BookingResult(Sample("journey"), Sample("GET form"), Sample("POST booking"))
+    queue = list(reversed(starts))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline = started + seconds
+    details = f"/book/{slug}/details/"
+
+    async def one_client(n: int) -> None:
+        async with _client(base_url, 1, headers={"Origin": base_url.replace("http://", "https://")}) as client:
+            while queue and loop.time() < deadline and result.booked + result.taken < cap:
+                start = queue.pop()
+                patient = len(queue)  # a new patient, from their own address, for every journey
+                address = {"X-Forwarded-For": patient_address(patient)}
+                t0 = time.perf_counter()
+                try:
+                    form = await client.get(details, params={"start": start}, headers=address)
+                    t1 = time.perf_counter()
+                    result.form.latencies.append(t1 - t0)
+                    result.form.statuses[form.status_code] += 1
+                    token = CSRF_FIELD.search(form.text)
+                    cookie = form.cookies.get("csrftoken")
+                    if form.status_code != 200 or token is None or cookie is None:
+                        result.failed[f"form {form.status_code}"] += 1
+                        continue
+                    # The CSRF cookie is Secure (as behind TLS); the jar would hold it back over plain HTTP.
+                    posted = await client.post(
+                        details,
+                        headers={**address, "Cookie": f"csrftoken={cookie}"},
+                        data={
+                            "csrfmiddlewaretoken": token.group(1),
+                            "start": start,
+                            "name": f"Bench Patient {patient}",
+                            "email": f"bench.patient.{patient}@example.com",
+                            "phone": "07700 900123",
+                            "date_of_birth": "1990-05-17",
+                        },
+                    )
+                    t2 = time.perf_counter()
+                except httpx.HTTPError as error:
+                    result.failed[type(error).__name__] += 1
+                    continue
+                result.post.latencies.append(t2 - t1)
+                result.post.statuses[posted.status_code] += 1
+                if posted.status_code == 302:
+                    result.booked += 1
+                    result.journeys.latencies.append(t2 - t0)
+                elif posted.status_code == 409:
+                    result.taken += 1  # the right answer when a racer got there first
+                else:
+                    result.failed[f"post {posted.status_code}"] += 1
+
+    await asyncio.gather(*(one_client(i) for i in range(clients)))
+    elapsed = loop.time() - started
+    for sample in (result.journeys, result.form, result.post):
+        sample.seconds = elapsed
+    return result
+
+
+def booking_load(base_url: str, slug: str, starts: list[str], *, clients: int, seconds: float, cap: int):
+    """Each client: GET the details form (CSRF cookie + hidden field), POST a booking for the next free start."""
+    return asyncio.run(_booking_load(base_url, slug, starts, clients, seconds, cap))

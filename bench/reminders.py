@@ -1,0 +1,181 @@
+"""The reminders phase: due eligibility reminders sent by a real Celery worker through Redis.
+
+The worker runs the production task code with the ledger email backend (bench/mail.py), so afterwards every
+message is a line in a file: a recipient seen twice is a duplicate, a due reminder with no line is lost.
+"""
+
+import importlib
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+DISPATCH_TASK = "screening.tasks.dispatch_due_eligibility_reminders"
+TIME_LIMIT_S = 300  # the phase stops by itself, finished or not
+TARGETS = dict(per_second=1000, rss_mb=200)
+
+
+def dispatch_task_available() -> bool:
+    module, _, name = DISPATCH_TASK.rpartition(".")
+    try:
+        return hasattr(importlib.import_module(module), name)
+    except ImportError:
+        return False
+
+
+class RssSampler(threading.Thread):
+    """Sample the resident memory of the worker and its pool processes until stopped."""
+
+    def __init__(self, pid: int, every: float = 0.1):
+        super().__init__(daemon=True)
+        import psutil
+
+        self.root = psutil.Process(pid)
+        self.every = every
+        self.peak_total = 0
+        self.peak_process = 0
+        self.done = threading.Event()
+
+    def run(self):
+        import psutil
+
+        while not self.done.is_set():
+            try:
+                processes = [self.root, *self.root.children(recursive=True)]
+                sizes = []
+                for process in processes:
+                    try:
+                        sizes.append(process.memory_info().rss)
+                    except psutil.NoSuchProcess:
+                        pass
+                self.peak_total = max(self.peak_total, sum(sizes))
+                self.peak_process = max([self.peak_process, *sizes])
+            except psutil.NoSuchProcess:
+                return
+            self.done.wait(self.every)
+
+
+def run(*, env: dict, work: Path, concurrency: int, say) -> dict:
+    from django.db import connection
+    from django.utils import timezone
+
+    try:
+        from screening.models import EligibilityReminder
+    except ImportError:
+        return {"pending": "screening.EligibilityReminder does not exist yet"}
+    if not dispatch_task_available():
+        return {"pending": f"the dispatch task {DISPATCH_TASK} has not landed yet (issue 5)"}
+
+    import redis
+
+    from clinic.celery import app
+
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()  # the booking phase's confirmation emails are not this phase's
+    mail_log = Path(env["BENCH_MAIL_LOG"])
+    mail_log.write_text("")
+    due = EligibilityReminder.objects.filter(state="pending", send_at__lte=timezone.now())
+    due_emails = set(due.values_list("email", flat=True))
+    connection.close()
+    say(f"reminders: {len(due_emails):,} due; starting a Celery worker (prefork, concurrency {concurrency})")
+
+    log = open(work / "celery.log", "w")
+    command = [
+        str(Path(sys.executable).parent / "celery"),
+        "-A",
+        "clinic",
+        "worker",
+        "--pool=prefork",
+        f"--concurrency={concurrency}",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--hostname=bench@%h",
+    ]
+    worker = subprocess.Popen(command, cwd=work.parent.parent, env=env, stdout=log, stderr=subprocess.STDOUT)
+    sampler = None
+    try:
+        _wait_for(lambda: "ready." in (work / "celery.log").read_text(), 60, "the Celery worker to be ready")
+        sampler = RssSampler(worker.pid)
+        sampler.start()
+        started = time.perf_counter()
+        # Beat sends one pass every two minutes; each pass sends at most a hundred. To measure what the worker can
+        # do, keep a pass queued for every pool process until no reminder is due (each stops when none is left).
+        queue = redis.Redis.from_url(env["REDIS_URL"])
+        dispatches, left = 0, len(due_emails)
+        while time.perf_counter() - started < TIME_LIMIT_S:
+            left = due.count()
+            connection.close()
+            if left == 0:
+                break
+            for _ in range(max(0, concurrency - queue.llen("celery"))):
+                app.send_task(DISPATCH_TASK)
+                dispatches += 1
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - started
+    finally:
+        if sampler:
+            sampler.done.set()
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()
+
+    delivered = Counter(line.split("\t", 1)[0] for line in mail_log.read_text().splitlines() if line)
+    states = Counter(EligibilityReminder.objects.values_list("state", flat=True))
+    connection.close()
+    sent = sum(n for email, n in delivered.items() if email in due_emails)
+    return {
+        "due": len(due_emails),
+        "sent_messages": sent,
+        "seconds": elapsed,
+        "per_second": sent / elapsed if elapsed else 0,
+        "duplicates": sum(n - 1 for n in delivered.values() if n > 1),
+        "lost": len(due_emails - set(delivered)),
+        "unexpected": len(set(delivered) - due_emails),
+        "left_pending": left,
+        "states": dict(states),
+        "dispatches": dispatches,
+        "peak_rss_total_mb": sampler.peak_total / 2**20 if sampler else 0,
+        "peak_rss_process_mb": sampler.peak_process / 2**20 if sampler else 0,
+        "concurrency": concurrency,
+        "command": " ".join(command[1:]),
+    }
+
+
+def _wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"Timed out waiting for {what}")
+
+
+def render(result: dict) -> list[str]:
+    lines = ["## Reminders", ""]
+    if "pending" in result:
+        return lines + [f"Pending: {result['pending']}. The harness (bench/reminders.py) is ready for it.", ""]
+    r = result
+    ok_rate = r["per_second"] >= TARGETS["per_second"]
+    ok_rss = r["peak_rss_total_mb"] < TARGETS["rss_mb"]
+    return lines + [
+        "| due | sent | seconds | reminders/s | peak RSS, worker + pool (MB) | largest process (MB) "
+        "| duplicates | lost |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| {r['due']:,} | {r['sent_messages']:,} | {r['seconds']:.1f} | {r['per_second']:,.0f} | "
+        f"{r['peak_rss_total_mb']:.0f} | {r['peak_rss_process_mb']:.0f} | {r['duplicates']} | {r['lost']} |",
+        "",
+        f"- `celery {r['command']}`; dispatch task sent {r['dispatches']} time(s); rows by state afterwards: "
+        f"{r['states']}.",
+        f"- Reminders/s (target at least {TARGETS['per_second']:,}): {'met' if ok_rate else '**MISSED**'}; "
+        f"peak RSS of the whole worker (target under {TARGETS['rss_mb']} MB): {'met' if ok_rss else '**MISSED**'}; "
+        f"exactly once: {'met' if r['duplicates'] == 0 and r['lost'] == 0 else '**MISSED**'}.",
+        "",
+    ]
