@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connections
 
 from ..factories import make_practitioner, make_treatment
@@ -51,6 +52,19 @@ def pytest_collection_modifyitems(items):
     """Run the browser journeys last (after pytest-django's own ordering): they are the slowest, and while the
     session's browser is open nothing else should share the test thread with Playwright's event loop."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_database_before_the_journeys(django_db_setup, django_db_blocker):
+    """Start the journeys from an empty database, so each can restore the database as migrations left it.
+
+    A transactional test that ran earlier (without serialized rollback) flushed the database, and post_migrate
+    then made the content types and permissions again under new ids: restoring the migrated rows on top of those
+    would clash. The journeys themselves flush without post_migrate, so this is needed once, before the first.
+    """
+    with django_db_blocker.unblock():
+        for alias in connections:
+            call_command("flush", database=alias, interactive=False, inhibit_post_migrate=True, verbosity=0)
 
 
 @pytest.fixture(scope="session")
