@@ -7,6 +7,7 @@ class BookingConfig(AppConfig):
     verbose_name = "Booking"
 
     def ready(self):
+        from auditlog.registry import auditlog
         from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 
         from .models import Appointment, Practitioner, TimeOff, Treatment, WorkingHours
@@ -23,3 +24,7 @@ class BookingConfig(AppConfig):
         m2m_changed.connect(
             invalidate_availability, sender=Practitioner.treatments.through, dispatch_uid="availability-treatments"
         )
+
+        # Every change to the diary is on the audit record, with who made it and from where.
+        for model in (Appointment, Practitioner, TimeOff, Treatment, WorkingHours):
+            auditlog.register(model)
