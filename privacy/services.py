@@ -2,6 +2,7 @@
 
 from datetime import date, datetime, time, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -16,6 +17,7 @@ from .models import PatientDataRequest, email_digest
 
 ERASED_NAME = "(erased on request)"
 ERASED_DATE_OF_BIRTH = date(1900, 1, 1)
+PATIENT_FIELDS = {"patient_name", "patient_email", "patient_phone", "patient_date_of_birth"}
 
 
 def _retention_cutoffs(now: datetime) -> tuple[datetime, datetime]:
@@ -123,13 +125,41 @@ def patient_data_erase(*, email: str, now: datetime, done_by=None, done_from=Non
         if appointments.filter(status__in=HOLDING_TIME, start__gt=now).exists():
             raise ErasureRefused("This patient has an upcoming appointment. Cancel it first, then erase their data.")
         screenings = Screening.objects.filter(email__iexact=email)
+        appointment_ids = list(appointments.values_list("pk", flat=True))
+        screening_ids = list(screenings.values_list("pk", flat=True))
         counts = {
+            "audit_entries_scrubbed": _scrub_audit_log(Appointment, appointment_ids, PATIENT_FIELDS)
+            + _scrub_audit_log(Screening, screening_ids, {"email"}),
             "screenings": _erase_screenings(screenings, now=now),
             "appointments": _anonymise_appointments(appointments),
             "eligibility_reminders": EligibilityReminder.objects.filter(email__iexact=email).delete()[0],
         }
         _record(PatientDataRequest.Kind.ERASURE, email, now=now, done_by=done_by, done_from=done_from, counts=counts)
     return counts
+
+
+def _scrub_audit_log(model, pks, fields) -> int:
+    """Remove the patient's details from the audit log's copies of their rows; the who/when/what stays."""
+    if not pks or not apps.is_installed("auditlog"):
+        return 0
+    from auditlog.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    entries = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(model), object_pk__in=[str(pk) for pk in pks]
+    )
+    scrubbed = 0
+    for entry in entries.iterator():
+        changes = {key: value for key, value in (entry.changes or {}).items() if key not in fields}
+        data = entry.serialized_data
+        if data and isinstance(data.get("fields"), dict):
+            data["fields"] = {key: value for key, value in data["fields"].items() if key not in fields}
+        LogEntry.objects.filter(pk=entry.pk).update(
+            changes={**changes, **dict.fromkeys(sorted(fields & set(entry.changes or {})), ["(erased)", "(erased)"])},
+            serialized_data=data,
+        )
+        scrubbed += 1
+    return scrubbed
 
 
 def _erase_screenings(screenings, *, now: datetime) -> int:

@@ -267,3 +267,20 @@ def test_the_clinician_group_gets_the_patient_data_permissions_after_migrate(db)
         "erase_patient_data",
     }
     assert not reception.permissions.filter(content_type__app_label="privacy").exists()
+
+
+@pytest.mark.skipif(not apps.is_installed("auditlog"), reason="django-auditlog is not installed yet (issue 4)")
+def test_erasure_also_removes_the_patients_details_from_the_audit_log(clock, microneedling):
+    from auditlog.models import LogEntry
+
+    appointment = booked(microneedling)
+    make_screening(microneedling, appointment=appointment)
+    Appointment.objects.get(pk=appointment.pk).save()  # any later change is on the log too
+    entries = LogEntry.objects.get_for_object(appointment)
+    assert any("Alex Morgan" in json.dumps(entry.changes) for entry in entries)
+    logged_before = entries.count()
+    clock.move_to(datetime(2026, 3, 4, 9, tzinfo=LONDON))
+    services.patient_data_erase(email=EMAIL, now=datetime.now(LONDON))
+    logged = json.dumps([[entry.changes, entry.serialized_data] for entry in LogEntry.objects.all()])
+    assert "Alex Morgan" not in logged and EMAIL not in logged and "07700 900123" not in logged
+    assert LogEntry.objects.get_for_object(appointment).count() == logged_before  # the who/when/what stays
