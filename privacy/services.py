@@ -108,6 +108,11 @@ def patient_data_export(*, email: str, now: datetime, done_by=None, done_from=No
             {"kind": e.kind, "state": e.state, "sent_at": e.sent_at.isoformat() if e.sent_at else None} for e in emails
         ],
     }
+    if apps.is_installed("auditlog"):
+        from auditlog.signals import accessed
+
+        for screening in screenings:  # the answers were read: an access on each screening's record
+            accessed.send(sender=Screening, instance=screening)
     counts = {key: len(data[key]) for key in ("appointments", "screenings", "eligibility_reminders", "emails")}
     _record(PatientDataRequest.Kind.EXPORT, email, now=now, done_by=done_by, done_from=done_from, counts=counts)
     return data

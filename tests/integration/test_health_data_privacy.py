@@ -250,8 +250,11 @@ def test_each_request_is_in_the_audit_log(client, clock, microneedling):
 
     appointment = booked(microneedling)
     client.force_login(staff("clinician", "export_patient_data"))
+    screening = make_screening(microneedling, appointment=appointment)
     run_action(client, "export_patient_data", appointment)
-    assert LogEntry.objects.get_for_model(PatientDataRequest).exists()
+    assert LogEntry.objects.get_for_model(PatientDataRequest).get().actor.username == "clinician"
+    access = LogEntry.objects.get_for_object(screening).get(action=LogEntry.Action.ACCESS)
+    assert access.actor.username == "clinician"
 
 
 def test_the_clinician_group_gets_the_patient_data_permissions_after_migrate(db):
