@@ -166,6 +166,8 @@ def _with_fresh_times(form, *, treatment, day, error, not_before=None):
     fresh.is_valid()
     # The chosen time is gone from the fresh choices: one clear message instead of "not a valid choice".
     fresh.errors.pop("start", None)
+    if not fresh.is_bound:
+        fresh.cleaned_data = {}  # opening the form for a time just taken (GET): add_error needs it even so
     fresh.add_error("start", error.message)
     return fresh
 
