@@ -117,3 +117,61 @@ def test_a_day_outside_the_diary_is_explained_next_to_the_day_picker(clinic, pat
     expect(page.get_by_role("link", name=re.compile(r"^\d\d:\d\d$"))).to_have_count(0)
     expect(page.get_by_text("No times on this day")).to_have_count(0)
     patient.check_accessibility()
+
+
+FOCUSED = """() => {
+  const element = document.activeElement;
+  const style = getComputedStyle(element);
+  return {
+    text: (element.innerText || "").trim(),
+    id: element.id,
+    outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2,
+  };
+}"""
+
+
+def tab_to(page, *, text=None, element_id=None, limit=40):
+    """Press Tab until the wanted element has focus, as a keyboard user would; return what is focused."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if (text and focused["text"] == text) or (element_id and focused["id"] == element_id):
+            return focused
+    raise AssertionError(f"Tab never reached {text or element_id}")
+
+
+def test_a_keyboard_user_books_without_a_mouse_and_always_sees_where_the_focus_is(clinic, patient, mailoutbox):
+    page = patient.page
+    page.goto("/book/hydrating-facial/?date=2026-03-03")
+    patient.check_accessibility()
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to main content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()
+    page.keyboard.press("Enter")
+
+    slot = tab_to(page, text="10:00")
+    assert slot["outline"], "the focused time has a visible outline"
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="Your details")).to_be_visible()
+    patient.check_accessibility()
+    for element_id, typed in (
+        ("id_name", "Sam Okoro"),
+        ("id_email", "sam@example.com"),
+        ("id_phone", "07700 900789"),
+    ):
+        assert tab_to(page, element_id=element_id)["outline"]
+        page.keyboard.type(typed)
+    assert tab_to(page, element_id="id_date_of_birth")["outline"]
+    # Headless Chromium lays date fields out month/day/year whatever the page's locale; a patient types what they see.
+    page.keyboard.type("05171990")
+    expect(page.get_by_label("Date of birth")).to_have_value("1990-05-17")
+    confirm = tab_to(page, text="Confirm booking")
+    assert confirm["outline"]
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("You're booked")
+    expect(page.get_by_text("Tuesday 3 March 2026, 10:00 to 10:45")).to_be_visible()
+    patient.check_accessibility()
+    assert [m.to for m in mailoutbox] == [["sam@example.com"]]
