@@ -41,7 +41,16 @@ SLUG = "hydrating-facial"  # needs no screening, given by every practitioner
 
 PROFILES = {
     "full": dict(size=1.0, rounds=8, seconds=2.0, cap=20_000, booking_rounds=6, booking_seconds=4.0, booking_cap=3_000),
-    "quick": dict(size=0.1, rounds=3, seconds=1.5, cap=5_000, booking_rounds=3, booking_seconds=2.0, booking_cap=500),
+    "quick": dict(
+        size=0.1,
+        rounds=3,
+        seconds=1.5,
+        cap=5_000,
+        booking_rounds=3,
+        booking_seconds=2.0,
+        booking_cap=500,
+        reminder_seconds=60,
+    ),
 }
 TARGETS = dict(queries=6, availability_ratio=0.5, booking_ratio=0.4, availability_p99_ms=150, booking_p99_ms=250)
 
@@ -51,10 +60,17 @@ def parse_args():
     parser.add_argument("--quick", action="store_true", help="A smaller, shorter run (10%% data, short phases).")
     parser.add_argument("--size", type=float, help="seed_scale --size (1.0 = 100,000 appointments and reminders).")
     parser.add_argument("--clients", type=int, default=16, help="Concurrent clients for every phase.")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers.")
+    parser.add_argument(
+        "--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers (2 x CPUs + 1)."
+    )
     parser.add_argument("--celery-concurrency", type=int, default=2, help="Celery worker processes.")
     parser.add_argument("--only", choices=["availability", "booking", "reminders"], action="append")
     parser.add_argument("--keep-data", action="store_true", help="Reuse the seeded database from the last run.")
+    parser.add_argument(
+        "--profile",
+        choices=["availability", "booking"],
+        help="Sample the gunicorn workers with py-spy during that phase: var/bench/<phase>.txt (folded stacks).",
+    )
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clinic_bench"),
@@ -234,9 +250,9 @@ def free_starts_for_booking(now, limit: int) -> list[str]:
     while day <= last and len(starts) < limit:
         chunk = selectors.availability(treatment=treatment, first_day=day, last_day=day + timedelta(days=13), now=now)
         for slots in chunk.values():
-            for slot in slots:
-                if slot.start.minute == 0:
-                    starts.extend([slot_value(slot.start)] * min(2, len(slot.practitioner_ids)))
+            # On the hour and each once: a facial and its buffer take 55 minutes, so no two of these starts
+            # compete for one practitioner, and every POST should book (a 409 would be a real race).
+            starts += [slot_value(slot.start) for slot in slots if slot.start.minute == 0]
         day += timedelta(days=14)
     # Interleave days so simultaneous patients spread over the diary instead of queueing on one day.
     starts = starts[::7] + [s for i, s in enumerate(starts) if i % 7]
@@ -326,6 +342,15 @@ class Gunicorn:
 FLOOR = "floor (/healthz)"
 
 
+def start_profiler(server: "Gunicorn", name: str, seconds: float) -> subprocess.Popen:
+    """py-spy, sampling every gunicorn worker for `seconds`, then stopping by itself."""
+    output = WORK / f"{name}.txt"
+    command = [str(BIN / "py-spy"), "record", "--pid", str(server.process.pid), "--subprocesses", "--format", "raw"]
+    command += ["--duration", str(int(seconds)), "--rate", "200", "--output", str(output), "--nonblocking"]
+    say(f"profiling {name} with py-spy for {seconds:.0f} s -> {output.relative_to(ROOT)}")
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def read_phase(base_url, urls, *, clients, rounds, seconds, cap) -> dict[str, Sample]:
     """Short slices in rounds (floor, then each scenario): a neighbour's burst of load hits one round, not one
     scenario, and each round's ratios compare slices a few seconds apart."""
@@ -396,6 +421,8 @@ def main() -> int:
     try:
         if "availability" in phases or "booking" in phases:
             say(f"gunicorn up at {server.base_url} with {args.workers} workers; read load, {args.clients} clients")
+            if args.profile == "availability":
+                start_profiler(server, "availability", profile["rounds"] * profile["seconds"] * 4)
             report["read"] = read_phase(
                 server.base_url,
                 urls,
@@ -407,6 +434,8 @@ def main() -> int:
         if "booking" in phases:
             starts = free_starts_for_booking(now, profile["booking_cap"] * 2)
             say(f"booking: {len(starts)} free starts queued for {args.clients} concurrent patients")
+            if args.profile == "booking":
+                start_profiler(server, "booking", profile["booking_rounds"] * profile["booking_seconds"])
             booking, booking_floor = booking_phase(
                 server.base_url,
                 starts,
@@ -440,7 +469,13 @@ def main() -> int:
         finally:
             cold.stop()
     if "reminders" in phases:
-        report["reminders"] = reminders.run(env=env, work=WORK, concurrency=args.celery_concurrency, say=say)
+        report["reminders"] = reminders.run(
+            env=env,
+            work=WORK,
+            concurrency=args.celery_concurrency,
+            seconds=profile["reminder_seconds"],
+            say=say,
+        )
     report["elapsed_s"] = time.perf_counter() - started
     report["finished"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = render(report)
