@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from booking import selectors, services
 from booking.exceptions import BookingError
-from booking.models import Practitioner, Treatment, WorkingHours
+from booking.models import AppointmentEmail, Practitioner, Treatment, WorkingHours
 from screening.models import ScreeningPolicy
 
 TREATMENTS = [
@@ -136,8 +136,12 @@ class Command(BaseCommand):
                     for start, end in windows
                 )
 
+    @transaction.atomic
     def _appointments(self, treatments, count):
-        """Book through the real service, so demo rows obey every rule a patient's booking does."""
+        """Book through the real service, so demo rows obey every rule a patient's booking does.
+
+        The demo patients are made up: their confirmation emails are marked skipped, so none is sent.
+        """
         rng = random.Random(2026)
         now = timezone.now()
         first_day, _ = selectors.bookable_days(now)
@@ -162,6 +166,9 @@ class Command(BaseCommand):
                 booked += 1
             except BookingError:
                 continue
+        AppointmentEmail.objects.exclude(kind=AppointmentEmail.Kind.REMINDER).filter(
+            state=AppointmentEmail.State.PENDING
+        ).update(state=AppointmentEmail.State.SKIPPED)
         return booked
 
     def _staff_login(self):
