@@ -5,20 +5,15 @@ test database are shared with it. They need Redis: skipped when it is unreachabl
 """
 
 import os
-import shutil
 import socket
-import subprocess
 import time
-from contextlib import contextmanager
 from datetime import date, datetime
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
-import kombu.pools
 import pytest
 import redis
 import time_machine
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from django.core import mail
 
@@ -29,22 +24,16 @@ from clinic.celery import app as celery_app
 from screening import tasks as screening_tasks
 
 from ..factories import booking_post
+from ..redis_server import celery_on, redis_server, unavailable, worker
 from .screening_helpers import SLUG, latest_screening, make_clinic, screen, token_of
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 LONDON = ZoneInfo("Europe/London")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 MAIN_REDIS_URL = os.environ.get("REDIS_URL", "")
 
 
 def at(day: date, hh: int, mm: int = 0) -> datetime:
     return datetime.combine(day, clock_time(hh, mm), tzinfo=LONDON)
-
-
-def _unavailable(reason: str):
-    if IN_CI:
-        pytest.fail(f"CI=true but {reason}")
-    pytest.skip(reason)
 
 
 def wait_for(condition, *, seconds=20.0, what="the worker"):
@@ -56,121 +45,24 @@ def wait_for(condition, *, seconds=20.0, what="the worker"):
         time.sleep(0.05)
 
 
-def _reset_broker_pools():
-    """Forget pooled broker connections: the next publish connects to whatever the app is now configured for."""
-    kombu.pools.reset()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
-@contextmanager
-def celery_on(url: str):
-    """Point the project's Celery app at a Redis broker, as production configures it, and run tasks for real."""
-    conf = celery_app.conf
-    saved = {
-        name: conf[name]
-        for name in ("broker_url", "broker_transport_options", "task_always_eager", "worker_hijack_root_logger")
-    }
-    conf.broker_url = url
-    conf.broker_transport_options = dict(django_settings.REDIS_BROKER_TRANSPORT_OPTIONS)
-    conf.task_always_eager = False
-    conf.worker_hijack_root_logger = False  # leave pytest's logging alone
-    _reset_broker_pools()
-    try:
-        yield
-    finally:
-        _reset_broker_pools()
-        conf.update(saved)
-
-
-@contextmanager
-def worker():
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as running:
-        yield running
-
-
 @pytest.fixture
 def main_redis():
     """The Redis this run was given (REDIS_URL), emptied of any stale messages."""
     if not MAIN_REDIS_URL:
-        _unavailable("REDIS_URL is not set")
+        unavailable("REDIS_URL is not set")
     try:
         redis.Redis.from_url(MAIN_REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError as error:
-        _unavailable(f"Redis at {MAIN_REDIS_URL} is unreachable: {error}")
+        unavailable(f"Redis at {MAIN_REDIS_URL} is unreachable: {error}")
     with celery_on(MAIN_REDIS_URL):
         celery_app.control.purge()
         yield MAIN_REDIS_URL
 
 
-class RedisServer:
-    """A redis-server of our own on a free port, which a test may stop and start again."""
-
-    def __init__(self, directory):
-        self.directory = directory
-        self.process = None
-        self.port = None
-
-    def start(self):
-        ports = [self.port] if self.port else range(6390, 6400)
-        for port in ports:
-            if not _port_free(port):
-                continue
-            self.process = subprocess.Popen(
-                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-                + ["--dir", str(self.directory), "--logfile", str(self.directory / "redis.log")],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            self.port = port
-            if self._answers():
-                return
-            self.process.kill()
-            self.process.wait()
-        pytest.fail(f"Could not start redis-server on a free port in {list(ports)}")
-
-    def stop(self):
-        """Shut down the way an outage looks to clients: connections refused from now on."""
-        self.client().shutdown(nosave=True)
-        self.process.wait(timeout=10)
-
-    def kill(self):
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def client(self):
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
-
-    def _answers(self):
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                return self.client().ping()
-            except redis.ConnectionError:
-                time.sleep(0.02)
-        return False
-
-
-def _port_free(port):
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
-
-
 @pytest.fixture
 def own_redis(tmp_path):
-    if shutil.which("redis-server") is None:
-        _unavailable("redis-server is not installed")
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.kill()
+    with redis_server(tmp_path, ports=range(6390, 6400)) as server:
+        yield server
 
 
 def book_through_the_site(client, start):
