@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "auditlog",
     "clinic",
     "booking",
     "screening",
@@ -53,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Puts the staff member and their IP address (as TRUSTED_PROXY_COUNT resolves it) on every audit log entry.
+    "clinic.audit.TrustedProxyAuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
@@ -80,6 +83,11 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Web, worker and beat share one file under `make run`: writers queue for the lock instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
+    # The covering index's INCLUDE column is a PostgreSQL nicety; SQLite builds the plain index and says so.
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
@@ -145,6 +153,8 @@ MANAGE_LINK_MAX_AGE_DAYS = env.int("MANAGE_LINK_MAX_AGE_DAYS", default=180)
 
 # Emails and reminders: each is a database row first; see "Emails and reminders" in the README.
 APPOINTMENT_REMINDER_HOURS = env.int("APPOINTMENT_REMINDER_HOURS", default=24)
+# A booking still awaiting a clinician this long before its time emails CLINIC_REVIEW_EMAIL.
+REVIEW_NUDGE_HOURS = env.int("REVIEW_NUDGE_HOURS", default=24)
 # A failed send is tried again after 1, 2, 4 ... times the base (plus jitter), then marked failed for staff.
 EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
 EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=60)
@@ -277,6 +287,23 @@ THROTTLE_RULES = {
     "screening:*": {"methods": ["POST"], "limits": {"ip": "20/10m", "email": "10/h"}},
     "screening:unsubscribe": {"methods": ["GET", "POST"], "limits": {"ip": "20/10m", "link": "10/h"}},
     "admin:login": {"methods": ["POST"], "limits": {"ip": "30/10m"}},
+}
+
+# Screening answers are encrypted at rest (Fernet: AES-128 and HMAC-SHA256) with keys of their own, not SECRET_KEY.
+# The first key encrypts and every key decrypts: to rotate, put a new key first, run `manage.py
+# rotate_screening_key`, then drop the old one. Make a key with `manage.py rotate_screening_key --new-key`.
+SCREENING_ENCRYPTION_KEYS = env.list(
+    "SCREENING_ENCRYPTION_KEYS",
+    default=["ZGV2LW9ubHktc2NyZWVuaW5nLWtleS1ub3Qtc2FmZSE="] if DEBUG else environ.Env.NOTSET,  # dev-only key
+)
+# Retention: answers behind a past appointment are erased this many months after it; answers that never backed a
+# booking that went ahead (abandoned, declined or cancelled) after this many days. The booking record stays.
+SCREENING_RETENTION_MONTHS = env.int("SCREENING_RETENTION_MONTHS", default=24)
+SCREENING_RETENTION_UNBOOKED_DAYS = env.int("SCREENING_RETENTION_UNBOOKED_DAYS", default=90)
+CELERY_BEAT_SCHEDULE["erase-expired-screening-answers"] = {
+    "task": "screening.tasks.erase_expired_screening_answers",
+    "schedule": 300.0,
+    "options": {"expires": 290},
 }
 
 # Error reports (logs, admin emails) carry no local variables and no POST values: they may hold health answers.
