@@ -9,6 +9,13 @@ class ClinicConfig(AppConfig):
     name = "clinic"
     verbose_name = "Clinic"
 
+    def ready(self):
+        from django.core import checks
+
+        from . import encryption
+
+        checks.register(encryption.check_keys, checks.Tags.security)
+
 
 class ClinicAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin, with ClinicAdminSite as `admin.site` so every app's @admin.register lands on it."""

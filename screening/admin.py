@@ -1,15 +1,29 @@
-"""Staff screens for the screening policy, its questions, stored decisions and eligibility reminders.
+"""Staff screens for the screening policy, its questions, stored decisions, eligibility reminders and the record of
+patient data requests; and the patient data export and erasure actions on the appointments list.
 
 Health answers never appear in a list or a search: only on a single screening's page, in one read-only block.
 """
 
-from django.contrib import admin
+import json
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html_join
 
-from . import review_admin  # noqa: F401 - registers the review queue
-from .models import Contraindication, EligibilityReminder, Screening, ScreeningPolicy
+from clinic.throttle import client_ip
+
+from . import patient_data, review_admin  # noqa: F401 - importing review_admin registers the review queue
+from .exceptions import PatientDataError
+from .models import Contraindication, EligibilityReminder, PatientDataRequest, Screening, ScreeningPolicy
 from .review import answers_in_words, record_answers_viewed
 from .review_admin import ANSWERS_PERMISSION
+
+EXPORT_PERMISSION = "screening.export_patient_data"
+ERASE_PERMISSION = "screening.erase_patient_data"
 
 HEALTH_FIELDS = ("answers_table", "reason_list", "rules")
 
@@ -117,7 +131,17 @@ class ScreeningAdmin(admin.ModelAdmin):
 
 @admin.register(EligibilityReminder)
 class EligibilityReminderAdmin(admin.ModelAdmin):
-    list_display = ["send_at", "kind", "treatment", "email", "state", "attempts", "sent_at", "last_error"]
+    list_display = [
+        "send_at",
+        "kind",
+        "treatment",
+        "email",
+        "state",
+        "attempts",
+        "sent_at",
+        "unsubscribed_at",
+        "last_error",
+    ]
     list_filter = ["state", "kind", "treatment"]
     search_fields = ["email"]
     date_hierarchy = "send_at"
@@ -133,9 +157,95 @@ class EligibilityReminderAdmin(admin.ModelAdmin):
         "attempts",
         "last_error",
         "sent_at",
+        "unsubscribed_at",
         "unsubscribe_token",
         "created_at",
     ]
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(PatientDataRequest)
+class PatientDataRequestAdmin(admin.ModelAdmin):
+    """The record of exports and erasures: read-only, nobody edits or deletes it here."""
+
+    list_display = ["done_at", "kind", "done_by", "done_from", "counts"]
+    list_filter = ["kind"]
+    search_fields = ["email_digest"]
+    date_hierarchy = "done_at"
+    list_select_related = ["done_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# A patient's data export (JSON) and erasure, as actions on the appointments list. Staff find the patient's
+# appointments (search by email), select one, and choose the action; every appointment and screening under the same
+# email is included. The actions are added to booking's AppointmentAdmin from here, so the booking app knows nothing
+# about them, and only staff holding the permission see them.
+
+
+def _emails(queryset) -> list[str]:
+    return sorted({email.strip().lower() for email in queryset.values_list("patient_email", flat=True)})
+
+
+@admin.action(description="Export the selected patients' data (JSON)", permissions=["export_patient_data"])
+def export_patient_data(modeladmin, request, queryset):
+    now = timezone.now()
+    patients = [
+        patient_data.patient_data_export(email=email, now=now, done_by=request.user, done_from=client_ip(request))
+        for email in _emails(queryset)
+    ]
+    response = HttpResponse(
+        json.dumps({"patients": patients}, cls=DjangoJSONEncoder, indent=2), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="patient-data-{now:%Y%m%d-%H%M}.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@admin.action(description="Erase the selected patients' data", permissions=["erase_patient_data"])
+def erase_patient_data(modeladmin, request, queryset):
+    emails = _emails(queryset)
+    if request.POST.get("confirm") != "yes":
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Erase patient data?",
+            "patient_count": len(emails),
+            "queryset": queryset,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "opts": modeladmin.model._meta,
+        }
+        return TemplateResponse(request, "admin/screening/patient_data_erase_confirm.html", context)
+    now, erased, refused = timezone.now(), 0, []
+    for email in emails:
+        try:
+            patient_data.patient_data_erase(email=email, now=now, done_by=request.user, done_from=client_ip(request))
+        except PatientDataError as error:
+            refused.append(error.message)
+        else:
+            erased += 1
+    if erased:
+        modeladmin.message_user(request, f"Erased the data of {erased} patient(s).", messages.SUCCESS)
+    for message in dict.fromkeys(refused):
+        modeladmin.message_user(request, message, messages.ERROR)
+    return None
+
+
+def attach_patient_data_actions():
+    """Add the actions to the appointments admin, with the permission checks Django's admin asks for."""
+    from booking.models import Appointment
+
+    model_admin = admin.site._registry.get(Appointment)
+    if model_admin is None or export_patient_data in (model_admin.actions or []):
+        return
+    model_admin.actions = [*(model_admin.actions or []), export_patient_data, erase_patient_data]
+    model_admin.has_export_patient_data_permission = lambda request: request.user.has_perm(EXPORT_PERMISSION)
+    model_admin.has_erase_patient_data_permission = lambda request: request.user.has_perm(ERASE_PERMISSION)

@@ -9,7 +9,11 @@ class ScreeningConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
-        from .models import Contraindication, EligibilityReminder, Screening, ScreeningPolicy
+        from .admin import attach_patient_data_actions
+        from .models import Contraindication, EligibilityReminder, PatientDataRequest, Screening, ScreeningPolicy
+
+        # Admin autodiscovery (django.contrib.admin is first in INSTALLED_APPS) has registered booking's admin by now.
+        attach_patient_data_actions()
 
         # Changes to the rules, and to screenings, are on the audit record. The answers themselves never go into the
         # log (it is searchable by every staff member allowed to read it); views of them are logged as accesses.
@@ -17,3 +21,4 @@ class ScreeningConfig(AppConfig):
         auditlog.register(Contraindication)
         auditlog.register(Screening, exclude_fields=["answers", "reasons"])
         auditlog.register(EligibilityReminder, exclude_fields=["email"])
+        auditlog.register(PatientDataRequest)

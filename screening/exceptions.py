@@ -27,3 +27,13 @@ class EmailMismatch(ScreeningError):
 
 class NoReminderDate(ScreeningError):
     default_message = "There is no date to remind you about yet. Please call the clinic."
+
+
+class PatientDataError(ScreeningError):
+    """A patient data request (export or erasure) that cannot be carried out; the message is for staff."""
+
+    default_message = "This request cannot be carried out."
+
+
+class ErasureRefused(PatientDataError):
+    default_message = "This patient's data cannot be erased yet."

@@ -1,16 +1,20 @@
-"""Screening rows: the clinic's policy (data staff edit), every decision made, and eligibility reminders.
+"""Screening rows: the clinic's policy (data staff edit), every decision made, eligibility reminders, and the record
+of each export or erasure of a patient's data.
 
 Health data lives in `Screening.answers` only (one JSON field), so access control and audit can be put around a
 single field. Nothing here logs answers.
 """
 
+import hashlib
+import hmac
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
 from booking.models import Appointment, Treatment
-from privacy.fields import EncryptedJSONField
+from clinic.encryption import EncryptedJSONField
 
 
 class ScreeningPolicy(models.Model):
@@ -203,6 +207,8 @@ class EligibilityReminder(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the patient opted out (the first time): set on this row and on every pending one it stopped.
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
     unsubscribe_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -219,6 +225,39 @@ class EligibilityReminder(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} reminder for {self.treatment} on {self.due_on}"
+
+
+def email_digest(email: str) -> str:
+    """A keyed fingerprint of an email: lets staff match a later request without keeping the address itself."""
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+class PatientDataRequest(models.Model):
+    """One export or erasure of a patient's data, carried out by a member of staff: the record that it happened."""
+
+    class Kind(models.TextChoices):
+        EXPORT = "export", "Export (JSON)"
+        ERASURE = "erasure", "Erasure"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    email_digest = models.CharField(max_length=64, db_index=True, help_text="A keyed fingerprint, not the address.")
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    done_from = models.GenericIPAddressField(null=True, blank=True)
+    done_at = models.DateTimeField()
+    # How many rows of each kind were exported or erased.
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-done_at"]
+        default_permissions = ("view",)
+        permissions = [
+            ("export_patient_data", "Can export a patient's data"),
+            ("erase_patient_data", "Can erase a patient's data"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.done_at:%Y-%m-%d %H:%M}"
 
 
 class FlaggedBooking(Appointment):

@@ -114,16 +114,17 @@ def eligibility_reminder_unsubscribe(*, reminder: EligibilityReminder, now: date
     """Stop this reminder and every other one still pending for the same email and treatment. Return how many.
 
     The row whose link was used is marked unsubscribed even when it was already sent (its `sent_at` stays), so
-    the opt-out is on record; a later beat never sends a row that is not pending.
+    the opt-out is on record; a later beat never sends a row that is not pending. Each row stopped records
+    `unsubscribed_at`; a second click keeps the time of the first.
     """
     with transaction.atomic():
         stopped = EligibilityReminder.objects.filter(
             email=reminder.email, treatment_id=reminder.treatment_id, state=State.PENDING
-        ).update(state=State.UNSUBSCRIBED)
+        ).update(state=State.UNSUBSCRIBED, unsubscribed_at=now)
         marked = (
             EligibilityReminder.objects.filter(pk=reminder.pk)
             .exclude(state=State.UNSUBSCRIBED)
-            .update(state=State.UNSUBSCRIBED)
+            .update(state=State.UNSUBSCRIBED, unsubscribed_at=now)
         )
     logger.info(
         "Eligibility reminder %s unsubscribed at %s (%s pending stopped)",

@@ -1,4 +1,4 @@
-"""Encrypt screening answers and reasons at rest (privacy.fields.EncryptedJSONField), and note when they are erased.
+"""Encrypt screening answers and reasons at rest (clinic.encryption.EncryptedJSONField); note when they are erased.
 
 Three steps so that no value is ever read with the wrong field: add encrypted copies, copy every row across
 (the JSON read as JSON, written encrypted under SCREENING_ENCRYPTION_KEYS), then drop the plain columns and take
@@ -7,7 +7,7 @@ over their names.
 
 from django.db import migrations, models
 
-import privacy.fields
+import clinic.encryption
 
 
 def encrypt_existing(apps, schema_editor):
@@ -31,12 +31,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="screening",
             name="answers_sealed",
-            field=privacy.fields.EncryptedJSONField(blank=True, null=True),
+            field=clinic.encryption.EncryptedJSONField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name="screening",
             name="reasons_sealed",
-            field=privacy.fields.EncryptedJSONField(blank=True, default=list),
+            field=clinic.encryption.EncryptedJSONField(blank=True, default=list),
         ),
         # Nullable for the way back, when the plain column is re-added empty before the answers are copied into it.
         migrations.AlterField(model_name="screening", name="answers", field=models.JSONField(null=True)),

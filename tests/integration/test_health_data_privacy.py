@@ -14,12 +14,12 @@ from django.db import connection
 
 from booking import services as booking_services
 from booking.models import Appointment
-from privacy import crypto, services
-from privacy.crypto import UndecryptableError
-from privacy.exceptions import ErasureRefused
-from privacy.models import PatientDataRequest
-from privacy.tasks import erase_expired_screening_answers
-from screening.models import EligibilityReminder, Screening
+from clinic import encryption
+from clinic.encryption import UndecryptableError
+from screening import patient_data
+from screening.exceptions import ErasureRefused
+from screening.models import EligibilityReminder, PatientDataRequest, Screening
+from screening.tasks import erase_expired_screening_answers
 
 from ..factories import patient
 from .screening_helpers import latest_screening, make_clinic, screen
@@ -83,9 +83,9 @@ def test_answers_are_stored_as_ciphertext_and_read_back_as_answers(client, clock
 def test_the_key_is_not_the_secret_key_and_a_bad_key_is_reported(settings):
     assert settings.SECRET_KEY not in settings.SCREENING_ENCRYPTION_KEYS
     settings.SCREENING_ENCRYPTION_KEYS = [settings.SECRET_KEY]
-    assert {error.id for error in crypto.check_keys()} >= {"privacy.E002", "privacy.E003"}
+    assert {error.id for error in encryption.check_keys()} >= {"clinic.E002", "clinic.E003"}
     settings.SCREENING_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
-    assert crypto.check_keys() == []
+    assert encryption.check_keys() == []
 
 
 def test_keys_rotate_without_losing_answers(clock, microneedling, settings):
@@ -153,12 +153,12 @@ def test_the_retention_periods_are_settings(clock, microneedling, settings):
     settings.SCREENING_RETENTION_UNBOOKED_DAYS = 7
     make_screening(microneedling)
     clock.shift(timedelta(days=8))
-    assert services.expired_screenings(now=datetime.now(LONDON)).count() == 1
+    assert patient_data.expired_screenings(now=datetime.now(LONDON)).count() == 1
 
 
 def test_retention_runs_from_beat(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["erase-expired-screening-answers"]
-    assert entry["task"] == "privacy.tasks.erase_expired_screening_answers" and entry["schedule"] <= 24 * 3600
+    assert entry["task"] == "screening.tasks.erase_expired_screening_answers" and entry["schedule"] <= 24 * 3600
 
 
 # --- Export and erasure on request -----------------------------------------------------------------------------------
@@ -231,15 +231,15 @@ def test_a_clinician_erases_a_patients_data_after_confirming(client, clock, micr
 def test_erasure_waits_until_an_upcoming_appointment_is_cancelled(clock, microneedling):
     booked(microneedling)
     with pytest.raises(ErasureRefused):
-        services.patient_data_erase(email=EMAIL, now=datetime.now(LONDON))
+        patient_data.patient_data_erase(email=EMAIL, now=datetime.now(LONDON))
     assert Appointment.objects.get().patient_email == EMAIL and not PatientDataRequest.objects.exists()
 
 
 def test_the_record_of_requests_cannot_be_edited_or_deleted_in_the_admin(admin_client, clock, microneedling):
-    services.patient_data_export(email=EMAIL, now=datetime.now(LONDON))
+    patient_data.patient_data_export(email=EMAIL, now=datetime.now(LONDON))
     request = PatientDataRequest.objects.get()
-    assert admin_client.get("/admin/privacy/patientdatarequest/").status_code == 200
-    delete = admin_client.post(f"/admin/privacy/patientdatarequest/{request.pk}/delete/", {"post": "yes"})
+    assert admin_client.get("/admin/screening/patientdatarequest/").status_code == 200
+    delete = admin_client.post(f"/admin/screening/patientdatarequest/{request.pk}/delete/", {"post": "yes"})
     assert delete.status_code == 403
     assert PatientDataRequest.objects.filter(pk=request.pk).exists()
 
@@ -260,16 +260,11 @@ def test_each_request_is_in_the_audit_log(client, clock, microneedling):
 def test_the_clinician_group_gets_the_patient_data_permissions_after_migrate(db):
     from django.contrib.auth.models import Group
 
-    from privacy.apps import grant_clinicians
-
-    clinicians = Group.objects.get_or_create(name="Clinician")[0]
-    reception = Group.objects.get_or_create(name="Reception")[0]
-    grant_clinicians()
-    assert set(clinicians.permissions.values_list("codename", flat=True)) >= {
-        "export_patient_data",
-        "erase_patient_data",
-    }
-    assert not reception.permissions.filter(content_type__app_label="privacy").exists()
+    patient_data_permissions = {"export_patient_data", "erase_patient_data", "view_patientdatarequest"}
+    clinicians, reception = Group.objects.get(name="Clinician"), Group.objects.get(name="Reception")
+    granted = clinicians.permissions.filter(content_type__app_label="screening")
+    assert set(granted.values_list("codename", flat=True)) >= patient_data_permissions
+    assert not reception.permissions.filter(codename__in=patient_data_permissions).exists()
 
 
 @pytest.mark.skipif(not apps.is_installed("auditlog"), reason="django-auditlog is not installed yet (issue 4)")
@@ -283,7 +278,7 @@ def test_erasure_also_removes_the_patients_details_from_the_audit_log(clock, mic
     assert any("Alex Morgan" in json.dumps(entry.changes) for entry in entries)
     logged_before = entries.count()
     clock.move_to(datetime(2026, 3, 4, 9, tzinfo=LONDON))
-    services.patient_data_erase(email=EMAIL, now=datetime.now(LONDON))
+    patient_data.patient_data_erase(email=EMAIL, now=datetime.now(LONDON))
     logged = json.dumps([[entry.changes, entry.serialized_data] for entry in LogEntry.objects.all()])
     assert "Alex Morgan" not in logged and EMAIL not in logged and "07700 900123" not in logged
     assert LogEntry.objects.get_for_object(appointment).count() == logged_before  # the who/when/what stays

@@ -173,6 +173,29 @@ def test_unsubscribing_after_the_email_was_sent_is_recorded_on_that_reminder(clo
     assert dispatch()["sent"] == 0 and len(mail.outbox) == 1
 
 
+def test_an_opt_out_is_recorded_with_its_time_and_a_second_click_keeps_the_first(clock, needling, client):
+    eligible, advance = opt_in(needling, date(2026, 6, 1))
+    other = opt_in(make_treatment("laser-resurfacing", minutes=30, requires_screening=True), date(2026, 6, 1))[0]
+    opted_out_at = timezone.now()
+    client.post(f"/reminders/unsubscribe/{advance.unsubscribe_token}/")
+    clock.shift(timedelta(days=3))
+    client.post(f"/reminders/unsubscribe/{advance.unsubscribe_token}/")
+    opted_out = EligibilityReminder.objects.filter(unsubscribed_at__isnull=False)
+    assert set(opted_out.values_list("pk", "unsubscribed_at")) == {
+        (eligible.pk, opted_out_at),
+        (advance.pk, opted_out_at),
+    }
+    other.refresh_from_db()
+    assert other.unsubscribed_at is None
+
+
+def test_staff_see_when_a_patient_unsubscribed_in_the_reminders_list(clock, needling, client, admin_client):
+    [reminder] = opt_in(needling, date(2026, 3, 10))
+    client.post(f"/reminders/unsubscribe/{reminder.unsubscribe_token}/")
+    page = admin_client.get("/admin/screening/eligibilityreminder/").content.decode()
+    assert "Unsubscribed at" in page and "2 Mar 2026, 8 a.m." in page
+
+
 @pytest.mark.parametrize(
     "path", ["/reminders/unsubscribe/00000000-0000-4000-8000-000000000000/", "/reminders/unsubscribe/nope/"]
 )

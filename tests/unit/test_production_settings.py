@@ -63,7 +63,7 @@ def test_production_refuses_to_start_without_a_screening_encryption_key():
 def test_a_malformed_screening_encryption_key_fails_the_checks():
     result = run_django(["check"], SCREENING_ENCRYPTION_KEYS="not-a-key")
     assert result.returncode != 0
-    assert "privacy.E002" in result.stderr
+    assert "clinic.E002" in result.stderr
 
 
 def test_production_cookies_are_secure_and_https_is_enforced_behind_the_proxy():

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from privacy import crypto
+from clinic import encryption
 from screening.models import Screening
 
 
@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, new_key, batch, **options):
         if new_key:
-            self.stdout.write(crypto.new_key())
+            self.stdout.write(encryption.new_key())
             return
         done, last_pk = 0, 0
         while True:

@@ -1,4 +1,8 @@
-"""Retention, export and erasure of a patient's data. Screening answers are the health data; bookings stay."""
+"""Patient data use cases: retention, export and erasure. Screening answers are the health data; bookings stay.
+
+Kept apart from services.py (the booking gate and reminders) as reminders.py and review.py are: admin actions,
+the retention task and the management command all call these functions.
+"""
 
 from datetime import date, datetime, time, timedelta
 
@@ -9,11 +13,10 @@ from django.db.models import Q
 
 from booking.models import HOLDING_TIME, Appointment, AppointmentEmail
 from booking.selectors import clinic_tz
-from screening.models import EligibilityReminder, Screening
-from screening.rules import add_months
 
 from .exceptions import ErasureRefused
-from .models import PatientDataRequest, email_digest
+from .models import EligibilityReminder, PatientDataRequest, Screening, email_digest
+from .rules import add_months
 
 ERASED_NAME = "(erased on request)"
 ERASED_DATE_OF_BIRTH = date(1900, 1, 1)
@@ -101,7 +104,13 @@ def patient_data_export(*, email: str, now: datetime, done_by=None, done_from=No
             for s in screenings.select_related("appointment")
         ],
         "eligibility_reminders": [
-            {"treatment": r.treatment.name, "kind": r.kind, "due_on": r.due_on.isoformat(), "state": r.state}
+            {
+                "treatment": r.treatment.name,
+                "kind": r.kind,
+                "due_on": r.due_on.isoformat(),
+                "state": r.state,
+                "unsubscribed_at": r.unsubscribed_at.isoformat() if r.unsubscribed_at else None,
+            }
             for r in reminders
         ],
         "emails": [

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from privacy import services
+from screening import patient_data
 
 
 class Command(BaseCommand):
@@ -13,8 +13,8 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run, **options):
         now = timezone.now()
         if dry_run:
-            count = services.expired_screenings(now=now).count()
+            count = patient_data.expired_screenings(now=now).count()
             self.stdout.write(f"{count} screening(s) would have their answers erased.")
             return
-        count = services.screening_answers_erase_expired(now=now)
+        count = patient_data.screening_answers_erase_expired(now=now)
         self.stdout.write(self.style.SUCCESS(f"Erased the answers of {count} screening(s)."))
