@@ -83,6 +83,16 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A dispatcher holds a row lock while it sends an email. If its host dies rather than its process, PostgreSQL
+    # must notice and free the row within minutes, not when TCP gives up hours later.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        keepalives=1,
+        keepalives_idle=30,
+        keepalives_interval=10,
+        keepalives_count=3,
+        options="-c idle_in_transaction_session_timeout=120s",
+    )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web, worker and beat share one file under `make run`: writers queue for the lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
