@@ -182,7 +182,7 @@ class Screening(models.Model):
 
 
 class EligibilityReminder(models.Model):
-    """An email the patient opted into: their wait for a treatment is over (or nearly). Dispatched by issue 5."""
+    """An email the patient opted into: their wait for a treatment is over (or nearly); see screening.reminders."""
 
     class Kind(models.TextChoices):
         ELIGIBLE = "eligible", "On the day the wait ends"

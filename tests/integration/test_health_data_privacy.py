@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from cryptography.fernet import Fernet
-from django.apps import apps
 from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 from django.db import connection
@@ -244,7 +243,6 @@ def test_the_record_of_requests_cannot_be_edited_or_deleted_in_the_admin(admin_c
     assert PatientDataRequest.objects.filter(pk=request.pk).exists()
 
 
-@pytest.mark.skipif(not apps.is_installed("auditlog"), reason="django-auditlog is not installed yet (issue 4)")
 def test_each_request_is_in_the_audit_log(client, clock, microneedling):
     from auditlog.models import LogEntry
 
@@ -267,7 +265,6 @@ def test_the_clinician_group_gets_the_patient_data_permissions_after_migrate(db)
     assert not reception.permissions.filter(codename__in=patient_data_permissions).exists()
 
 
-@pytest.mark.skipif(not apps.is_installed("auditlog"), reason="django-auditlog is not installed yet (issue 4)")
 def test_erasure_also_removes_the_patients_details_from_the_audit_log(clock, microneedling):
     from auditlog.models import LogEntry
 
