@@ -2,7 +2,7 @@
 
 import logging
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -63,10 +63,7 @@ def availability(
         by_day = cached_free_starts(treatment=treatment, first_day=first_day, last_day=last_day)
     else:
         by_day = _free_starts(treatment, first_day, last_day, exclude_appointment)
-    return {
-        day: [slot for slot in slots if earliest <= slot.start <= latest] if slots else slots
-        for day, slots in by_day.items()
-    }
+    return {day: [slot for slot in slots if earliest <= slot.start <= latest] for day, slots in by_day.items()}
 
 
 def _free_starts(treatment, first_day, last_day, exclude_appointment=None) -> dict[date, list[Slot]]:
@@ -161,11 +158,14 @@ def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date)
         )
     )
     try:
-        found = cache.get_many([key, DIARY_VERSION_KEY, *(_day_version_key(day) for day in days)])
-        stamp = _stamp(days, found)
-        entry = found.get(key)
+        stamp = _stamp(days, cache.get_many([DIARY_VERSION_KEY, *(_day_version_key(day) for day in days)]))
+        # This process's own copy, checked against the same shared stamp: no payload to fetch and unpickle.
+        local = _recent.get(key)
+        if local is not None and local[0] == stamp:
+            return local[1]
+        entry = cache.get(key)
         if entry is not None and entry[0] == stamp:
-            return _unpack(entry[1])
+            return _remember(key, stamp, _unpack(entry[1]))
     except Exception:  # noqa: BLE001 - a cache outage must never stop patients seeing times
         logger.warning("Availability cache unavailable; computing from the database", exc_info=True)
         return _free_starts(treatment, first_day, last_day)
@@ -174,6 +174,23 @@ def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date)
         cache.set(key, (stamp, _pack(by_day)), timeout=seconds)
     except Exception:  # noqa: BLE001
         logger.warning("Availability cache unavailable; result not kept", exc_info=True)
+        return by_day
+    return _remember(key, stamp, by_day)
+
+
+# The most recent results in this process, oldest first, bounded by their number of free times (Slots are frozen and
+# `availability` copies the lists it returns, so sharing them is safe).
+_recent: "OrderedDict[str, tuple[tuple, dict[date, list[Slot]]]]" = OrderedDict()
+RECENT_MOST_SLOTS = 50_000
+
+
+def _remember(key: str, stamp: tuple, by_day: dict[date, list[Slot]]) -> dict[date, list[Slot]]:
+    _recent.pop(key, None)
+    _recent[key] = (stamp, by_day)
+    total = sum(len(slots) for _, kept in _recent.values() for slots in kept.values())
+    while total > RECENT_MOST_SLOTS and len(_recent) > 1:
+        _, (_, dropped) = _recent.popitem(last=False)
+        total -= sum(len(slots) for slots in dropped.values())
     return by_day
 
 
