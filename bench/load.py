@@ -161,7 +161,7 @@ class BookingResult:
 
 async def _booking_load(base_url, slug, starts, clients, seconds, cap) -> BookingResult:
     result = BookingResult(Sample("journey"), Sample("GET form"), Sample("POST booking"))
-    queue = list(reversed(starts))
+    queue = starts  # shared with the caller: each start is taken once across rounds
     loop = asyncio.get_running_loop()
     started = loop.time()
     deadline = started + seconds
@@ -222,5 +222,7 @@ async def _booking_load(base_url, slug, starts, clients, seconds, cap) -> Bookin
 
 
 def booking_load(base_url: str, slug: str, starts: list[str], *, clients: int, seconds: float, cap: int):
-    """Each client: GET the details form (CSRF cookie + hidden field), POST a booking for the next free start."""
+    """Each client: GET the details form (CSRF cookie + hidden field), POST a booking for the next free start.
+
+    `starts` is a stack: each client pops the next start from its end, so consecutive calls never reuse one."""
     return asyncio.run(_booking_load(base_url, slug, starts, clients, seconds, cap))
