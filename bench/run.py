@@ -551,7 +551,10 @@ def render(report: dict) -> str:  # noqa: C901 - one linear report
         f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['mem_gib']} GiB RAM, Linux {m['kernel']}, Python {m['python']};"
         f" load average before the run {m['load_before']}, after {report['load_after']}. Other engineers' test"
         " suites shared the machine: read every ratio with its spread across rounds.",
-        f"- Command: `make bench` (= `{shlex.join(['python', 'bench/run.py', *sys.argv[1:]])}`), "
+        f"- Command: `BENCH_DATABASE_URL={report['args']['database_url']} "
+        f"BENCH_REDIS_URL={report['args']['redis_url']} "
+        f"make bench{' BENCH_ARGS=' + repr(' '.join(sys.argv[1:])) if sys.argv[1:] else ''}` "
+        f"(runs `python bench/run.py{''.join(' ' + a for a in sys.argv[1:])}`); "
         f"{report['args']['clients']} concurrent clients on the same machine, every throughput as a ratio to "
         "/healthz measured in the same run under the same load.",
         f"- Stack: PostgreSQL + Redis, DEBUG=false, `gunicorn {report.get('server', {}).get('command', '')}`.",
