@@ -311,7 +311,8 @@ class AppointmentEmail(models.Model):
     class Meta:
         ordering = ["due_at"]
         indexes = [
-            models.Index(fields=["due_at"], condition=Q(state="pending"), name="appointment_email_due"),
+            # The dispatcher claims in (due_at, id) order; the id keeps ties from forcing a sort.
+            models.Index(fields=["due_at", "id"], condition=Q(state="pending"), name="appointment_email_due"),
         ]
         constraints = [
             models.UniqueConstraint(

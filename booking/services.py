@@ -286,10 +286,10 @@ def appointment_email_send(*, email_id: int, now: datetime) -> bool:
         return email is not None and _appointment_email_attempt(email, now) == emails.SENT
 
 
-def appointment_emails_dispatch(*, now: datetime, limit: int = 100) -> Counter:
+def appointment_emails_dispatch(*, now: datetime, limit: int | None = None) -> Counter:
     """Send every due appointment email (reminders, retries, any the broker lost), each once. Return the counts."""
     return emails.dispatch_pass(
-        claim_next=lambda tried: _claimable_emails(now).exclude(pk__in=tried).order_by("due_at", "pk").first(),
+        claim_next=lambda: _claimable_emails(now).order_by("due_at", "pk").first(),
         attempt=lambda email: _appointment_email_attempt(email, now),
         limit=limit,
     )

@@ -10,7 +10,7 @@ class ScreeningConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from .admin import attach_patient_data_actions
-        from .models import Contraindication, EligibilityReminder, PatientDataRequest, Screening, ScreeningPolicy
+        from .models import Contraindication, PatientDataRequest, Screening, ScreeningPolicy
 
         # Admin autodiscovery (django.contrib.admin is first in INSTALLED_APPS) has registered booking's admin by now.
         attach_patient_data_actions()
@@ -20,5 +20,6 @@ class ScreeningConfig(AppConfig):
         auditlog.register(ScreeningPolicy)
         auditlog.register(Contraindication)
         auditlog.register(Screening, exclude_fields=["answers", "reasons"])
-        auditlog.register(EligibilityReminder, exclude_fields=["email"])
+        # Eligibility reminders are not audited: they carry no health answer, a send is recorded on the row itself
+        # (`sent_at`, an opt-out in `unsubscribed_at`), and an audit entry per email would halve the dispatch rate.
         auditlog.register(PatientDataRequest)

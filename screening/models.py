@@ -215,7 +215,8 @@ class EligibilityReminder(models.Model):
     class Meta:
         ordering = ["send_at"]
         indexes = [
-            models.Index(fields=["send_at"], condition=Q(state="pending"), name="eligibility_reminder_due"),
+            # The dispatcher claims in (send_at, id) order; thousands share 09:00, so the id is in the index too.
+            models.Index(fields=["send_at", "id"], condition=Q(state="pending"), name="eligibility_reminder_due"),
         ]
         constraints = [
             models.UniqueConstraint(

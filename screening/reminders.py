@@ -97,10 +97,10 @@ def _claimable(now: datetime):
     )
 
 
-def eligibility_reminders_dispatch(*, now: datetime, limit: int = 100) -> Counter:
+def eligibility_reminders_dispatch(*, now: datetime, limit: int | None = None) -> Counter:
     """Send every due eligibility reminder once, retrying failures with backoff. Return the counts."""
     return outbox.dispatch_pass(
-        claim_next=lambda tried: _claimable(now).exclude(pk__in=tried).order_by("send_at", "pk").first(),
+        claim_next=lambda: _claimable(now).order_by("send_at", "pk").first(),
         attempt=lambda reminder: _attempt(reminder, now),
         limit=limit,
     )

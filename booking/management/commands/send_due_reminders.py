@@ -18,7 +18,7 @@ class Command(BaseCommand):
     help = "Send the appointment emails and eligibility reminders that are due now, each once, and print counts."
 
     def add_arguments(self, parser):
-        parser.add_argument("--limit", type=int, default=100, help="At most this many rows of each kind (100).")
+        parser.add_argument("--limit", type=int, default=None, help="At most this many rows of each kind (all due).")
 
     def handle(self, *args, limit, **options):
         now = timezone.now()
