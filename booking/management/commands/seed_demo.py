@@ -82,6 +82,26 @@ PRACTITIONERS = [
 DEMO_PATIENTS = ["Alex Morgan", "Priya Shah", "Tom Becker", "Chloe Evans", "Sam Lee", "Jordan Reid", "Mia Novak"]
 
 
+def ensure_demo_treatments() -> dict[str, Treatment]:
+    """Create or refresh the four demo treatments; return them by slug."""
+    treatments = {}
+    for order, (slug, name, minutes, buffer, price, screening, alternative, text) in enumerate(TREATMENTS):
+        treatments[slug], _ = Treatment.objects.update_or_create(
+            slug=slug,
+            defaults=dict(
+                name=name,
+                duration_minutes=minutes,
+                buffer_after_minutes=buffer,
+                price=Decimal(price),
+                requires_screening=screening,
+                safe_alternative=alternative,
+                description=text,
+                display_order=order,
+            ),
+        )
+    return treatments
+
+
 class Command(BaseCommand):
     help = "Load the demo clinic when the database has no treatments yet (use --force to add again)."
 
@@ -94,7 +114,7 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already present; nothing to do.")
             return
         with transaction.atomic():
-            treatments = self._treatments()
+            treatments = ensure_demo_treatments()
             # The screening policy with the clinic defaults (six months after isotretinoin), editable in admin.
             for treatment in treatments.values():
                 if treatment.requires_screening:
@@ -106,24 +126,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo clinic ready: {summary}."))
         if password:
             self.stdout.write(f"Staff login for /admin/: username 'admin', password '{password}'")
-
-    def _treatments(self):
-        treatments = {}
-        for order, (slug, name, minutes, buffer, price, screening, alternative, text) in enumerate(TREATMENTS):
-            treatments[slug], _ = Treatment.objects.update_or_create(
-                slug=slug,
-                defaults=dict(
-                    name=name,
-                    duration_minutes=minutes,
-                    buffer_after_minutes=buffer,
-                    price=Decimal(price),
-                    requires_screening=screening,
-                    safe_alternative=alternative,
-                    description=text,
-                    display_order=order,
-                ),
-            )
-        return treatments
 
     def _practitioners(self, treatments):
         for name, title, slugs, hours in PRACTITIONERS:

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from itertools import islice
 
 from django.apps import apps
@@ -23,7 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from booking import selectors
-from booking.management.commands.seed_demo import TREATMENTS
+from booking.management.commands.seed_demo import ensure_demo_treatments
 from booking.models import Appointment, Practitioner, TimeOff, Treatment, WorkingHours
 
 GRID_MINUTES = 15
@@ -76,7 +75,7 @@ class Command(BaseCommand):
         n_reminders = round(reminders * size)
         started = clock.perf_counter()
         with transaction.atomic():
-            treatments = self._treatments()
+            treatments = ensure_demo_treatments()
             staff = self._practitioners(practitioners, treatments)
             diary = self._diary(staff, days, now, rng)
             written = self._appointments(diary, n_appointments, treatments, now, rng)
@@ -88,24 +87,6 @@ class Command(BaseCommand):
         self._reminders(n_reminders, now, rng)
         # COPY and bulk_create send no model signals: start a new diary version for the availability cache.
         selectors.invalidate_availability()
-
-    def _treatments(self) -> dict[str, Treatment]:
-        treatments = {}
-        for order, (slug, name, minutes, buffer, price, screening, alternative, text) in enumerate(TREATMENTS):
-            treatments[slug], _ = Treatment.objects.update_or_create(
-                slug=slug,
-                defaults=dict(
-                    name=name,
-                    duration_minutes=minutes,
-                    buffer_after_minutes=buffer,
-                    price=Decimal(price),
-                    requires_screening=screening,
-                    safe_alternative=alternative,
-                    description=text,
-                    display_order=order,
-                ),
-            )
-        return treatments
 
     def _practitioners(self, count: int, treatments: dict[str, Treatment]) -> list[Practitioner]:
         staff = Practitioner.objects.bulk_create(
