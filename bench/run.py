@@ -48,7 +48,7 @@ PROFILES = {
         booking_rounds=6,
         booking_seconds=4.0,
         booking_cap=3_000,
-        reminder_seconds=240,
+        reminder_seconds=200,
     ),
     "quick": dict(
         size=0.1,
