@@ -147,6 +147,17 @@ def dispatch_pass(
     return counts
 
 
+def start_sibling_passes(task, siblings: int | None) -> None:
+    """From the pass beat started, start EMAIL_DISPATCH_PARALLEL - 1 more so every worker process sends.
+
+    Passes running side by side are safe: each claims rows with SKIP LOCKED. Siblings start none themselves.
+    """
+    if siblings is not None:
+        return
+    for _ in range(settings.EMAIL_DISPATCH_PARALLEL - 1):
+        task.apply_async(kwargs={"siblings": 0}, expires=settings.EMAIL_DISPATCH_SECONDS)
+
+
 def _commit_without_waiting_for_disk() -> None:
     """Let this transaction's commit return before PostgreSQL has flushed it to disk.
 

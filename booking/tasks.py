@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from . import services
+from . import emails, services
 
 
 # acks_late: a worker that dies mid-send leaves the message to be delivered again, which is safe because the send
@@ -15,7 +15,8 @@ def send_appointment_email(email_id: int) -> bool:
 
 # Acked on receipt: if this pass is lost, the next beat runs another. Its time budget (EMAIL_DISPATCH_SECONDS) keeps
 # it well inside the soft limit.
-@shared_task(soft_time_limit=240, time_limit=300)
-def dispatch_due_appointment_emails() -> dict[str, int]:
+@shared_task(bind=True, soft_time_limit=240, time_limit=300)
+def dispatch_due_appointment_emails(self, siblings: int | None = None) -> dict[str, int]:
     """Send every due appointment email (reminders, retries, any the broker lost). Return the counts."""
+    emails.start_sibling_passes(self, siblings)
     return dict(services.appointment_emails_dispatch(now=timezone.now()))

@@ -170,6 +170,8 @@ EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
 EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=60)
 # One dispatch pass stops claiming rows after this long; the next beat carries on.
 EMAIL_DISPATCH_SECONDS = 90
+# Beat starts one dispatch pass; it starts this many in all, so every worker process sends (match --concurrency).
+EMAIL_DISPATCH_PARALLEL = env.int("EMAIL_DISPATCH_PARALLEL", default=2)
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport so `make run` needs no broker.
 REDIS_BROKER_TRANSPORT_OPTIONS = {
