@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 # Zero-setup defaults for `make run`; anything already set in the environment wins.
 export DEBUG ?= true
-export EMAIL_URL ?= filemail://$(CURDIR)/var/mail
+export EMAIL_URL ?= filemail://
 
 .PHONY: run test install migrate lint bench clean
 

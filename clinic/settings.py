@@ -138,7 +138,11 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # Email: EMAIL_URL such as smtp://user:pass@host:587 , filemail:///path/to/folder or consolemail://
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+_email_url = env("EMAIL_URL", default="consolemail://")
+vars().update(env.email_url_config(_email_url))
+if _email_url.startswith("filemail:"):
+    # django-environ drops the leading slash of filemail:///abs/path; take the path as written, var/mail if none.
+    EMAIL_FILE_PATH = _email_url.split("://", 1)[1] or str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Harbour Skin Clinic <bookings@harbourskin.example>")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
