@@ -145,6 +145,15 @@ class AppointmentQuerySet(models.QuerySet):
     def overlapping(self, start, end):
         return self.filter(start__lt=end, busy_until__gt=start)
 
+    def clashing_with(self, appointment: "Appointment"):
+        """Other bookings that hold time the practitioner would need for `appointment` (its buffer included)."""
+        return (
+            self.holding_time()
+            .filter(practitioner_id=appointment.practitioner_id)
+            .exclude(pk=appointment.pk)
+            .overlapping(appointment.start, appointment.busy_until)
+        )
+
 
 class AppointmentStatus(models.TextChoices):
     PENDING_REVIEW = "pending_review", "Awaiting clinician review"
@@ -236,13 +245,7 @@ class Appointment(models.Model):
         if not (self.start and self.treatment_id and self.practitioner_id) or self.status not in HOLDING_TIME:
             return
         self.fill_times()
-        clash = (
-            Appointment.objects.holding_time()
-            .filter(practitioner_id=self.practitioner_id)
-            .exclude(pk=self.pk)
-            .overlapping(self.start, self.busy_until)
-            .first()
-        )
+        clash = Appointment.objects.clashing_with(self).first()
         if clash:
             raise ValidationError(
                 f"{self.practitioner} already has {clash.treatment} from {localtime(clash.start):%H:%M} "
@@ -253,10 +256,6 @@ class Appointment(models.Model):
         """Derive the end and the busy-until time from the start and the treatment."""
         self.end = self.start + self.treatment.duration
         self.busy_until = self.end + self.treatment.buffer_after
-
-    @property
-    def holds_time(self) -> bool:
-        return self.status in HOLDING_TIME
 
     def can_transition_to(self, status) -> bool:
         return status in self.TRANSITIONS[self.status]

@@ -57,13 +57,7 @@ def _claim_time(appointment: Appointment, practitioner_ids: tuple[int, ...]) -> 
         try:
             with transaction.atomic():
                 # SQLite has no exclusion constraint: check again inside the (serialised) write transaction.
-                clash = (
-                    Appointment.objects.holding_time()
-                    .filter(practitioner_id=practitioner_id)
-                    .exclude(pk=appointment.pk)
-                    .overlapping(appointment.start, appointment.busy_until)
-                )
-                if clash.exists():
+                if Appointment.objects.clashing_with(appointment).exists():
                     continue
                 appointment.save()
                 return appointment
@@ -326,13 +320,7 @@ def appointment_approve(*, appointment: Appointment, now: datetime, decided_by: 
     with transaction.atomic():
         appointment = _pending_for_decision(appointment, now)
         # The held time can only have been lost through a staff edit that bypassed the diary; refuse, don't double.
-        clash = (
-            Appointment.objects.holding_time()
-            .filter(practitioner_id=appointment.practitioner_id)
-            .exclude(pk=appointment.pk)
-            .overlapping(appointment.start, appointment.busy_until)
-        )
-        if clash.exists():
+        if Appointment.objects.clashing_with(appointment).exists():
             raise DecisionRefused("Another booking now holds this time; no decision was recorded.")
         appointment.transition_to(Appointment.Status.CONFIRMED, reason=f"Approved by {decided_by}".strip())
         appointment.save()
