@@ -1,8 +1,9 @@
 """Reads shared by views, services and admin."""
 
+import copy
 import logging
 import uuid
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .availability import PractitionerSchedule, Slot, days_between, free_starts, local_day_bounds
+from .memo import RecentResults
 from .models import Appointment, TimeOff, Treatment, WorkingHours
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,29 @@ def active_treatments():
     return Treatment.objects.filter(active=True)
 
 
+def bookable_treatment(slug: str) -> Treatment | None:
+    """The active treatment with this slug, or None.
+
+    With the availability cache on, each process keeps the treatments it has read under the current diary version
+    (saving a treatment starts a new one), so a patient's pages cost no query for it. Callers get their own copy.
+    """
+    version = None
+    if _cache_seconds() > 0:
+        try:
+            version = _stamp([], {DIARY_VERSION_KEY: cache.get(DIARY_VERSION_KEY)})
+        except Exception:  # noqa: BLE001 - a cache outage must never stop patients booking
+            logger.warning("Availability cache unavailable; reading the treatment from the database", exc_info=True)
+    if version is None:
+        return active_treatments().filter(slug=slug).first()
+    treatment = _recent.get(("treatment", slug, version), _NOT_FOUND)
+    if treatment is _NOT_FOUND:
+        treatment = _recent.put(("treatment", slug, version), active_treatments().filter(slug=slug).first())
+    return copy.copy(treatment)
+
+
+_NOT_FOUND = object()
+
+
 def availability(
     *,
     treatment: Treatment,
@@ -63,15 +88,22 @@ def availability(
         by_day = cached_free_starts(treatment=treatment, first_day=first_day, last_day=last_day)
     else:
         by_day = _free_starts(treatment, first_day, last_day, exclude_appointment)
-    return {day: [slot for slot in slots if earliest <= slot.start <= latest] for day, slots in by_day.items()}
+    return {day: _within(slots, earliest, latest) for day, slots in by_day.items()}
 
 
-def _free_starts(treatment, first_day, last_day, exclude_appointment=None) -> dict[date, list[Slot]]:
-    """Load practitioners, their hours, appointments and time off (four queries) and return every free start."""
-    tz = clinic_tz()
-    range_start, range_end = local_day_bounds(first_day, last_day, tz)
-    # Plain tuples, not model instances: the rows are only read. Practitioners keep their default (name) order,
-    # which is the order the booking service offers them a time in.
+def _within(slots: list[Slot], earliest: datetime, latest: datetime) -> list[Slot]:
+    """The slots (in time order) from `earliest` to `latest`; most days lie wholly inside and are only copied."""
+    if not slots or (earliest <= slots[0].start and slots[-1].start <= latest):
+        return list(slots)
+    return [slot for slot in slots if earliest <= slot.start <= latest]
+
+
+def _weekly_hours(treatment) -> tuple[list[int], dict[int, dict[int, list]]]:
+    """The treatment's active practitioners and each one's opening hours by weekday (two queries).
+
+    Plain tuples, not model instances: the rows are only read. Practitioners keep their default (name) order,
+    which is the order the booking service offers them a time in.
+    """
     ids = list(treatment.practitioners.filter(active=True).values_list("pk", flat=True))
     weekly: dict[int, dict[int, list]] = {pk: defaultdict(list) for pk in ids}
     hours = WorkingHours.objects.filter(practitioner_id__in=ids).order_by("weekday", "start_time")
@@ -79,6 +111,23 @@ def _free_starts(treatment, first_day, last_day, exclude_appointment=None) -> di
         "practitioner_id", "weekday", "start_time", "end_time"
     ):
         weekly[practitioner_id][weekday].append((opens, closes))
+    return ids, {pk: dict(days) for pk, days in weekly.items()}
+
+
+def _free_starts(treatment, first_day, last_day, exclude_appointment=None, diary_version=None):
+    """Load practitioners, their hours, appointments and time off (four queries) and return every free start.
+
+    Under a diary version (the availability cache), practitioners and hours change only with it, so this process
+    reads them once per version: two queries.
+    """
+    tz = clinic_tz()
+    range_start, range_end = local_day_bounds(first_day, last_day, tz)
+    if diary_version is None:
+        ids, weekly = _weekly_hours(treatment)
+    else:
+        ids, weekly = _recent.get_or_make(
+            ("hours", treatment.pk, diary_version), lambda: _weekly_hours(treatment), weigh=lambda found: 1
+        )
     busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     appointments = (
         Appointment.objects.holding_time()
@@ -94,7 +143,7 @@ def _free_starts(treatment, first_day, last_day, exclude_appointment=None) -> di
     for practitioner_id, start, end in away.values_list("practitioner_id", "start", "end"):
         busy[practitioner_id].append((start, end))
 
-    schedules = [PractitionerSchedule(pk, dict(weekly[pk]), busy[pk]) for pk in ids]
+    schedules = [PractitionerSchedule(pk, weekly[pk], busy[pk]) for pk in ids]
     return free_starts(
         schedules=schedules,
         first_day=first_day,
@@ -144,7 +193,30 @@ def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date)
     if seconds <= 0:
         return _free_starts(treatment, first_day, last_day)
     days = days_between(first_day, last_day)
-    key = ":".join(
+    key = _entry_key(treatment, first_day, last_day)
+    try:
+        stamp = _read_stamp(days)
+        # This process's own copy, made under the same shared stamp: no payload to fetch and unpickle.
+        local = _recent.get((key, stamp))
+        if local is not None:
+            return local
+        entry = cache.get(key)
+        if entry is not None and entry[0] == stamp:
+            return _remember(key, stamp, _unpack(entry[1]))
+    except Exception:  # noqa: BLE001 - a cache outage must never stop patients seeing times
+        logger.warning("Availability cache unavailable; computing from the database", exc_info=True)
+        return _free_starts(treatment, first_day, last_day)
+    by_day = _free_starts(treatment, first_day, last_day, diary_version=stamp[0])
+    try:
+        cache.set(key, (stamp, _pack(by_day)), timeout=seconds)
+    except Exception:  # noqa: BLE001
+        logger.warning("Availability cache unavailable; result not kept", exc_info=True)
+        return by_day
+    return _remember(key, stamp, by_day)
+
+
+def _entry_key(treatment: Treatment, first_day: date, last_day: date) -> str:
+    return ":".join(
         str(part)
         for part in (
             "availability",
@@ -157,41 +229,42 @@ def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date)
             last_day.isoformat(),
         )
     )
-    try:
-        stamp = _stamp(days, cache.get_many([DIARY_VERSION_KEY, *(_day_version_key(day) for day in days)]))
-        # This process's own copy, checked against the same shared stamp: no payload to fetch and unpickle.
-        local = _recent.get(key)
-        if local is not None and local[0] == stamp:
-            return local[1]
-        entry = cache.get(key)
-        if entry is not None and entry[0] == stamp:
-            return _remember(key, stamp, _unpack(entry[1]))
-    except Exception:  # noqa: BLE001 - a cache outage must never stop patients seeing times
-        logger.warning("Availability cache unavailable; computing from the database", exc_info=True)
-        return _free_starts(treatment, first_day, last_day)
-    by_day = _free_starts(treatment, first_day, last_day)
-    try:
-        cache.set(key, (stamp, _pack(by_day)), timeout=seconds)
-    except Exception:  # noqa: BLE001
-        logger.warning("Availability cache unavailable; result not kept", exc_info=True)
-        return by_day
-    return _remember(key, stamp, by_day)
 
 
-# The most recent results in this process, oldest first, bounded by their number of free times (Slots are frozen and
-# `availability` copies the lists it returns, so sharing them is safe).
-_recent: "OrderedDict[str, tuple[tuple, dict[date, list[Slot]]]]" = OrderedDict()
+def _read_stamp(days: list[date]) -> tuple:
+    return _stamp(days, cache.get_many([DIARY_VERSION_KEY, *(_day_version_key(day) for day in days)]))
+
+
+def availability_version(
+    *, treatment: Treatment, first_day: date, last_day: date, now: datetime, not_before: datetime | None = None
+) -> tuple | None:
+    """A value that changes whenever `availability` for these arguments may answer differently (one cache round
+    trip), for keeping what is made from the answer (a page, a JSON body). None when there is no such value: the
+    cache is off or unreachable, or the booking window cuts into the range, which moves with every request.
+    """
+    if _cache_seconds() <= 0:
+        return None
+    earliest, latest = booking_window(now)
+    if not_before is not None:
+        earliest = max(earliest, not_before)
+    range_start, range_end = local_day_bounds(first_day, last_day, clinic_tz())
+    if earliest > range_start or latest < range_end:
+        return None
+    try:
+        return (_entry_key(treatment, first_day, last_day), _read_stamp(days_between(first_day, last_day)))
+    except Exception:  # noqa: BLE001 - no version, so nothing is kept; availability itself copes with the outage
+        logger.warning("Availability cache unavailable", exc_info=True)
+        return None
+
+
+# The most recent results in this process, bounded by their number of free times (Slots are frozen and
+# `availability` copies the lists it returns, so sharing them is safe). Keys carry their stamp.
 RECENT_MOST_SLOTS = 50_000
+_recent = RecentResults(RECENT_MOST_SLOTS, max_age=_cache_seconds)
 
 
 def _remember(key: str, stamp: tuple, by_day: dict[date, list[Slot]]) -> dict[date, list[Slot]]:
-    _recent.pop(key, None)
-    _recent[key] = (stamp, by_day)
-    total = sum(len(slots) for _, kept in _recent.values() for slots in kept.values())
-    while total > RECENT_MOST_SLOTS and len(_recent) > 1:
-        _, (_, dropped) = _recent.popitem(last=False)
-        total -= sum(len(slots) for slots in dropped.values())
-    return by_day
+    return _recent.put((key, stamp), by_day, weight=max(1, sum(len(slots) for slots in by_day.values())))
 
 
 def remember_diary_times(sender, instance, **kwargs) -> None:

@@ -1,10 +1,14 @@
 """Patient pages: HTTP in, service call, HTTP out."""
 
-from datetime import timedelta
+import json
+from datetime import date, timedelta
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
@@ -18,6 +22,7 @@ from screening.gate import booking_gate
 from . import selectors, services
 from .exceptions import BookingError, SlotTaken
 from .forms import BookingForm, CancelForm, DayForm, SlotChoiceForm, parse_slot_value, slot_value
+from .memo import RecentResults
 from .models import Appointment
 from .tokens import manage_token, public_id_from_token
 
@@ -25,16 +30,35 @@ MAX_API_DAYS = 31
 
 
 def _bookable_treatment(slug):
-    return get_object_or_404(selectors.active_treatments(), slug=slug)
+    treatment = selectors.bookable_treatment(slug)
+    if treatment is None:
+        raise Http404("No such treatment is bookable online.")
+    return treatment
 
 
-def _day_context(*, request, treatment, now, exclude_appointment=None, not_before=None):
-    """Read the requested day, and return the page context with its free times (or the form's error)."""
+# Pages and JSON made from free times, kept per process under the availability version they were made from (see
+# selectors.availability_version): the next patient asking for the same day gets the same bytes without rendering.
+_made = RecentResults(most_weight=8 * 1024 * 1024, max_age=lambda: settings.AVAILABILITY_CACHE_SECONDS)
+
+
+def _same_for_everyone(request) -> bool:
+    """No session and no flash message: what this URL shows does not depend on who asks."""
+    return settings.SESSION_COOKIE_NAME not in request.COOKIES and CookieStorage.cookie_name not in request.COOKIES
+
+
+def _requested_day(request, *, now, not_before=None) -> tuple[DayForm, date]:
+    """Read the day a patient asked for (?date=), or the first day they may book when they did not."""
     first_day, last_day = selectors.bookable_days(now)
     if not_before is not None:
         first_day = max(first_day, not_before.astimezone(selectors.clinic_tz()).date())
     form = DayForm(request.GET or None, first_day=first_day, last_day=last_day)
-    day = form.cleaned_data["date"] if form.is_valid() else first_day
+    return form, form.cleaned_data["date"] if form.is_valid() else first_day
+
+
+def _day_context(*, request, treatment, now, exclude_appointment=None, not_before=None, requested=None):
+    """Read the requested day, and return the page context with its free times (or the form's error)."""
+    form, day = requested or _requested_day(request, now=now, not_before=not_before)
+    first_day, last_day = form.first_day, form.last_day
     slots = selectors.slots_on(
         treatment=treatment, day=day, now=now, exclude_appointment=exclude_appointment, not_before=not_before
     )
@@ -67,14 +91,30 @@ def treatment_times(request, slug):
     gate = booking_gate(request, treatment, now)
     if gate.response:
         return gate.response
-    context, status = _day_context(request=request, treatment=treatment, now=now, not_before=gate.not_before)
+    requested = _requested_day(request, now=now, not_before=gate.not_before)
+    key = None
+    if requested[0].is_valid() and gate.screening is None and _same_for_everyone(request):
+        version = selectors.availability_version(
+            treatment=treatment, first_day=requested[1], last_day=requested[1], now=now
+        )
+        key = version and ("times", version, selectors.bookable_days(now), request.get_full_path())
+        page = _made.get(key) if key else None
+        if page is not None:
+            return HttpResponse(page)
+    context, status = _day_context(
+        request=request, treatment=treatment, now=now, not_before=gate.not_before, requested=requested
+    )
     details_url = reverse("booking:details", args=[slug])
     carry = f"&screening={gate.token}" if gate.token else ""
     context["slot_links"] = [
         (slot, f"{details_url}?start={slot_value(slot.start)}{carry}") for slot in context["slots"]
     ]
     context.update(screening=gate.screening, screening_token=gate.token)
-    return render(request, "booking/times.html", context, status=status)
+    page = render_to_string("booking/times.html", context, request).encode()
+    # A day without times also names the next day that has some, which the version does not cover.
+    if key and status == 200 and context["slots"]:
+        _made.put(key, page, weight=len(page))
+    return HttpResponse(page, status=status)
 
 
 @require_GET
@@ -276,18 +316,24 @@ def availability_api(request, slug):
         if not 1 <= days <= MAX_API_DAYS:
             errors["days"] = [f"days must be a whole number from 1 to {MAX_API_DAYS}."]
         return JsonResponse({"errors": errors}, status=400)
-    start_day = form.cleaned_data["date"]
-    by_day = selectors.availability(
+    span = dict(
         treatment=treatment,
-        first_day=start_day,
-        last_day=min(start_day + timedelta(days=days - 1), last_day),
+        first_day=form.cleaned_data["date"],
+        last_day=min(form.cleaned_data["date"] + timedelta(days=days - 1), last_day),
         now=now,
         not_before=gate.not_before,
     )
-    return JsonResponse(
-        {
-            "treatment": treatment.slug,
-            "time_zone": str(selectors.clinic_tz()),
-            "days": {day.isoformat(): [slot.start.isoformat() for slot in slots] for day, slots in by_day.items()},
-        }
-    )
+
+    def body() -> bytes:
+        by_day = selectors.availability(**span)
+        return json.dumps(
+            {
+                "treatment": treatment.slug,
+                "time_zone": str(selectors.clinic_tz()),
+                "days": {day.isoformat(): [slot.start.isoformat() for slot in slots] for day, slots in by_day.items()},
+            }
+        ).encode()
+
+    version = selectors.availability_version(**span)
+    content = body() if version is None else _made.get_or_make(("api", version), body)
+    return HttpResponse(content, content_type="application/json")

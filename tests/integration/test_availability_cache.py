@@ -78,3 +78,74 @@ def test_moving_a_booking_to_another_day_frees_its_old_time_at_once(clock, facia
     services.appointment_reschedule(appointment=appointment, new_start=later, now=now)
     assert ten in starts(facial, now)
     assert later not in [s.start for s in selectors.slots_on(treatment=facial, day=later.date(), now=now)]
+
+
+# --- Pages and JSON kept per process under the availability version (booking/views.py) ------------------------------
+
+
+def times_page(client, day=TUESDAY):
+    response = client.get("/book/hydrating-facial/", {"date": day.isoformat()})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def api_times(client, start=TUESDAY, days=3):
+    response = client.get("/api/availability/hydrating-facial/", {"start": start.isoformat(), "days": days})
+    assert response.status_code == 200
+    return [time for times in response.json()["days"].values() for time in times]
+
+
+def test_a_kept_times_page_costs_no_query_and_loses_a_time_booked_since(client, clock, facial, nurse):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ten = datetime.combine(TUESDAY, time(10), tzinfo=LONDON)
+    first = times_page(client)
+    assert ">10:00<" in first
+    with CaptureQueriesContext(connection) as queries:
+        assert times_page(client) == first
+    assert len(queries) == 0
+    appointment = services.appointment_book(treatment=facial, start=ten, patient=patient(), now=datetime.now(LONDON))
+    assert ">10:00<" not in times_page(client)
+    services.appointment_cancel(appointment=appointment, now=datetime.now(LONDON))
+    assert ">10:00<" in times_page(client)
+
+
+def test_a_kept_page_shows_a_renamed_treatment_and_a_retired_one_is_gone(client, clock, facial, nurse):
+    assert "Hydrating facial" in times_page(client)
+    facial.name = "Glow facial"
+    facial.save()
+    assert "Glow facial" in times_page(client)
+    facial.active = False
+    facial.save()
+    assert client.get("/book/hydrating-facial/", {"date": TUESDAY.isoformat()}).status_code == 404
+    assert client.get("/api/availability/hydrating-facial/", {"start": TUESDAY.isoformat()}).status_code == 404
+
+
+def test_a_patients_own_message_is_never_kept_for_the_next_patient(client, clock, facial, nurse):
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.base import Message
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.test import Client, RequestFactory
+
+    assert "Your screening has expired" not in times_page(client)  # a plain page, now kept
+    told = Client()
+    storage = CookieStorage(RequestFactory().get("/"))
+    told.cookies[CookieStorage.cookie_name] = storage._encode([Message(constants.INFO, "Your screening has expired")])
+    assert "Your screening has expired" in times_page(told)
+    assert "Your screening has expired" not in times_page(client)
+
+
+def test_the_first_bookable_day_still_follows_the_clock(client, clock, facial, nurse):
+    monday = TUESDAY - timedelta(days=1)
+    assert ">10:00<" in times_page(client, monday)
+    clock.move_to(datetime.combine(monday, time(10, 30), tzinfo=LONDON))
+    later = times_page(client, monday)
+    assert ">10:00<" not in later and ">12:30<" in later
+
+
+def test_a_kept_api_answer_loses_a_time_booked_since(client, clock, facial, nurse):
+    ten = datetime.combine(TUESDAY + timedelta(days=1), time(10), tzinfo=LONDON)
+    assert ten.isoformat() in [datetime.fromisoformat(t).astimezone(LONDON).isoformat() for t in api_times(client)]
+    services.appointment_book(treatment=facial, start=ten, patient=patient(), now=datetime.now(LONDON))
+    assert ten not in [datetime.fromisoformat(t) for t in api_times(client)]

@@ -1,0 +1,43 @@
+"""The per-process memory of recent results stays within its bounds and forgets what is too old."""
+
+from booking import memo
+from booking.memo import RecentResults
+
+
+def test_the_least_recently_used_entries_go_first_once_the_weight_bound_is_passed():
+    recent = RecentResults(most_weight=10)
+    recent.put("a", "aaaa", weight=4)
+    recent.put("b", "bbbb", weight=4)
+    assert recent.get("a") == "aaaa"  # now "b" is the least recently used
+    recent.put("c", "cccc", weight=4)
+    assert recent.get("b") is None and recent.get("a") == "aaaa" and recent.get("c") == "cccc"
+
+
+def test_a_value_heavier_than_the_bound_is_returned_but_not_kept():
+    recent = RecentResults(most_weight=3)
+    assert recent.put("big", "too big", weight=7) == "too big"
+    assert recent.get("big") is None and len(recent) == 0
+
+
+def test_get_or_make_makes_once_and_none_is_a_result_like_any_other():
+    made = []
+    recent = RecentResults(most_weight=10)
+
+    def make():
+        made.append(1)
+        return None
+
+    assert recent.get_or_make("missing", make, weigh=lambda value: 1) is None
+    assert recent.get_or_make("missing", make, weigh=lambda value: 1) is None
+    assert made == [1]
+
+
+def test_entries_older_than_max_age_are_forgotten(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(memo.time, "monotonic", lambda: now[0])
+    recent = RecentResults(most_weight=10, max_age=lambda: 60)
+    recent.put("times", (1, 2, 3), weight=3)
+    now[0] += 59
+    assert recent.get("times") == (1, 2, 3)
+    now[0] += 2
+    assert recent.get("times") is None and len(recent) == 0
