@@ -25,6 +25,8 @@ class BookingConfig(AppConfig):
             invalidate_availability, sender=Practitioner.treatments.through, dispatch_uid="availability-treatments"
         )
 
-        # Every change to the diary is on the audit record, with who made it and from where.
+        # Every change to the diary is on the audit record, with who made it and from where. The rows' own columns:
+        # reverse relations (an appointment's emails, its screening) describe other rows, and reading them for
+        # every booking cost a query and most of the entry's time.
         for model in (Appointment, Practitioner, TimeOff, Treatment, WorkingHours):
-            auditlog.register(model)
+            auditlog.register(model, include_fields=[field.name for field in model._meta.concrete_fields])

@@ -5,6 +5,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.utils import timezone
+from django.utils.choices import BaseChoiceIterator
 from django.utils.formats import date_format
 
 from .availability import Slot
@@ -31,7 +32,23 @@ def parse_slot_value(value: str) -> datetime | None:
 
 
 def slot_label(start: datetime) -> str:
-    return date_format(start.astimezone(clinic_tz()), "H:i")
+    """The local clock time, 24-hour ("09:15"); strftime, as a day's worth of choices is built on every request."""
+    return start.astimezone(clinic_tz()).strftime("%H:%M")
+
+
+class SlotChoices(BaseChoiceIterator):
+    """Free times as (value, label) choices, made only when iterated (validating, or showing them as choices; the
+    details page usually does neither), and false when there are none."""
+
+    def __init__(self, slots: list[Slot]):
+        self.slots = slots
+
+    def __iter__(self):
+        for slot in self.slots:
+            yield slot_value(slot.start), slot_label(slot.start)
+
+    def __bool__(self) -> bool:
+        return bool(self.slots)
 
 
 class DayForm(forms.Form):
@@ -61,7 +78,7 @@ class SlotChoiceForm(forms.Form):
 
     def __init__(self, *args, slots: list[Slot], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["start"].choices = [(slot_value(s.start), slot_label(s.start)) for s in slots]
+        self.fields["start"].choices = SlotChoices(slots)
         self.fields["start"].error_messages["invalid_choice"] = (
             "That time is not available. Please choose one of the times shown."
         )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from . import emails
 from .exceptions import DecisionRefused, SlotTaken, SlotUnavailable, TooLateToChange
@@ -57,7 +57,7 @@ def _claim_time(appointment: Appointment, practitioner_ids: tuple[int, ...]) -> 
         try:
             with transaction.atomic():
                 # SQLite has no exclusion constraint: check again inside the (serialised) write transaction.
-                if Appointment.objects.clashing_with(appointment).exists():
+                if connection.vendor != "postgresql" and Appointment.objects.clashing_with(appointment).exists():
                     continue
                 appointment.save()
                 return appointment
@@ -97,19 +97,27 @@ def appointment_book(
             ),
             practitioner_ids,
         )
-        kind = (
-            AppointmentEmail.Kind.RECEIVED
-            if status == Appointment.Status.PENDING_REVIEW
-            else AppointmentEmail.Kind.CONFIRMED
-        )
-        appointment_email_queue(appointment=appointment, kind=kind, now=now)
         if status == Appointment.Status.PENDING_REVIEW:
             nudge_at = appointment.start - timedelta(hours=settings.REVIEW_NUDGE_HOURS)
-            appointment_email_queue(
-                appointment=appointment, kind=AppointmentEmail.Kind.REVIEW_DUE, now=now, due_at=max(now, nudge_at)
-            )
-        appointment_reminder_schedule(appointment=appointment, now=now)
+            due = {AppointmentEmail.Kind.RECEIVED: now, AppointmentEmail.Kind.REVIEW_DUE: max(now, nudge_at)}
+        else:
+            due = {AppointmentEmail.Kind.CONFIRMED: now}
+        reminder_at = appointment_reminder_due_at(appointment.start)
+        if reminder_at > now:
+            due[AppointmentEmail.Kind.REMINDER] = reminder_at
+        _queue_first_emails(appointment, due, now=now)
     return appointment
+
+
+def _queue_first_emails(appointment: Appointment, due: dict[str, datetime], *, now: datetime) -> None:
+    """A booking made this moment has no email rows yet: add them in one statement, and hand the due ones on."""
+    rows = AppointmentEmail.objects.bulk_create(
+        AppointmentEmail(appointment=appointment, kind=kind, appointment_start=appointment.start, due_at=due_at)
+        for kind, due_at in due.items()
+    )
+    for email in rows:
+        if email.due_at <= now:
+            enqueue_email_send(email.pk)
 
 
 def _ensure_changeable(appointment: Appointment, now: datetime) -> None:

@@ -1,4 +1,6 @@
 from django import template
+from django.conf import settings
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from booking.forms import parse_slot_value
@@ -60,3 +62,20 @@ def with_class(bound_field, css_class):
     if bound_field.errors:
         attrs["aria-describedby"] = f"{bound_field.auto_id}_error"
     return bound_field.as_widget(attrs=attrs)
+
+
+# The empty details fields, rendered once per process: crispy-forms costs milliseconds per field.
+_EMPTY_PATIENT_FIELDS: dict[str, str] = {}
+
+
+@register.simple_tag
+def patient_fields(form):
+    """The patient's name, email, phone and date of birth fields. Empty (a form not yet sent), they are the same for
+    every patient, so they are rendered once; sent back with errors, they are rendered each time."""
+    template_name = "booking/patient_fields.html"
+    if form.is_bound or settings.DEBUG:
+        return render_to_string(template_name, {"form": form})
+    html = _EMPTY_PATIENT_FIELDS.get(template_name)
+    if html is None:
+        html = _EMPTY_PATIENT_FIELDS[template_name] = render_to_string(template_name, {"form": form})
+    return html
