@@ -5,10 +5,11 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
@@ -168,6 +169,27 @@ def _commit_without_waiting_for_disk() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+@contextmanager
+def commits_without_waiting_for_disk():
+    """Within the block, let this connection's commits return before PostgreSQL has flushed them to disk.
+
+    The session-wide form of `_commit_without_waiting_for_disk`, for a pass that commits once per email: it saves
+    a round trip per transaction. The setting is put back on the way out.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        # A connection that broke on the way (or an aborted test transaction) refuses this; Django discards the
+        # former, setting and all, and the latter rolls the setting back with it.
+        with suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
 
 
 def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:

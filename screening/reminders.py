@@ -7,18 +7,25 @@ transaction. The email says the wait is over and links to a fresh screening: it 
 """
 
 import logging
+import time
+import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db import transaction
+from django.core.mail import get_connection
+from django.db import connection, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Upper
 from django.urls import reverse
+from django.utils.html import escape
 
 from booking import emails as outbox
 from booking.models import Appointment
 from booking.selectors import clinic_tz, today_local
-from clinic.mail import send_templated_email
+from clinic.mail import TemplatedEmail, render_email, templated_email
 
 from .models import EligibilityReminder
 from .services import ADVANCE_REMINDER_DAYS
@@ -26,6 +33,8 @@ from .services import ADVANCE_REMINDER_DAYS
 logger = logging.getLogger(__name__)
 
 State = EligibilityReminder.State
+# Due rows read (not locked) at a time: one query for them and their treatments, one for "already booked".
+BATCH_SIZE = 200
 
 
 def eligible_on(reminder: EligibilityReminder):
@@ -45,26 +54,35 @@ def screening_url(reminder: EligibilityReminder) -> str:
     return f"{url}?{urlencode({'email': reminder.email})}"
 
 
-def _why_not_send(reminder: EligibilityReminder, now: datetime) -> str | None:
+def _why_not_send(reminder: EligibilityReminder, now: datetime, booked: set[tuple[str, int]]) -> str | None:
     """Return why a due reminder should no longer go out, or None when it should."""
     if not reminder.treatment.active:
         return "the treatment is no longer offered online"
     if reminder.kind == EligibilityReminder.Kind.ADVANCE and today_local(now) >= eligible_on(reminder):
         return "the wait has already ended"
-    booked = Appointment.objects.filter(
-        patient_email__iexact=reminder.email,
-        treatment_id=reminder.treatment_id,
-        status__in=[Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW],
-        start__gte=now,
-    )
-    if booked.exists():
+    if (reminder.email.upper(), reminder.treatment_id) in booked:
         return "the patient has booked it already"
     return None
 
 
-def _send_eligibility_email(reminder: EligibilityReminder) -> None:
+def _booked(batch: list[EligibilityReminder], now: datetime) -> set[tuple[str, int]]:
+    """Return (EMAIL, treatment id) for the patients in the batch who have booked its treatment ahead, in one query."""
+    return set(
+        Appointment.objects.annotate(email=Upper("patient_email"))
+        .filter(
+            email__in={reminder.email.upper() for reminder in batch},
+            treatment_id__in={reminder.treatment_id for reminder in batch},
+            status__in=[Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW],
+            start__gte=now,
+        )
+        .values_list("email", "treatment_id")
+    )
+
+
+def _eligibility_email(reminder: EligibilityReminder, *, connection=None) -> TemplatedEmail:
+    """Render one eligibility email in full."""
     unsubscribe = unsubscribe_url(reminder)
-    send_templated_email(
+    return templated_email(
         name=f"eligibility_{reminder.kind}",
         context={
             "treatment": reminder.treatment,
@@ -73,37 +91,193 @@ def _send_eligibility_email(reminder: EligibilityReminder) -> None:
             "unsubscribe_url": unsubscribe,
         },
         to=reminder.email,
-        # RFC 8058 one-click unsubscribe: mail clients POST "List-Unsubscribe=One-Click" to the URL.
-        headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        headers=_unsubscribe_headers(unsubscribe),
+        connection=connection,
     )
 
 
-def _attempt(reminder: EligibilityReminder, now: datetime) -> str:
-    reason = _why_not_send(reminder, now)
-    if reason:
-        reminder.state = State.SKIPPED
-        reminder.save(update_fields=["state"])
-        logger.info("Eligibility reminder %s skipped: %s", reminder.pk, reason)
-        return outbox.SKIPPED
-    return outbox.attempt_send(reminder, send=lambda: _send_eligibility_email(reminder), now=now, due_field="send_at")
+def _unsubscribe_headers(url: str) -> dict[str, str]:
+    # RFC 8058 one-click unsubscribe: mail clients POST "List-Unsubscribe=One-Click" to the URL.
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
-def _claimable(now: datetime):
-    """Due pending reminders, locked as they are read; rows another dispatcher holds are skipped, not waited for."""
+class _Mailing:
+    """The eligibility emails of one pass, rendered once per (kind, treatment, day) and filled in per patient.
+
+    Those emails differ only in the two links: the booking link carries the patient's address, the unsubscribe link
+    their token. Each group is rendered once with stand-ins for the links, which each patient's links then replace
+    (HTML-escaped in the HTML part). The first email of every group is also rendered in full and must come out the
+    same; if a template ever transforms a link (a filter), that group is simply rendered in full for everyone.
+    """
+
+    BOOK, UNSUBSCRIBE = "\x00book-url\x00", "\x00unsubscribe-url\x00"
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.groups: dict[tuple, tuple[str, str, str] | None] = {}
+        self.book_urls: dict[int, str] = {}
+        # reverse() once: every unsubscribe URL is this one with the patient's token in place of the stand-in.
+        self.stand_in = uuid.UUID(int=0)
+        self.unsubscribe = settings.SITE_URL + reverse("screening:unsubscribe", args=[self.stand_in])
+
+    def message(self, reminder: EligibilityReminder) -> TemplatedEmail:
+        key = (reminder.kind, reminder.treatment_id, reminder.treatment.slug, reminder.treatment.name, reminder.due_on)
+        if key not in self.groups:
+            return self._first_of_group(key, reminder)
+        texts = self.groups[key]
+        if texts is None:
+            return _eligibility_email(reminder, connection=self.connection)
+        return self._filled(texts, reminder)
+
+    def _first_of_group(self, key, reminder: EligibilityReminder) -> TemplatedEmail:
+        full = _eligibility_email(reminder, connection=self.connection)
+        texts = render_email(
+            f"eligibility_{reminder.kind}",
+            {
+                "treatment": reminder.treatment,
+                "eligible_on": eligible_on(reminder),
+                "book_url": self.BOOK,
+                "unsubscribe_url": self.UNSUBSCRIBE,
+            },
+        )
+        filled = self._filled(texts, reminder)
+        same = (filled.subject, filled.body, filled.alternatives, filled.extra_headers) == (
+            full.subject,
+            full.body,
+            full.alternatives,
+            full.extra_headers,
+        )
+        self.groups[key] = texts if same else None
+        return full
+
+    def _filled(self, texts: tuple[str, str, str], reminder: EligibilityReminder) -> TemplatedEmail:
+        subject, text, html = texts
+        if reminder.treatment_id not in self.book_urls:
+            self.book_urls[reminder.treatment_id] = settings.SITE_URL + reverse(
+                "screening:start", args=[reminder.treatment.slug]
+            )
+        book = f"{self.book_urls[reminder.treatment_id]}?{urlencode({'email': reminder.email})}"
+        unsubscribe = self.unsubscribe.replace(str(self.stand_in), str(reminder.unsubscribe_token))
+        message = TemplatedEmail(
+            subject=subject,
+            body=text.replace(self.BOOK, book).replace(self.UNSUBSCRIBE, unsubscribe),
+            to=[reminder.email],
+            headers=_unsubscribe_headers(unsubscribe),
+            connection=self.connection,
+        )
+        html = html.replace(self.BOOK, escape(book)).replace(self.UNSUBSCRIBE, escape(unsubscribe))
+        message.attach_alternative(html, "text/html")
+        return message
+
+
+def _due_batch(now: datetime, after: tuple[datetime, int] | None, size: int) -> list[EligibilityReminder]:
+    """Read (without locking) the next `size` due reminders in claim order, past `after` = (send_at, id)."""
+    due = EligibilityReminder.objects.select_related("treatment").filter(state=State.PENDING, send_at__lte=now)
+    if after is not None:
+        # A row comparison walks the (send_at, id) index from where the last batch ended, even when thousands
+        # share one send_at; rows this pass could not claim (another dispatcher holds them) are not read again.
+        table = connection.ops.quote_name(EligibilityReminder._meta.db_table)
+        after_last = RawSQL(f"({table}.send_at, {table}.id) > (%s, %s)", after, output_field=BooleanField())  # noqa: S611
+        due = due.filter(after_last)
+    return list(due.order_by("send_at", "pk")[:size])
+
+
+def _claim_sql() -> str:
+    """Claim the first due row of a batch that no other dispatcher holds: mark it sent and keep it locked.
+
+    Parameters: sent, now (sent_at), now (due), then the batch's first and last (send_at, id). Returns (id,
+    attempts), or no row once every row of the batch is sent or held by another dispatcher. The mark becomes final
+    only when the transaction commits, after the email went.
+    """
+    table = connection.ops.quote_name(EligibilityReminder._meta.db_table)
+    lock = connection.ops.for_update_sql(skip_locked=True) if connection.features.has_select_for_update else ""
+    # The table name comes from the model; every value is a parameter.
     return (
-        EligibilityReminder.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("treatment")
-        .filter(state=State.PENDING, send_at__lte=now)
+        f"UPDATE {table} SET state = %s, sent_at = %s, attempts = attempts + 1 WHERE id = ("  # noqa: S608
+        f"SELECT id FROM {table} WHERE state = 'pending' AND send_at <= %s"
+        " AND (send_at, id) >= (%s, %s) AND (send_at, id) <= (%s, %s)"
+        f" ORDER BY send_at, id LIMIT 1 {lock}) RETURNING id, attempts"
     )
+
+
+def _send_next(batch: dict[int, EligibilityReminder], bounds: list, *, now, claim_sql, mailing) -> str | None:
+    """Claim, send and record the next reminder of the batch in one short transaction. Return the outcome, or None
+    when the batch has nothing left to claim.
+
+    The claim marks the row sent and holds its lock while the email goes; the commit right after the send makes it
+    final. A crash in between rolls the mark back, so at most the one email in flight can go twice.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(claim_sql, [State.SENT, now, now, *bounds])
+        claimed = cursor.fetchone()
+        if claimed is None:
+            return None
+        reminder, attempts = batch[claimed[0]], claimed[1]
+        try:
+            mailing.message(reminder).send(fail_silently=False)
+        except Exception as error:  # noqa: BLE001 - every failure is recorded, backed off and retried
+            # A broken SMTP connection must not fail the rest of the batch: the next message opens a fresh one.
+            mailing.connection.close()
+            next_try = outbox.retry_at(attempts=attempts, now=now)
+            EligibilityReminder.objects.filter(pk=reminder.pk).update(
+                state=State.FAILED if next_try is None else State.PENDING,
+                sent_at=None,
+                send_at=next_try or reminder.send_at,
+                last_error=f"{type(error).__name__}: {error}"[:2000],
+            )
+            # The error text can name the recipient (SMTPRecipientsRefused): it stays on the row, the log its kind.
+            logger.warning(
+                "EligibilityReminder %s failed (attempt %s): %s", reminder.pk, attempts, type(error).__name__
+            )
+            return outbox.RETRYING if next_try else outbox.FAILED
+    return outbox.SENT
+
+
+def _skip(reminders: list[tuple[EligibilityReminder, str]]) -> int:
+    """Mark reminders that should no longer go out skipped, in one update; those no longer pending stay as they are."""
+    if not reminders:
+        return 0
+    skipped = EligibilityReminder.objects.filter(
+        pk__in=[reminder.pk for reminder, _ in reminders], state=State.PENDING
+    ).update(state=State.SKIPPED)
+    for reminder, reason in reminders:
+        logger.info("Eligibility reminder %s skipped: %s", reminder.pk, reason)
+    return skipped
 
 
 def eligibility_reminders_dispatch(*, now: datetime, limit: int | None = None) -> Counter:
-    """Send every due eligibility reminder once, retrying failures with backoff. Return the counts."""
-    return outbox.dispatch_pass(
-        claim_next=lambda: _claimable(now).order_by("send_at", "pk").first(),
-        attempt=lambda reminder: _attempt(reminder, now),
-        limit=limit,
-    )
+    """Send every due eligibility reminder once, retrying failures with backoff. Return the counts.
+
+    Stops when none is due, after `limit` reminders were tried, or when the time budget (EMAIL_DISPATCH_SECONDS)
+    is spent; the next beat carries on.
+    """
+    counts = Counter({outbox.SENT: 0, outbox.RETRYING: 0, outbox.FAILED: 0, outbox.SKIPPED: 0})
+    give_up_at = time.monotonic() + settings.EMAIL_DISPATCH_SECONDS
+    claim_sql = _claim_sql()
+    mailing = _Mailing(get_connection())
+    after = None
+    with outbox.commits_without_waiting_for_disk():
+        try:
+            while (limit is None or counts.total() < limit) and time.monotonic() < give_up_at:
+                size = BATCH_SIZE if limit is None else min(BATCH_SIZE, limit - counts.total())
+                batch = _due_batch(now, after, size)
+                if not batch:
+                    break
+                first, last = batch[0], batch[-1]
+                after = (last.send_at, last.pk)
+                booked = _booked(batch, now)
+                stale = [(r, reason) for r in batch if (reason := _why_not_send(r, now, booked))]
+                counts[outbox.SKIPPED] += _skip(stale)
+                by_id = {reminder.pk: reminder for reminder in batch}
+                bounds = [first.send_at, first.pk, last.send_at, last.pk]
+                while time.monotonic() < give_up_at:
+                    outcome = _send_next(by_id, bounds, now=now, claim_sql=claim_sql, mailing=mailing)
+                    if outcome is None:
+                        break
+                    counts[outcome] += 1
+        finally:
+            mailing.connection.close()
+    return counts
 
 
 def eligibility_reminder_by_token(token) -> EligibilityReminder | None:
