@@ -1,9 +1,24 @@
 """Eligibility reminders: send them when they fall due, each once, and let the patient unsubscribe.
 
 A reminder is a row (`EligibilityReminder`) made when the patient opts in; months may pass before it is due, so
-the broker never holds it. A periodic task calls `eligibility_reminders_dispatch`, which claims due rows one at a
-time with `SELECT ... FOR UPDATE SKIP LOCKED`, sends, and records the outcome on the row in the same short
-transaction. The email says the wait is over and links to a fresh screening: it names no drug and no answer.
+the broker never holds it. A periodic task calls `eligibility_reminders_dispatch`, which works through the due rows
+in batches of BATCH_SIZE, in (send_at, id) order:
+
+- one query reads the batch with its treatments, one finds who in it has booked the treatment meanwhile, and one
+  update marks those (and reminders for a treatment no longer offered, or an advance one past the wait) skipped;
+- each (kind, treatment, day) is rendered once, and each patient's email is that text with their own two links;
+- the batch is sent over one email connection, each email in its own short transaction: an UPDATE claims the first
+  row of the batch no other dispatcher holds (`FOR UPDATE SKIP LOCKED`) and marks it sent, the email goes, and the
+  commit (without waiting for the disk) makes the mark final. A failed email records its error and backoff on its
+  own row; a broken connection is reopened for the next, so one refused address costs only its own email.
+
+Exactly once: two dispatchers sharing a batch skip each other's rows and never see a committed one as due again. A
+crash (worker killed, database connection lost) between an email leaving and its commit rolls back that one mark,
+so at most the one email in flight goes twice; batching the reads costs nothing there, because the marks are not
+batched. (Committing a whole batch at once would be cheaper still, but a crash would then re-send up to a batch.)
+A crash of PostgreSQL itself may also forget the last fraction of a second of marks (`synchronous_commit` is off
+for the pass), and those few emails would go again.
+The email says the wait is over and links to a fresh screening: it names no drug and no answer.
 """
 
 import logging
