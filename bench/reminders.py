@@ -26,7 +26,7 @@ def dispatch_task_available() -> bool:
 
 
 class RssSampler(threading.Thread):
-    """Sample the resident memory of the worker and its pool processes until stopped."""
+    """Sample the resident memory of the worker and any pool processes it has until stopped."""
 
     def __init__(self, pid: int, every: float = 0.1):
         super().__init__(daemon=True)
@@ -81,7 +81,7 @@ def run(*, env: dict, work: Path, concurrency: int, seconds: float, say) -> dict
     # The dispatcher's claim (minus FOR UPDATE SKIP LOCKED): the plan every single reminder pays for.
     claim_plan = due.order_by("send_at", "pk")[:1].explain(analyze=True).splitlines()
     connection.close()
-    say(f"reminders: {len(due_emails):,} due; starting a Celery worker (prefork, concurrency {concurrency})")
+    say(f"reminders: {len(due_emails):,} due; starting a Celery worker (threads, concurrency {concurrency})")
 
     log = open(work / "celery.log", "w")
     command = [
@@ -89,7 +89,7 @@ def run(*, env: dict, work: Path, concurrency: int, seconds: float, say) -> dict
         "-A",
         "clinic",
         "worker",
-        "--pool=prefork",
+        "--pool=threads",
         f"--concurrency={concurrency}",
         "--loglevel=INFO",
         "--without-gossip",
