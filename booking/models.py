@@ -2,18 +2,23 @@ import uuid
 from datetime import timedelta
 
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import RangeBoundary, RangeOperators
+from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
 from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.models import Func, Q
 from django.utils.timezone import localtime
+from psycopg2.extras import DateTimeTZRange
 
 from .exceptions import InvalidTransition
 
 
 class TsTzRange(Func):
     function = "TSTZRANGE"
-    output_field = models.DateTimeField()
+    output_field = DateTimeRangeField()
+
+
+# The time an appointment holds its practitioner, as PostgreSQL's exclusion constraint (and its index) sees it.
+BUSY_SPAN = TsTzRange("start", "busy_until", RangeBoundary())
 
 
 class PostgresOnlyExclusionConstraint(ExclusionConstraint):
@@ -143,6 +148,11 @@ class AppointmentQuerySet(models.QuerySet):
         return self.filter(status__in=HOLDING_TIME)
 
     def overlapping(self, start, end):
+        """Bookings whose [start, busy_until) meets [start, end)."""
+        if connections[self.db].vendor == "postgresql":
+            # The exclusion constraint's own GiST expression, so its index finds just the rows that meet the range
+            # (a day's thirty, not the thousands still ahead of a btree on busy_until).
+            return self.alias(busy_span=BUSY_SPAN).filter(busy_span__overlap=DateTimeTZRange(start, end, "[)"))
         return self.filter(start__lt=end, busy_until__gt=start)
 
     def clashing_with(self, appointment: "Appointment"):

@@ -331,7 +331,8 @@ def availability_api(request, slug):
                 "treatment": treatment.slug,
                 "time_zone": str(selectors.clinic_tz()),
                 "days": {day.isoformat(): [slot.start.isoformat() for slot in slots] for day, slots in by_day.items()},
-            }
+            },
+            separators=(",", ":"),
         ).encode()
 
     version = selectors.availability_version(**span)
