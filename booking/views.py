@@ -330,7 +330,8 @@ def availability_api(request, slug):
             {
                 "treatment": treatment.slug,
                 "time_zone": str(selectors.clinic_tz()),
-                "days": {day.isoformat(): [slot.start.isoformat() for slot in slots] for day, slots in by_day.items()},
+                # Each time as the booking form takes it (?start=): UTC to the minute, ISO 8601 ("2026-03-03T09:00Z").
+                "days": {day.isoformat(): [slot_value(slot.start) for slot in slots] for day, slots in by_day.items()},
             },
             separators=(",", ":"),
         ).encode()

@@ -181,7 +181,10 @@ def test_api_returns_free_times_for_a_range(client, clock, nurse):
     data = client.get("/api/availability/hydrating-facial/", {"start": "2026-03-03", "days": 3}).json()
     assert data["time_zone"] == "Europe/London"
     assert list(data["days"]) == ["2026-03-03", "2026-03-04", "2026-03-05"]
-    assert data["days"]["2026-03-03"][0] == "2026-03-03T09:00:00+00:00"
+    assert data["days"]["2026-03-03"][0] == "2026-03-03T09:00Z"
+    # Each time is what the booking form takes: it opens the details form for that time.
+    details = client.get("/book/hydrating-facial/details/", {"start": data["days"]["2026-03-05"][-1]})
+    assert details.status_code == 200 and "Thursday 5 March 2026, 16:15" in details.content.decode()
 
 
 @pytest.mark.parametrize(
