@@ -220,15 +220,7 @@ class Appointment(models.Model):
             models.Index(fields=["practitioner", "start"]),
             models.Index(fields=["status", "start"]),
             models.Index(fields=["patient_email"]),
-            # Availability's range query (busy_until > range start, start < range end, holding statuses) reads only
-            # rows that end after the range starts, so its cost is bounded by the booking horizon, not the
-            # history; `start` is included so it is an index-only scan. Asked for by EXPLAIN ANALYZE (bench/).
-            models.Index(
-                fields=["practitioner", "busy_until"],
-                include=["start"],
-                condition=Q(status__in=HOLDING_TIME),
-                name="appointment_holding_busy_until",
-            ),
+            # Availability's range query uses the exclusion constraint's GiST index (see `overlapping`).
         ]
         constraints = [
             models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="appointment_start_before_end"),
