@@ -235,23 +235,20 @@ def _read_stamp(days: list[date]) -> tuple:
     return _stamp(days, cache.get_many([DIARY_VERSION_KEY, *(_day_version_key(day) for day in days)]))
 
 
-def availability_version(
-    *, treatment: Treatment, first_day: date, last_day: date, now: datetime, not_before: datetime | None = None
-) -> tuple | None:
-    """A value that changes whenever `availability` for these arguments may answer differently (one cache round
-    trip), for keeping what is made from the answer (a page, a JSON body). None when there is no such value: the
-    cache is off or unreachable, or the booking window cuts into the range, which moves with every request.
+def availability_version(*, first_day: date, last_day: date, now: datetime) -> tuple | None:
+    """A value that changes whenever the free times of any treatment in the range may change (one cache round trip),
+    for keeping what is made from them (a page, a JSON body) under the treatment's slug: treatments, practitioners
+    and hours are in the diary's version. None when there is no such value: the cache is off or unreachable, or the
+    booking window cuts into the range, which moves with every request.
     """
     if _cache_seconds() <= 0:
         return None
     earliest, latest = booking_window(now)
-    if not_before is not None:
-        earliest = max(earliest, not_before)
     range_start, range_end = local_day_bounds(first_day, last_day, clinic_tz())
     if earliest > range_start or latest < range_end:
         return None
     try:
-        return (_entry_key(treatment, first_day, last_day), _read_stamp(days_between(first_day, last_day)))
+        return (first_day, last_day, _read_stamp(days_between(first_day, last_day)))
     except Exception:  # noqa: BLE001 - no version, so nothing is kept; availability itself copes with the outage
         logger.warning("Availability cache unavailable", exc_info=True)
         return None

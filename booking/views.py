@@ -55,9 +55,9 @@ def _requested_day(request, *, now, not_before=None) -> tuple[DayForm, date]:
     return form, form.cleaned_data["date"] if form.is_valid() else first_day
 
 
-def _day_context(*, request, treatment, now, exclude_appointment=None, not_before=None, requested=None):
+def _day_context(*, request, treatment, now, exclude_appointment=None, not_before=None):
     """Read the requested day, and return the page context with its free times (or the form's error)."""
-    form, day = requested or _requested_day(request, now=now, not_before=not_before)
+    form, day = _requested_day(request, now=now, not_before=not_before)
     first_day, last_day = form.first_day, form.last_day
     slots = selectors.slots_on(
         treatment=treatment, day=day, now=now, exclude_appointment=exclude_appointment, not_before=not_before
@@ -86,24 +86,22 @@ def treatment_list(request):
 
 @require_GET
 def treatment_times(request, slug):
-    treatment = _bookable_treatment(slug)
     now = timezone.now()
-    gate = booking_gate(request, treatment, now)
-    if gate.response:
-        return gate.response
-    requested = _requested_day(request, now=now, not_before=gate.not_before)
+    # The page a visitor without a session sees depends only on the URL and the diary: answer from the kept copy
+    # before reading the treatment at all (a kept page means it was bookable, without screening, in this version).
     key = None
-    if requested[0].is_valid() and gate.screening is None and _same_for_everyone(request):
-        version = selectors.availability_version(
-            treatment=treatment, first_day=requested[1], last_day=requested[1], now=now
-        )
-        key = version and ("times", version, selectors.bookable_days(now), request.get_full_path())
+    if _same_for_everyone(request):
+        form, day = _requested_day(request, now=now)
+        version = form.is_valid() and selectors.availability_version(first_day=day, last_day=day, now=now)
+        key = version and ("times", slug, version, selectors.bookable_days(now), request.get_full_path())
         page = _made.get(key) if key else None
         if page is not None:
             return HttpResponse(page)
-    context, status = _day_context(
-        request=request, treatment=treatment, now=now, not_before=gate.not_before, requested=requested
-    )
+    treatment = _bookable_treatment(slug)
+    gate = booking_gate(request, treatment, now)
+    if gate.response:
+        return gate.response
+    context, status = _day_context(request=request, treatment=treatment, now=now, not_before=gate.not_before)
     details_url = reverse("booking:details", args=[slug])
     carry = f"&screening={gate.token}" if gate.token else ""
     context["slot_links"] = [
@@ -112,7 +110,7 @@ def treatment_times(request, slug):
     context.update(screening=gate.screening, screening_token=gate.token)
     page = render_to_string("booking/times.html", context, request).encode()
     # A day without times also names the next day that has some, which the version does not cover.
-    if key and status == 200 and context["slots"]:
+    if key and gate.screening is None and status == 200 and context["slots"]:
         _made.put(key, page, weight=len(page))
     return HttpResponse(page, status=status)
 
@@ -299,43 +297,50 @@ def manage_reschedule(request, token):
 @require_GET
 def availability_api(request, slug):
     """Free start times as JSON: ?start=YYYY-MM-DD&days=N (1 to 31)."""
-    treatment = _bookable_treatment(slug)
     now = timezone.now()
-    gate = booking_gate(request, treatment, now, announce=False)
-    if gate.response:
-        message = "Answer the health questions first: " + reverse("screening:start", args=[slug])
-        return JsonResponse({"errors": {"screening": [message]}}, status=403)
     first_day, last_day = selectors.bookable_days(now)
     form = DayForm({"date": request.GET.get("start", "")}, first_day=first_day, last_day=last_day)
     try:
         days = int(request.GET.get("days", "1"))
     except ValueError:
         days = 0
-    if not form.is_valid() or not 1 <= days <= MAX_API_DAYS:
+    valid = form.is_valid() and 1 <= days <= MAX_API_DAYS
+    key = None
+    if valid and _same_for_everyone(request):
+        # As for the times page: a kept answer means the treatment was bookable, without screening, in this version.
+        span = (form.cleaned_data["date"], min(form.cleaned_data["date"] + timedelta(days=days - 1), last_day))
+        version = selectors.availability_version(first_day=span[0], last_day=span[1], now=now)
+        key = version and ("api", slug, version)
+        content = _made.get(key) if key else None
+        if content is not None:
+            return HttpResponse(content, content_type="application/json")
+    treatment = _bookable_treatment(slug)
+    gate = booking_gate(request, treatment, now, announce=False)
+    if gate.response:
+        message = "Answer the health questions first: " + reverse("screening:start", args=[slug])
+        return JsonResponse({"errors": {"screening": [message]}}, status=403)
+    if not valid:
         errors = dict(form.errors)
         if not 1 <= days <= MAX_API_DAYS:
             errors["days"] = [f"days must be a whole number from 1 to {MAX_API_DAYS}."]
         return JsonResponse({"errors": errors}, status=400)
-    span = dict(
+    first = form.cleaned_data["date"]
+    by_day = selectors.availability(
         treatment=treatment,
-        first_day=form.cleaned_data["date"],
-        last_day=min(form.cleaned_data["date"] + timedelta(days=days - 1), last_day),
+        first_day=first,
+        last_day=min(first + timedelta(days=days - 1), last_day),
         now=now,
         not_before=gate.not_before,
     )
-
-    def body() -> bytes:
-        by_day = selectors.availability(**span)
-        return json.dumps(
-            {
-                "treatment": treatment.slug,
-                "time_zone": str(selectors.clinic_tz()),
-                # Each time as the booking form takes it (?start=): UTC to the minute, ISO 8601 ("2026-03-03T09:00Z").
-                "days": {day.isoformat(): [slot_value(slot.start) for slot in slots] for day, slots in by_day.items()},
-            },
-            separators=(",", ":"),
-        ).encode()
-
-    version = selectors.availability_version(**span)
-    content = body() if version is None else _made.get_or_make(("api", version), body)
+    content = json.dumps(
+        {
+            "treatment": treatment.slug,
+            "time_zone": str(selectors.clinic_tz()),
+            # Each time as the booking form takes it (?start=): UTC to the minute, ISO 8601 ("2026-03-03T09:00Z").
+            "days": {day.isoformat(): [slot_value(slot.start) for slot in slots] for day, slots in by_day.items()},
+        },
+        separators=(",", ":"),
+    ).encode()
+    if key and gate.screening is None:
+        _made.put(key, content, weight=len(content))
     return HttpResponse(content, content_type="application/json")

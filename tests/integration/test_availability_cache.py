@@ -42,6 +42,18 @@ def test_a_booked_time_disappears_at_once_and_comes_back_when_cancelled(clock, f
     assert ten in starts(facial, now)
 
 
+def test_after_a_booking_only_that_days_bookings_and_time_off_are_read_again(
+    clock, facial, nurse, django_assert_num_queries
+):
+    now = datetime.now(LONDON)
+    starts(facial, now)
+    services.appointment_book(
+        treatment=facial, start=datetime.combine(TUESDAY, time(10), tzinfo=LONDON), patient=patient(), now=now
+    )
+    with django_assert_num_queries(2):  # practitioners and their hours are kept for the diary's version
+        assert datetime.combine(TUESDAY, time(10), tzinfo=LONDON) not in starts(facial, now)
+
+
 def test_time_off_added_in_admin_removes_the_afternoon_at_once(clock, facial, nurse):
     now = datetime.now(LONDON)
     assert any(s.hour >= 14 for s in starts(facial, now))

@@ -15,6 +15,12 @@ LONDON = ZoneInfo("Europe/London")
 AVAILABILITY_QUERIES = 4  # practitioners, their working hours, appointments, time off
 
 
+@pytest.fixture(autouse=True)
+def computing(settings):
+    """What computing costs: the availability cache off (its own counts are in test_availability_cache.py)."""
+    settings.AVAILABILITY_CACHE_SECONDS = 0
+
+
 @pytest.fixture
 def busy_clinic(clock):
     facial = make_treatment("hydrating-facial", minutes=45)
