@@ -78,7 +78,7 @@ def run(*, env: dict, work: Path, concurrency: int, seconds: float, say) -> dict
     mail_log.write_text("")
     due = EligibilityReminder.objects.filter(state="pending", send_at__lte=timezone.now())
     due_emails = set(due.values_list("email", flat=True))
-    # The dispatcher's claim (minus FOR UPDATE SKIP LOCKED): the plan every single reminder pays for.
+    # The row lookup inside each reminder's claim (minus the batch bounds and FOR UPDATE SKIP LOCKED).
     claim_plan = due.order_by("send_at", "pk")[:1].explain(analyze=True).splitlines()
     connection.close()
     say(f"reminders: {len(due_emails):,} due; starting a Celery worker (threads, concurrency {concurrency})")
@@ -202,7 +202,8 @@ def render(result: dict) -> list[str]:
         f"{'met' if r['duplicates'] == 0 and r['lost'] == 0 else '**MISSED**'}.",
         *unfinished,
         "",
-        "The claim each reminder pays for (`EXPLAIN ANALYZE`, without `FOR UPDATE SKIP LOCKED`):",
+        "The row lookup inside each reminder's claim (`EXPLAIN ANALYZE`, without the batch bounds and `FOR UPDATE "
+        "SKIP LOCKED`):",
         "",
         "```",
         *r["claim_plan"],

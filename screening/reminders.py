@@ -228,6 +228,9 @@ def _send_next(batch: dict[int, EligibilityReminder], bounds: list, *, now, clai
         if claimed is None:
             return None
         reminder, attempts = batch[claimed[0]], claimed[1]
+        # The next claim starts here: rows before it are sent, or held by another dispatcher, and their entries in
+        # the pending index stay until vacuum, so starting from the batch's first row would step over every one.
+        bounds[0], bounds[1] = reminder.send_at, reminder.pk
         try:
             mailing.message(reminder).send(fail_silently=False)
         except Exception as error:  # noqa: BLE001 - every failure is recorded, backed off and retried
