@@ -13,6 +13,8 @@ REQUEST_TIMEOUT = 10.0
 # gunicorn stands where it would in production, behind a TLS proxy: the proxy says "https" (so no redirect) and
 # appends the patient's address (TRUSTED_PROXY_COUNT=1), so throttling counts each simulated patient separately.
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
+# What every browser sends; the app gzips only its JSON (nothing the floor or the booking pages answer).
+BROWSER_HEADERS = {"Accept-Encoding": "gzip, deflate, br"}
 
 
 def local_only(base_url: str) -> str:
@@ -74,7 +76,7 @@ class LocalHttp:
     def __init__(self, base_url: str, headers: dict | None = None):
         parts = urlsplit(local_only(base_url))
         self.host, self.port = parts.hostname, parts.port
-        self.headers = {"Host": f"{self.host}:{self.port}", **PROXY_HEADERS, **(headers or {})}
+        self.headers = {"Host": f"{self.host}:{self.port}", **PROXY_HEADERS, **BROWSER_HEADERS, **(headers or {})}
 
     async def request(self, method: str, path: str, *, headers=None, form=None) -> tuple[int, list, bytes]:
         body = urlencode(form).encode() if form is not None else b""

@@ -56,13 +56,10 @@ def bookable_treatment(slug: str) -> Treatment | None:
             logger.warning("Availability cache unavailable; reading the treatment from the database", exc_info=True)
     if version is None:
         return active_treatments().filter(slug=slug).first()
-    treatment = _recent.get(("treatment", slug, version), _NOT_FOUND)
-    if treatment is _NOT_FOUND:
-        treatment = _recent.put(("treatment", slug, version), active_treatments().filter(slug=slug).first())
+    treatment = _recent.get_or_make(
+        ("treatment", slug, version), lambda: active_treatments().filter(slug=slug).first(), weigh=lambda found: 1
+    )
     return copy.copy(treatment)
-
-
-_NOT_FOUND = object()
 
 
 def availability(

@@ -161,3 +161,16 @@ def test_a_kept_api_answer_loses_a_time_booked_since(client, clock, facial, nurs
     assert ten in [datetime.fromisoformat(t) for t in api_times(client)]
     services.appointment_book(treatment=facial, start=ten, patient=patient(), now=datetime.now(LONDON))
     assert ten not in [datetime.fromisoformat(t) for t in api_times(client)]
+
+
+def test_a_browser_gets_the_api_answer_gzipped_and_the_same_once_unpacked(client, clock, facial, nurse):
+    import gzip
+
+    query = {"start": TUESDAY.isoformat(), "days": 30}
+    plain = client.get("/api/availability/hydrating-facial/", query)
+    for _ in range(2):  # made, then kept
+        packed = client.get("/api/availability/hydrating-facial/", query, headers={"Accept-Encoding": "gzip, br"})
+        assert packed["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed["Vary"]
+        assert gzip.decompress(packed.content) == plain.content
+        assert len(packed.content) < len(plain.content) / 4
+    assert "Content-Encoding" not in plain and "Accept-Encoding" in plain["Vary"]
