@@ -51,7 +51,7 @@ def bookable_treatment(slug: str) -> Treatment | None:
     version = None
     if _cache_seconds() > 0:
         try:
-            version = _stamp([], {DIARY_VERSION_KEY: cache.get(DIARY_VERSION_KEY)})
+            version = _stamp([DIARY_VERSION_KEY], {DIARY_VERSION_KEY: cache.get(DIARY_VERSION_KEY)})
         except Exception:  # noqa: BLE001 - a cache outage must never stop patients booking
             logger.warning("Availability cache unavailable; reading the treatment from the database", exc_info=True)
     if version is None:
@@ -156,8 +156,9 @@ def _free_starts(treatment, first_day, last_day, exclude_appointment=None, diary
 
 # --- The availability cache -----------------------------------------------------------------------------------------
 # Free times for a (treatment, range) are kept in the shared cache, stamped with the versions they were computed
-# under: one for the whole diary and one per local day, each a random token. Saving or deleting an appointment or a
-# time off replaces the tokens of the days it touches (before and after the change); anything else availability
+# under: one for the whole diary, and one per local day (a range of up to a week) or per ISO week (a longer range, so a
+# month is stamped by five or six keys, not thirty), each a random token. Saving or deleting an appointment or a time
+# off replaces the tokens of the days and weeks it touches (before and after the change); anything else availability
 # reads (working hours, practitioners, treatments) replaces the diary's. An entry whose stamp no longer matches is
 # never read. Writes that bypass model signals (queryset.update, raw SQL) are caught by the expiry,
 # AVAILABILITY_CACHE_SECONDS, and a stale time can never be double booked: the booking service's write is refereed
@@ -170,13 +171,27 @@ def _cache_seconds() -> int:
     return getattr(settings, "AVAILABILITY_CACHE_SECONDS", 0)
 
 
+WEEK_STAMPS_FROM_DAYS = 8  # a range this long or longer is stamped by the versions of its weeks
+
+
 def _day_version_key(day: date) -> str:
     return f"availability:version:{day.isoformat()}"
 
 
-def _stamp(days: list[date], found: dict) -> tuple:
-    """Return the current versions of the diary and the days, creating any that are missing (first use, eviction)."""
-    keys = [DIARY_VERSION_KEY, *(_day_version_key(day) for day in days)]
+def _week_version_key(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"availability:version:{year}-W{week:02d}"
+
+
+def _stamp_keys(days: list[date]) -> list[str]:
+    """The version keys a range is stamped with: the diary's, then its days' or, for a longer range, its weeks'."""
+    if len(days) < WEEK_STAMPS_FROM_DAYS:
+        return [DIARY_VERSION_KEY, *(_day_version_key(day) for day in days)]
+    return [DIARY_VERSION_KEY, *dict.fromkeys(_week_version_key(day) for day in days)]
+
+
+def _stamp(keys: list[str], found: dict) -> tuple:
+    """Return the current versions under `keys`, creating any that are missing (first use, eviction)."""
     missing = [key for key in keys if found.get(key) is None]
     for key in missing:
         cache.add(key, uuid.uuid4().hex, timeout=None)
@@ -229,7 +244,8 @@ def _entry_key(treatment: Treatment, first_day: date, last_day: date) -> str:
 
 
 def _read_stamp(days: list[date]) -> tuple:
-    return _stamp(days, cache.get_many([DIARY_VERSION_KEY, *(_day_version_key(day) for day in days)]))
+    keys = _stamp_keys(days)
+    return _stamp(keys, cache.get_many(keys))
 
 
 def availability_version(*, first_day: date, last_day: date, now: datetime) -> tuple | None:
@@ -281,9 +297,9 @@ def _days_of(span: tuple[datetime, datetime]) -> list[date] | None:
 
 
 def invalidate_availability(sender=None, instance=None, created=False, **kwargs) -> None:
-    """Start new versions for what changed: the days an appointment or time off covered before and after the
-    change, else the whole diary. Now, and again after the transaction commits (a reader between the two may have
-    cached what it read before the commit under the first)."""
+    """Start new versions for what changed: the days (and their weeks) an appointment or time off covered before and
+    after the change, else the whole diary. Now, and again after the transaction commits (a reader between the two
+    may have cached what it read before the commit under the first)."""
     if _cache_seconds() <= 0:
         return
     keys = [DIARY_VERSION_KEY]
@@ -294,7 +310,8 @@ def invalidate_availability(sender=None, instance=None, created=False, **kwargs)
         days = [_days_of(span) for span in spans]
         # Without the times it was loaded with (deferred fields), an existing row's old days are unknown.
         if after and (before or created) and all(d is not None for d in days):
-            keys = [_day_version_key(day) for day in sorted({day for each in days for day in each})]
+            touched = sorted({day for each in days for day in each})
+            keys = [*map(_day_version_key, touched), *dict.fromkeys(map(_week_version_key, touched))]
 
     def new_versions():
         try:

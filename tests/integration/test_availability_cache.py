@@ -156,6 +156,15 @@ def test_the_first_bookable_day_still_follows_the_clock(client, clock, facial, n
     assert ">10:00<" not in later and ">12:30<" in later
 
 
+def test_a_kept_month_loses_a_time_booked_since(client, clock, facial, nurse, django_assert_num_queries):
+    later = datetime.combine(TUESDAY + timedelta(days=17), time(11), tzinfo=LONDON)  # stamped by its week's version
+    assert later in [datetime.fromisoformat(t) for t in api_times(client, days=30)]
+    with django_assert_num_queries(0):
+        api_times(client, days=30)
+    services.appointment_book(treatment=facial, start=later, patient=patient(), now=datetime.now(LONDON))
+    assert later not in [datetime.fromisoformat(t) for t in api_times(client, days=30)]
+
+
 def test_a_kept_api_answer_loses_a_time_booked_since(client, clock, facial, nurse):
     ten = datetime.combine(TUESDAY + timedelta(days=1), time(10), tzinfo=LONDON)
     assert ten in [datetime.fromisoformat(t) for t in api_times(client)]
