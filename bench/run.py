@@ -549,8 +549,8 @@ def render(report: dict) -> str:  # noqa: C901 - one linear report
         "",
         f"- Date: {report['finished']}; commit {m['commit']}; profile `{report['profile']}` (size {report['size']}).",
         f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['mem_gib']} GiB RAM, Linux {m['kernel']}, Python {m['python']};"
-        f" load average before the run {m['load_before']}, after {report['load_after']}. Other engineers' test"
-        " suites shared the machine: read every ratio with its spread across rounds.",
+        f" load average before the run {m['load_before']}, after {report['load_after']}. The machine is shared and"
+        " noisy: read every ratio with its spread across rounds.",
         f"- Command: `BENCH_DATABASE_URL={report['args']['database_url']} "
         f"BENCH_REDIS_URL={report['args']['redis_url']} "
         f"make bench{' BENCH_ARGS=' + repr(' '.join(sys.argv[1:])) if sys.argv[1:] else ''}` "
