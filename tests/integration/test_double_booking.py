@@ -1,17 +1,17 @@
 """No double booking, refereed by PostgreSQL itself."""
 
-import threading
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from booking import services
 from booking.exceptions import SlotTaken
 from booking.models import Appointment
 
 from ..factories import make_practitioner, make_treatment, patient
+from ..races import at_once
 
 LONDON = ZoneInfo("Europe/London")
 TUESDAY = date(2026, 3, 3)
@@ -26,31 +26,16 @@ def local(hh, mm=0):
 def test_twenty_patients_racing_for_one_time_get_one_booking(clock):
     facial = make_treatment("hydrating-facial", minutes=45)
     make_practitioner("Only nurse", treatments=[facial])
-    barrier = threading.Barrier(20)
-    outcomes, errors = [], []
     now = datetime.now(LONDON)
 
     def attempt(n):
-        try:
-            barrier.wait(timeout=10)
-            services.appointment_book(
-                treatment=facial, start=local(10), patient=patient(email=f"p{n}@example.com"), now=now
-            )
-            outcomes.append("booked")
-        except SlotTaken:
-            outcomes.append("taken")
-        except Exception as error:  # the test fails on any other outcome
-            errors.append(repr(error))
-        finally:
-            connection.close()
+        services.appointment_book(
+            treatment=facial, start=local(10), patient=patient(email=f"p{n}@example.com"), now=now
+        )
+        return "booked"
 
-    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert sorted(outcomes) == ["booked"] + ["taken"] * 19
+    outcomes = at_once(attempt, range(20), refused=(SlotTaken,))
+    assert outcomes.count("booked") == 1 and sum(isinstance(o, SlotTaken) for o in outcomes) == 19
     assert Appointment.objects.count() == 1
 
 
@@ -60,24 +45,14 @@ def test_racers_spread_over_free_practitioners_before_anyone_is_told_taken(clock
     facial = make_treatment("hydrating-facial", minutes=45)
     for name in ("A", "B", "C"):
         make_practitioner(name, treatments=[facial])
-    barrier = threading.Barrier(8)
-    outcomes = []
     now = datetime.now(LONDON)
 
     def attempt(n):
-        try:
-            barrier.wait(timeout=10)
-            services.appointment_book(treatment=facial, start=local(10), patient=patient(email=f"p{n}@x.com"), now=now)
-            outcomes.append("booked")
-        except SlotTaken:
-            outcomes.append("taken")
-        finally:
-            connection.close()
+        services.appointment_book(treatment=facial, start=local(10), patient=patient(email=f"p{n}@x.com"), now=now)
+        return "booked"
 
-    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(8)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    assert outcomes.count("booked") == 3 and outcomes.count("taken") == 5
+    outcomes = at_once(attempt, range(8), refused=(SlotTaken,))
+    assert outcomes.count("booked") == 3 and sum(isinstance(o, SlotTaken) for o in outcomes) == 5
     assert Appointment.objects.values("practitioner").distinct().count() == 3
 
 

@@ -15,13 +15,13 @@ import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
-from django.db import connection
 from django.utils import timezone
 
 from screening import reminders
 from screening.models import EligibilityReminder
 
 from ..factories import make_treatment
+from ..races import at_once
 
 LONDON = ZoneInfo("Europe/London")
 DAY = date(2026, 3, 10)
@@ -139,24 +139,9 @@ def test_two_dispatchers_sharing_batches_send_each_reminder_once(settings, monke
     rows = due(needling, [f"p{n}@example.com" for n in range(120)])
     _sent.clear()
     now = rows[0].send_at + timedelta(minutes=1)
-    start = threading.Barrier(2)
-    counts, errors = {}, []
-
-    def dispatcher(name):
-        try:
-            start.wait(timeout=10)
-            counts[name] = reminders.eligibility_reminders_dispatch(now=now)
-        except Exception as error:  # surfaced below; a thread's exception is otherwise lost
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=dispatcher, args=(name,), name=name) for name in ("beat-1", "beat-2")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    beats = ("beat-1", "beat-2")
+    results = at_once(lambda beat: reminders.eligibility_reminders_dispatch(now=now), beats)
+    counts = dict(zip(beats, results, strict=True))
 
     recipients = Counter(recipient for _, recipient in _sent)
     assert len(recipients) == 120 and set(recipients.values()) == {1}

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection
 
 from booking import services as booking_services
 from booking.models import AppointmentEmail
@@ -16,6 +15,7 @@ from screening.models import EligibilityReminder, Screening
 from screening.services import eligibility_reminder_subscribe
 
 from ..factories import make_practitioner, make_treatment, patient
+from ..races import at_once
 
 LONDON = ZoneInfo("Europe/London")
 THURSDAY = date(2026, 3, 5)
@@ -74,25 +74,12 @@ def test_two_dispatchers_at_once_send_each_due_reminder_exactly_once(clock, sett
     _rendezvous.reset()
 
     now = at(date(2026, 3, 4), 16, 30)  # every reminder for Thursday is due, and every eligibility email
-    start = threading.Barrier(2)
-    counts, errors = {}, []
 
-    def dispatcher(name):
-        try:
-            start.wait(timeout=10)
-            appointment_counts = booking_services.appointment_emails_dispatch(now=now)
-            counts[name] = appointment_counts + reminders.eligibility_reminders_dispatch(now=now)
-        except Exception as error:  # surfaced below; a thread's exception is otherwise lost
-            errors.append(error)
-        finally:
-            connection.close()
+    def dispatcher(beat):
+        return booking_services.appointment_emails_dispatch(now=now) + reminders.eligibility_reminders_dispatch(now=now)
 
-    threads = [threading.Thread(target=dispatcher, args=(name,), name=name) for name in ("beat-1", "beat-2")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    beats = ("beat-1", "beat-2")
+    counts = dict(zip(beats, at_once(dispatcher, beats), strict=True))
 
     recipients = Counter(recipient for _, recipient, _ in _sent)
     assert len(recipients) == 26 and set(recipients.values()) == {1}

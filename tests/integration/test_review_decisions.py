@@ -1,19 +1,18 @@
 """A clinician's decision on a booking held for review: approve confirms, decline frees the time."""
 
-import threading
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 from django.core import mail
-from django.db import connection
 
 from booking import selectors, services
 from booking.exceptions import DecisionRefused
 from booking.models import Appointment
 
 from ..factories import make_practitioner, make_treatment, patient
+from ..races import at_once
 
 LONDON = ZoneInfo("Europe/London")
 TUESDAY = date(2026, 3, 3)
@@ -87,25 +86,18 @@ def test_two_clinicians_deciding_at_once_record_one_decision(clock):
     held = services.appointment_book(
         treatment=needling, start=TEN, patient=patient(), now=now(), status=Appointment.Status.PENDING_REVIEW
     )
-    barrier = threading.Barrier(2)
-    outcomes = []
 
     def decide(action):
-        try:
-            barrier.wait(timeout=10)
-            if action == "approve":
-                services.appointment_approve(appointment=held, now=now())
-            else:
-                services.appointment_decline(appointment=held, reason="Not suitable today", now=now())
-            outcomes.append(action)
-        except DecisionRefused:
-            outcomes.append("refused")
-        finally:
-            connection.close()
+        if action == "approve":
+            services.appointment_approve(appointment=held, now=now())
+        else:
+            services.appointment_decline(appointment=held, reason="Not suitable today", now=now())
+        return action
 
-    threads = [threading.Thread(target=decide, args=(a,)) for a in ("approve", "decline")]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
+    outcomes = [
+        "refused" if isinstance(o, DecisionRefused) else o
+        for o in at_once(decide, ("approve", "decline"), refused=(DecisionRefused,))
+    ]
     held.refresh_from_db()
     assert sorted(outcomes) in (["approve", "refused"], ["decline", "refused"])
     assert held.status == {"approve": "confirmed", "decline": "declined"}[next(o for o in outcomes if o != "refused")]
