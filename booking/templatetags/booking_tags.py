@@ -66,14 +66,17 @@ def with_class(bound_field, css_class):
 
 # The empty details fields, rendered once per process: crispy-forms costs milliseconds per field.
 _EMPTY_PATIENT_FIELDS: dict[str, str] = {}
+PATIENT_FIELDS = ("name", "email", "phone", "date_of_birth")
 
 
 @register.simple_tag
 def patient_fields(form):
-    """The patient's name, email, phone and date of birth fields. Empty (a form not yet sent), they are the same for
-    every patient, so they are rendered once; sent back with errors, they are rendered each time."""
+    """The patient's name, email, phone and date of birth fields. Empty (a form not yet sent, nothing filled in),
+    they are the same for every patient, so they are rendered once; otherwise they are rendered each time, so no
+    patient's details can ever be kept for the next."""
     template_name = "booking/patient_fields.html"
-    if form.is_bound or settings.DEBUG:
+    empty = not form.is_bound and not form.errors and not any(form[name].value() for name in PATIENT_FIELDS)
+    if not empty or settings.DEBUG:
         return render_to_string(template_name, {"form": form})
     html = _EMPTY_PATIENT_FIELDS.get(template_name)
     if html is None:
