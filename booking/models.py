@@ -1,5 +1,5 @@
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
@@ -255,8 +255,10 @@ class Appointment(models.Model):
             )
 
     def fill_times(self) -> None:
-        """Derive the end and the busy-until time from the start and the treatment."""
-        self.end = self.start + self.treatment.duration
+        """Derive the end and the busy-until time from the start and the treatment, in elapsed time: in UTC, as an
+        aware datetime in the clinic's zone adds on the wall clock (00:30 + 90 minutes on the night the clocks go
+        forward would end at 02:00, thirty real minutes later)."""
+        self.end = self.start.astimezone(UTC) + self.treatment.duration
         self.busy_until = self.end + self.treatment.buffer_after
 
     def can_transition_to(self, status) -> bool:

@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from . import emails
 from .exceptions import DecisionRefused, SlotTaken, SlotUnavailable, TooLateToChange
 from .models import Appointment, AppointmentEmail, Treatment
-from .selectors import booking_window, clinic_tz, slots_on
+from .selectors import booking_window, clinic_tz, free_slot_at
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +36,12 @@ def _free_practitioner_ids(*, treatment, start, now, not_before=None, exclude_ap
         earliest = max(earliest, not_before)
     if not earliest <= start <= latest:
         raise SlotUnavailable()
-    day = start.astimezone(clinic_tz()).date()
-    for slot in slots_on(
-        treatment=treatment, day=day, now=now, not_before=not_before, exclude_appointment=exclude_appointment
-    ):
-        if slot.start == start:
-            return slot.practitioner_ids
-    raise SlotTaken()
+    slot = free_slot_at(
+        treatment=treatment, start=start, now=now, not_before=not_before, exclude_appointment=exclude_appointment
+    )
+    if slot is None:
+        raise SlotTaken()
+    return slot.practitioner_ids
 
 
 def _claim_time(appointment: Appointment, practitioner_ids: tuple[int, ...]) -> Appointment:

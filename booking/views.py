@@ -23,6 +23,7 @@ from screening.exceptions import EmailMismatch, ScreeningError, ScreeningInvalid
 from screening.gate import booking_gate
 
 from . import selectors, services
+from .availability import Slot
 from .exceptions import BookingError, SlotTaken
 from .forms import BookingForm, CancelForm, DayForm, SlotChoiceForm, parse_slot_value, slot_value
 from .memo import RecentResults
@@ -150,10 +151,11 @@ def booking_details(request, slug):
     if start is None:
         return redirect("booking:times", slug)
     day = start.astimezone(selectors.clinic_tz()).date()
-    slots = selectors.slots_on(treatment=treatment, day=day, now=now, not_before=not_before)
     status = 200
     if request.method == "POST":
-        form = BookingForm(request.POST, slots=slots)
+        # The form only reads the chosen time; the booking service checks it against the diary as it books (a
+        # taken time is a SlotTaken below), so the day's other times are read only to offer them after a refusal.
+        form = BookingForm(request.POST, slots=[] if gate.refusal_for(start) else [Slot(start, ())])
         if form.is_valid():
             data = form.cleaned_data
             patient = services.PatientDetails(
@@ -190,8 +192,9 @@ def booking_details(request, slug):
         else:
             status = 400
     else:
-        form = BookingForm(initial={"start": slot_value(start)}, slots=slots)
-        if not any(slot.start == start for slot in slots):
+        slot = selectors.free_slot_at(treatment=treatment, start=start, now=now, not_before=not_before)
+        form = BookingForm(initial={"start": slot_value(start)}, slots=[slot] if slot else [])
+        if slot is None:
             error = gate.refusal_for(start) or SlotTaken()
             form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=not_before)
             status = 409

@@ -1,0 +1,113 @@
+"""Booking checks the one time a patient chose, not their whole day: the answer is the same as the day's times."""
+
+import random
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from booking import selectors, services
+from booking.exceptions import BookingError
+from booking.models import Appointment, TimeOff
+
+from ..factories import make_practitioner, make_treatment, patient
+
+pytestmark = pytest.mark.django_db
+LONDON = ZoneInfo("Europe/London")
+# An ordinary Tuesday, and the Sunday the clocks go forward (01:00 becomes 02:00).
+DAYS = [date(2026, 3, 3), date(2026, 3, 29)]
+SHIFTS = [[(time(9), time(17))], [(time(8, 30), time(12)), (time(13), time(18, 10))], [(time(0, 30), time(3))], []]
+
+
+def random_diary(rng: random.Random, day: date):
+    """A treatment, four practitioners with assorted hours (one works a plain day), and that day's bookings (some
+    cancelled) and time off."""
+    treatment = make_treatment(f"t-{rng.random()}", minutes=rng.choice([30, 45, 60]), buffer=rng.choice([0, 10, 15]))
+    other = make_treatment(f"o-{rng.random()}", minutes=20)
+    practitioners = []
+    for n in range(4):
+        shifts = SHIFTS[0] if n == 0 else rng.choice(SHIFTS)
+        practitioner = make_practitioner(f"P{n}", treatments=[treatment, other], weekdays=[])
+        practitioner.working_hours.bulk_create(
+            practitioner.working_hours.model(practitioner=practitioner, weekday=day.weekday(), start_time=a, end_time=b)
+            for a, b in shifts
+        )
+        practitioners.append(practitioner)
+    now = datetime.combine(day - timedelta(days=2), time(8), tzinfo=LONDON)
+    booked = []
+    for _ in range(12):
+        start = datetime.combine(day, time(rng.randrange(0, 19), rng.choice([0, 5, 15, 30, 45])), tzinfo=LONDON)
+        try:
+            booked.append(
+                services.appointment_book(
+                    treatment=rng.choice([treatment, other]), start=start, patient=patient(), now=now
+                )
+            )
+        except BookingError:
+            pass
+    for appointment in rng.sample(booked, k=len(booked) // 4):
+        services.appointment_cancel(appointment=appointment, now=now)
+    for practitioner in rng.sample(practitioners, k=2):
+        start = datetime.combine(day, time(rng.randrange(8, 16), rng.choice([0, 20, 40])), tzinfo=LONDON)
+        TimeOff.objects.create(
+            practitioner=practitioner, start=start, end=start + timedelta(minutes=rng.randrange(15, 200))
+        )
+    return treatment, now, booked
+
+
+def every_five_minutes(day: date):
+    first = datetime.combine(day, time.min, tzinfo=LONDON)
+    last = datetime.combine(day + timedelta(days=1), time.min, tzinfo=LONDON)
+    moment = first
+    while moment < last:
+        yield moment
+        moment += timedelta(minutes=5)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("day", DAYS)
+def test_the_chosen_time_is_free_exactly_when_the_day_offers_it_with_the_same_practitioners(seed, day, settings):
+    settings.AVAILABILITY_CACHE_SECONDS = 0
+    rng = random.Random(seed)
+    treatment, now, booked = random_diary(rng, day)
+    # A screened patient's eligible date, and a patient moving their own booking, shape the answer too.
+    not_before = rng.choice([None, datetime.combine(day, time(11), tzinfo=LONDON)])
+    mine = rng.choice([None, *[a for a in booked if a.treatment_id == treatment.pk and a.status != "cancelled"]])
+    offered = {
+        slot.start: slot
+        for slot in selectors.slots_on(
+            treatment=treatment, day=day, now=now, not_before=not_before, exclude_appointment=mine
+        )
+    }
+    assert offered, "a diary with no free time would test nothing"
+    for start in every_five_minutes(day):
+        found = selectors.free_slot_at(
+            treatment=treatment, start=start, now=now, not_before=not_before, exclude_appointment=mine
+        )
+        assert found == offered.get(start), start
+
+
+def test_a_time_inside_the_minimum_notice_or_past_the_horizon_is_not_free(clock, facial, nurse):
+    now = datetime.now(LONDON)
+    soon = datetime.combine(now.date(), time(9), tzinfo=LONDON)  # within two hours of 08:00
+    far = datetime.combine(now.date() + timedelta(days=120), time(10), tzinfo=LONDON)
+    tomorrow = datetime.combine(now.date() + timedelta(days=1), time(10), tzinfo=LONDON)
+    assert selectors.free_slot_at(treatment=facial, start=soon, now=now) is None
+    assert selectors.free_slot_at(treatment=facial, start=far, now=now) is None
+    assert selectors.free_slot_at(treatment=facial, start=tomorrow, now=now).practitioner_ids == (nurse.pk,)
+
+
+def test_checking_a_time_reads_only_the_bookings_and_time_off_that_meet_it(
+    clock, facial, nurse, settings, django_assert_num_queries
+):
+    settings.AVAILABILITY_CACHE_SECONDS = 60
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "slot"}}
+    now = datetime.now(LONDON)
+    ten = datetime.combine(date(2026, 3, 3), time(10), tzinfo=LONDON)
+    selectors.free_slot_at(treatment=facial, start=ten, now=now)  # hours are then kept for the diary's version
+    services.appointment_book(treatment=facial, start=ten, patient=patient(), now=now)
+    with django_assert_num_queries(1):
+        assert selectors.free_slot_at(treatment=facial, start=ten, now=now) is None
+    with django_assert_num_queries(1):
+        assert selectors.free_slot_at(treatment=facial, start=ten + timedelta(hours=1), now=now) is not None
+    assert Appointment.objects.count() == 1
