@@ -22,6 +22,7 @@ The email says the wait is over and links to a fresh screening: it names no drug
 """
 
 import logging
+import secrets
 import time
 import uuid
 from collections import Counter
@@ -40,7 +41,7 @@ from django.utils.html import escape
 from booking import emails as outbox
 from booking.models import Appointment
 from booking.selectors import clinic_tz, today_local
-from clinic.mail import TemplatedEmail, render_email, templated_email
+from clinic.mail import EmailTemplate, TemplatedEmail, render_email, templated_email
 
 from .models import EligibilityReminder
 from .services import ADVANCE_REMINDER_DAYS
@@ -119,70 +120,71 @@ def _unsubscribe_headers(url: str) -> dict[str, str]:
 class _Mailing:
     """The eligibility emails of one pass, rendered once per (kind, treatment, day) and filled in per patient.
 
-    Those emails differ only in the two links: the booking link carries the patient's address, the unsubscribe link
-    their token. Each group is rendered once with stand-ins for the links, which each patient's links then replace
-    (HTML-escaped in the HTML part). The first email of every group is also rendered in full and must come out the
-    same; if a template ever transforms a link (a filter), that group is simply rendered in full for everyone.
+    Those emails differ only in the recipient and the two links: the booking link carries the patient's address,
+    the unsubscribe link their token. Each group is rendered once with stand-ins for them, as an EmailTemplate
+    (clinic/mail.py), which also writes the group's MIME bytes once; each patient's email is that with their own
+    address and links (HTML-escaped in the HTML part). The first email of every group is also rendered in full and
+    must come out the same; if a template ever transforms a link (a filter), that group is simply rendered in full
+    for everyone.
     """
-
-    BOOK, UNSUBSCRIBE = "\x00book-url\x00", "\x00unsubscribe-url\x00"
 
     def __init__(self, connection):
         self.connection = connection
-        self.groups: dict[tuple, tuple[str, str, str] | None] = {}
+        self.groups: dict[tuple, EmailTemplate | None] = {}
         self.book_urls: dict[int, str] = {}
         # reverse() once: every unsubscribe URL is this one with the patient's token in place of the stand-in.
-        self.stand_in = uuid.UUID(int=0)
+        self.stand_in = str(uuid.UUID(int=0))
         self.unsubscribe = settings.SITE_URL + reverse("screening:unsubscribe", args=[self.stand_in])
+        # Printable, so the MIME bytes can be written with them, and random, so no template holds one by chance.
+        self.to, self.book, self.book_html, self.unsub, self.unsub_html = (
+            f"x{secrets.token_hex(8)}x" for _ in range(5)
+        )
 
     def message(self, reminder: EligibilityReminder) -> TemplatedEmail:
         key = (reminder.kind, reminder.treatment_id, reminder.treatment.slug, reminder.treatment.name, reminder.due_on)
         if key not in self.groups:
             return self._first_of_group(key, reminder)
-        texts = self.groups[key]
-        if texts is None:
+        template = self.groups[key]
+        if template is None:
             return _eligibility_email(reminder, connection=self.connection)
-        return self._filled(texts, reminder)
+        return template.email(self._values(reminder), connection=self.connection)
 
     def _first_of_group(self, key, reminder: EligibilityReminder) -> TemplatedEmail:
         full = _eligibility_email(reminder, connection=self.connection)
-        texts = render_email(
+        subject, text, html = render_email(
             f"eligibility_{reminder.kind}",
             {
                 "treatment": reminder.treatment,
                 "eligible_on": eligible_on(reminder),
-                "book_url": self.BOOK,
-                "unsubscribe_url": self.UNSUBSCRIBE,
+                "book_url": self.book,
+                "unsubscribe_url": self.unsub,
             },
         )
-        filled = self._filled(texts, reminder)
-        same = (filled.subject, filled.body, filled.alternatives, filled.extra_headers) == (
-            full.subject,
-            full.body,
-            full.alternatives,
-            full.extra_headers,
+        prototype = TemplatedEmail(subject=subject, body=text, to=[self.to], headers=_unsubscribe_headers(self.unsub))
+        prototype.attach_alternative(
+            html.replace(self.book, self.book_html).replace(self.unsub, self.unsub_html), "text/html"
         )
-        self.groups[key] = texts if same else None
-        return full
+        template = EmailTemplate(prototype, [self.to, self.book, self.book_html, self.unsub, self.unsub_html])
+        filled = template.email(self._values(reminder), connection=self.connection)
+        fields = ("subject", "body", "alternatives", "extra_headers", "to", "from_email")
+        same = all(getattr(filled, field) == getattr(full, field) for field in fields)
+        self.groups[key] = template if same else None
+        return filled if same else full
 
-    def _filled(self, texts: tuple[str, str, str], reminder: EligibilityReminder) -> TemplatedEmail:
-        subject, text, html = texts
+    def _values(self, reminder: EligibilityReminder) -> dict[str, str]:
         if reminder.treatment_id not in self.book_urls:
             self.book_urls[reminder.treatment_id] = settings.SITE_URL + reverse(
                 "screening:start", args=[reminder.treatment.slug]
             )
         book = f"{self.book_urls[reminder.treatment_id]}?{urlencode({'email': reminder.email})}"
-        unsubscribe = self.unsubscribe.replace(str(self.stand_in), str(reminder.unsubscribe_token))
-        message = TemplatedEmail(
-            subject=subject,
-            body=text.replace(self.BOOK, book).replace(self.UNSUBSCRIBE, unsubscribe),
-            to=[reminder.email],
-            headers=_unsubscribe_headers(unsubscribe),
-            connection=self.connection,
-        )
-        html = html.replace(self.BOOK, escape(book)).replace(self.UNSUBSCRIBE, escape(unsubscribe))
-        message.attach_alternative(html, "text/html")
-        return message
+        unsubscribe = self.unsubscribe.replace(self.stand_in, str(reminder.unsubscribe_token))
+        return {
+            self.to: reminder.email,
+            self.book: book,
+            self.book_html: escape(book),
+            self.unsub: unsubscribe,
+            self.unsub_html: escape(unsubscribe),
+        }
 
 
 def _due_batch(now: datetime, after: tuple[datetime, int] | None, size: int) -> list[EligibilityReminder]:
