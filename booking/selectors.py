@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .availability import PractitionerSchedule, Slot, days_between, free_starts, local_day_bounds
 from .memo import RecentResults
-from .models import Appointment, TimeOff, Treatment, WorkingHours
+from .models import HOLDING_TIME, Appointment, TimeOff, Treatment, WorkingHours
 
 logger = logging.getLogger(__name__)
 
@@ -91,16 +91,7 @@ def free_slot_at(
     ids, weekly = _hours_under(treatment, _diary_version())
     start = start.astimezone(UTC)  # elapsed time, not the wall clock, across a change of the clocks
     busy_until = start + treatment.duration + treatment.buffer_after
-    appointments = Appointment.objects.holding_time().filter(practitioner_id__in=ids).overlapping(start, busy_until)
-    if exclude_appointment is not None:
-        appointments = appointments.exclude(pk=exclude_appointment.pk)
-    away = TimeOff.objects.filter(practitioner_id__in=ids, start__lt=busy_until, end__gt=start)
-    busy = {
-        pk
-        for (pk,) in appointments.order_by()
-        .values_list("practitioner_id")
-        .union(away.order_by().values_list("practitioner_id"))
-    }
+    busy = _busy_practitioner_ids(start, busy_until, exclude_appointment.pk if exclude_appointment else None)
     tz = clinic_tz()
     day = start.astimezone(tz).date()
     free = free_starts(
@@ -115,6 +106,31 @@ def free_slot_at(
         not_after=start,
     )[day]
     return free[0] if free else None
+
+
+def _busy_practitioner_ids(start: datetime, end: datetime, exclude_appointment_id: int | None) -> set[int]:
+    """The practitioners with a booking (other than the one excluded) or time off that meets [start, end).
+
+    Plain SQL, as every booking step runs it: building it through the ORM took longer (0.7 ms) than PostgreSQL took
+    to plan and answer it. On PostgreSQL the overlap is the exclusion constraint's own GiST expression, so its index
+    (partial, on the same statuses) finds just the bookings at that time.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    if connection.vendor == "postgresql":
+        meets, meet_params = "tstzrange(a.start, a.busy_until, '[)') && tstzrange(%s, %s, '[)')", [start, end]
+    else:
+        meets, meet_params = "a.start < %s AND a.busy_until > %s", [adapt(end), adapt(start)]
+    statuses = ", ".join(["%s"] * len(HOLDING_TIME))
+    # Only table names and placeholders are formatted in; every value is a parameter.
+    sql = (
+        f"SELECT a.practitioner_id FROM {Appointment._meta.db_table} a"  # noqa: S608
+        f" WHERE a.status IN ({statuses}) AND {meets} AND a.id <> %s"
+        f' UNION SELECT t.practitioner_id FROM {TimeOff._meta.db_table} t WHERE t.start < %s AND t."end" > %s'
+    )
+    params = [*HOLDING_TIME, *meet_params, exclude_appointment_id or 0, adapt(end), adapt(start)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {practitioner_id for (practitioner_id,) in cursor.fetchall()}
 
 
 def availability(
