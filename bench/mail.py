@@ -1,6 +1,6 @@
-"""An email backend that builds each message in full (MIME, attachments) and appends one line per message to the
-file named by BENCH_MAIL_LOG: the recipients and the subject. Appends to one file from many worker processes are
-safe with O_APPEND for lines this short."""
+"""An email backend that builds each message in full (MIME, attachments) as the SMTP backend does, and appends one
+line per message to the file named by BENCH_MAIL_LOG: the recipients and the subject. Appends to one file from many
+worker processes are safe with O_APPEND for lines this short."""
 
 import os
 
@@ -11,7 +11,7 @@ class LedgerEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages):
         lines = []
         for message in email_messages:
-            message.message().as_bytes()  # the same rendering work an SMTP or file backend does
+            message.message().as_bytes(linesep="\r\n")  # what the SMTP backend hands to smtplib
             subject = " ".join(message.subject.split())
             lines.append(f"{','.join(message.recipients())}\t{subject}\n")
         if lines:
