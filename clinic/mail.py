@@ -300,6 +300,8 @@ class FilledMessage:
         return self.as_bytes()
 
     def __getattr__(self, name):
+        if name.startswith("__") or "_built" not in self.__dict__:  # copy and pickle probe an empty instance
+            raise AttributeError(name)
         return getattr(self._message(), name)
 
     # Python looks special methods up on the class, past __getattr__.

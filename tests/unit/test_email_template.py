@@ -5,6 +5,7 @@ Message-ID and boundary; the values are generated: addresses and names in and ou
 fold a header or push a body line past 998 bytes, control characters.
 """
 
+import copy
 import email
 import io
 from email.policy import compat32
@@ -165,6 +166,12 @@ def test_reading_or_changing_a_header_gets_djangos_own_message_with_the_same_sta
     mime["X-Campaign"] = "eligibility"
     after = mime.as_bytes()
     assert after.startswith(before.split(b"\n\n", 1)[0]) and b"X-Campaign: eligibility\n" in after
+
+
+def test_a_copy_of_the_mime_message_writes_the_same_bytes():
+    template = EmailTemplate(prototype(), STAND_INS)
+    mime = template.email(values_for("sam@example.com", f"{SITE}/b/", f"{SITE}/u/")).message()
+    assert copy.deepcopy(mime).as_bytes() == mime.as_bytes()
 
 
 class RecordingSMTP:
