@@ -1,6 +1,7 @@
 """Booking use cases. Views, admin actions, commands and tasks call these; none re-implements them."""
 
 import logging
+import random
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -44,6 +45,13 @@ def _free_practitioner_ids(*, treatment, start, now, not_before=None, exclude_ap
     return slot.practitioner_ids
 
 
+def _in_turn(practitioner_ids: tuple[int, ...]) -> tuple[int, ...]:
+    """The free practitioners, from a random one onwards: bookings spread across the team, and patients booking at
+    the same moment seldom reach for the same diary (PostgreSQL makes the second wait for the first to commit)."""
+    first = random.randrange(len(practitioner_ids)) if practitioner_ids else 0  # noqa: S311 - not a secret
+    return practitioner_ids[first:] + practitioner_ids[:first]
+
+
 def _claim_time(appointment: Appointment, practitioner_ids: tuple[int, ...]) -> Appointment:
     """Save `appointment` with the first practitioner the database lets have it, or raise SlotTaken.
 
@@ -82,7 +90,9 @@ def appointment_book(
     """
     if not treatment.active:
         raise SlotUnavailable("This treatment is not bookable online at the moment.")
-    practitioner_ids = _free_practitioner_ids(treatment=treatment, start=start, now=now, not_before=not_before)
+    practitioner_ids = _in_turn(
+        _free_practitioner_ids(treatment=treatment, start=start, now=now, not_before=not_before)
+    )
     with transaction.atomic():
         appointment = _claim_time(
             Appointment(
