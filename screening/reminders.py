@@ -198,7 +198,9 @@ def _due_batch(now: datetime, after: tuple[datetime, int] | None, size: int) -> 
         # A row comparison walks the (send_at, id) index from where the last batch ended, even when thousands
         # share one send_at; rows this pass could not claim (another dispatcher holds them) are not read again.
         table = connection.ops.quote_name(EligibilityReminder._meta.db_table)
-        after_last = RawSQL(f"({table}.send_at, {table}.id) > (%s, %s)", after, output_field=BooleanField())  # noqa: S611
+        # Raw SQL takes values as the database stores them (on SQLite, a naive UTC text the driver would not write).
+        send_at, pk = connection.ops.adapt_datetimefield_value(after[0]), after[1]
+        after_last = RawSQL(f"({table}.send_at, {table}.id) > (%s, %s)", (send_at, pk), output_field=BooleanField())  # noqa: S611
         due = due.filter(after_last)
     return list(due.order_by("send_at", "pk")[:size])
 
@@ -249,8 +251,11 @@ class _Claims:
             with connection.wrap_database_errors:
                 self.cursor.execute(self.claim_sql, bounds)
                 return self.cursor.fetchone()
+        stored = connection.ops.adapt_datetimefield_value  # see _due_batch
+        first_at, first, last_at, last = bounds
+        now = stored(self.now)
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, [State.SENT, self.now, self.now, *bounds])
+            cursor.execute(self.sql, [State.SENT, now, now, stored(first_at), first, stored(last_at), last])
             return cursor.fetchone()
 
     @contextmanager
