@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from .availability import PractitionerSchedule, Slot, days_between, free_starts, local_day_bounds
 from .memo import RecentResults
-from .models import HOLDING_TIME, Appointment, TimeOff, Treatment, WorkingHours
+from .models import HOLDING_TIME, Appointment, Practitioner, TimeOff, Treatment, WorkingHours
 
 logger = logging.getLogger(__name__)
 
@@ -88,14 +88,14 @@ def free_slot_at(
         earliest = max(earliest, not_before)
     if not earliest <= start <= latest:
         return None
-    ids, weekly = _hours_under(treatment, _diary_version())
+    practitioners, weekly = _hours_under(treatment, _diary_version())
     start = start.astimezone(UTC)  # elapsed time, not the wall clock, across a change of the clocks
     busy_until = start + treatment.duration + treatment.buffer_after
     busy = _busy_practitioner_ids(start, busy_until, exclude_appointment.pk if exclude_appointment else None)
     tz = clinic_tz()
     day = start.astimezone(tz).date()
     free = free_starts(
-        schedules=[PractitionerSchedule(pk, weekly[pk]) for pk in ids if pk not in busy],
+        schedules=[PractitionerSchedule(pk, weekly[pk]) for pk in practitioners if pk not in busy],
         first_day=day,
         last_day=day,
         tz=tz,
@@ -166,29 +166,34 @@ def _within(slots: list[Slot], earliest: datetime, latest: datetime) -> list[Slo
     return [slot for slot in slots if earliest <= slot.start <= latest]
 
 
-def _weekly_hours(treatment) -> tuple[list[int], dict[int, dict[int, list]]]:
-    """The treatment's active practitioners and each one's opening hours by weekday (two queries).
-
-    Plain tuples, not model instances: the rows are only read. Practitioners keep their default (name) order,
-    which is the order the booking service offers them a time in.
-    """
-    ids = list(treatment.practitioners.filter(active=True).values_list("pk", flat=True))
-    weekly: dict[int, dict[int, list]] = {pk: defaultdict(list) for pk in ids}
-    hours = WorkingHours.objects.filter(practitioner_id__in=ids).order_by("weekday", "start_time")
+def _weekly_hours(treatment) -> tuple[dict[int, Practitioner], dict[int, dict[int, list]]]:
+    """The treatment's active practitioners by id, in name order, and each one's opening hours by weekday (two
+    queries). The hours are plain tuples, not model instances: they are only read."""
+    practitioners = {practitioner.pk: practitioner for practitioner in treatment.practitioners.filter(active=True)}
+    weekly: dict[int, dict[int, list]] = {pk: defaultdict(list) for pk in practitioners}
+    hours = WorkingHours.objects.filter(practitioner_id__in=list(practitioners)).order_by("weekday", "start_time")
     for practitioner_id, weekday, opens, closes in hours.values_list(
         "practitioner_id", "weekday", "start_time", "end_time"
     ):
         weekly[practitioner_id][weekday].append((opens, closes))
-    return ids, {pk: dict(days) for pk, days in weekly.items()}
+    return practitioners, {pk: dict(days) for pk, days in weekly.items()}
 
 
-def _hours_under(treatment, diary_version) -> tuple[list[int], dict[int, dict[int, list]]]:
+def _hours_under(treatment, diary_version) -> tuple[dict[int, Practitioner], dict[int, dict[int, list]]]:
     """`_weekly_hours`, read once per diary version by this process (they change only with it), or now without one."""
     if diary_version is None:
         return _weekly_hours(treatment)
     return _recent.get_or_make(
         ("hours", treatment.pk, diary_version), lambda: _weekly_hours(treatment), weigh=lambda found: 1
     )
+
+
+def known_practitioners(treatment: Treatment) -> dict[int, Practitioner]:
+    """The treatment's active practitioners by id, as this process already holds them under the current diary version
+    (read with their hours), so naming the one a booking goes to (its audit entry says who) costs no query; empty when
+    the cache is off. Read-only: a caller that keeps one copies it."""
+    version = _diary_version()
+    return {} if version is None else _hours_under(treatment, version)[0]
 
 
 def _free_starts(treatment, first_day, last_day, exclude_appointment=None, diary_version=None):
@@ -199,7 +204,8 @@ def _free_starts(treatment, first_day, last_day, exclude_appointment=None, diary
     """
     tz = clinic_tz()
     range_start, range_end = local_day_bounds(first_day, last_day, tz)
-    ids, weekly = _hours_under(treatment, diary_version)
+    practitioners, weekly = _hours_under(treatment, diary_version)
+    ids = list(practitioners)
     busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     appointments = (
         Appointment.objects.holding_time()

@@ -1,5 +1,6 @@
 """Booking use cases. Views, admin actions, commands and tasks call these; none re-implements them."""
 
+import copy
 import logging
 import random
 from collections import Counter
@@ -12,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from . import emails
 from .exceptions import DecisionRefused, SlotTaken, SlotUnavailable, TooLateToChange
 from .models import Appointment, AppointmentEmail, Treatment
-from .selectors import booking_window, clinic_tz, free_slot_at
+from .selectors import booking_window, clinic_tz, free_slot_at, known_practitioners
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +60,12 @@ def _claim_time(appointment: Appointment, practitioner_ids: tuple[int, ...]) -> 
     referee, and a refusal just means trying the next free practitioner.
     """
     appointment.fill_times()
+    known = known_practitioners(appointment.treatment)
     for practitioner_id in practitioner_ids:
-        appointment.practitioner_id = practitioner_id
+        if practitioner_id in known:
+            appointment.practitioner = copy.copy(known[practitioner_id])  # named without a query
+        else:
+            appointment.practitioner_id = practitioner_id
         try:
             with transaction.atomic():
                 # SQLite has no exclusion constraint: check again inside the (serialised) write transaction.

@@ -5,6 +5,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from booking import selectors, services
 from booking.exceptions import BookingError
@@ -127,3 +129,19 @@ def test_bookings_at_the_same_time_go_to_every_free_practitioner_not_always_the_
     for _ in team:
         services.appointment_book(treatment=facial, start=ten, patient=patient(), now=now)
     assert selectors.free_slot_at(treatment=facial, start=ten, now=now) is None
+
+
+def test_a_booking_reads_only_who_is_busy_at_its_time_then_writes(clock, facial, nurse, settings):
+    settings.AVAILABILITY_CACHE_SECONDS = 60
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "one"}}
+    now = datetime.now(LONDON)
+    nine = datetime.combine(date(2026, 3, 3), time(9), tzinfo=LONDON)
+    services.appointment_book(treatment=facial, start=nine, patient=patient(), now=now)  # the diary is now known
+    with CaptureQueriesContext(connection) as queries:
+        booked = services.appointment_book(
+            treatment=facial, start=nine + timedelta(hours=2), patient=patient(), now=now
+        )
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip("(").startswith("SELECT")]
+    # No day of bookings, no practitioner, no hours (SQLite, lacking the exclusion constraint, re-checks).
+    assert len(reads) == (1 if connection.vendor == "postgresql" else 2) and "booking_timeoff" in reads[0]
+    assert str(booked) == f"{facial} with {nurse} at 2026-03-03 11:00"  # named for the audit entry all the same
