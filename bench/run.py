@@ -356,7 +356,16 @@ def start_profiler(server: "Gunicorn", name: str, seconds: float) -> subprocess.
     """py-spy, sampling every gunicorn worker for `seconds`, then stopping by itself: only while a worker holds the
     interpreter lock (--gil), so the stacks show where CPU goes, not where workers wait on the database."""
     output = WORK / f"{name}.txt"
-    command = [str(BIN / "py-spy"), "record", "--pid", str(server.process.pid), "--subprocesses", "--format", "raw", "--gil"]
+    command = [
+        str(BIN / "py-spy"),
+        "record",
+        "--pid",
+        str(server.process.pid),
+        "--subprocesses",
+        "--format",
+        "raw",
+        "--gil",
+    ]
     command += ["--duration", str(int(seconds)), "--rate", "200", "--output", str(output), "--nonblocking"]
     say(f"profiling {name} with py-spy for {seconds:.0f} s -> {output.relative_to(ROOT)}")
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
