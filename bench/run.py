@@ -249,23 +249,29 @@ def explain_appointments(sql_by_scenario: dict) -> list[str]:
 
 
 def free_starts_for_booking(now, limit: int) -> list[str]:
-    """Free starts across the horizon, on the hour, so concurrent patients rarely chase the same practitioner."""
+    """Free starts across the horizon, on the hour, each once per practitioner free then, in passes over the diary:
+    patients booking at the same moment take different hours, and an hour comes round again only a pass later,
+    long after its last booking committed (so every POST should book: a 409 would be a real race)."""
     from booking import selectors
     from booking.forms import slot_value
     from booking.models import Treatment
 
     treatment = Treatment.objects.get(slug=SLUG)
     first, last = selectors.bookable_days(now)
-    starts, day = [], first + timedelta(days=1)
-    while day <= last and len(starts) < limit:
+    hours, day = [], first + timedelta(days=1)
+    while day <= last:
         chunk = selectors.availability(treatment=treatment, first_day=day, last_day=day + timedelta(days=13), now=now)
         for slots in chunk.values():
-            # On the hour and each once: a facial and its buffer take 55 minutes, so no two of these starts
-            # compete for one practitioner, and every POST should book (a 409 would be a real race).
-            starts += [slot_value(slot.start) for slot in slots if slot.start.minute == 0]
+            # On the hour: a facial and its buffer take 55 minutes, so two of these never compete for one practitioner.
+            hours += [(slot_value(slot.start), len(slot.practitioner_ids)) for slot in slots if slot.start.minute == 0]
         day += timedelta(days=14)
-    # Interleave days so simultaneous patients spread over the diary instead of queueing on one day.
-    starts = starts[::7] + [s for i, s in enumerate(starts) if i % 7]
+    starts = []
+    for turn in range(max((free for _, free in hours), default=0)):
+        this_pass = [start for start, free in hours if free > turn]
+        # Interleave days so simultaneous patients spread over the diary instead of queueing on one day.
+        starts += this_pass[::7] + [s for i, s in enumerate(this_pass) if i % 7]
+        if len(starts) >= limit:
+            break
     return starts[:limit]
 
 
