@@ -92,20 +92,25 @@ def free_slot_at(
     start = start.astimezone(UTC)  # elapsed time, not the wall clock, across a change of the clocks
     busy_until = start + treatment.duration + treatment.buffer_after
     busy = _busy_practitioner_ids(start, busy_until, exclude_appointment.pk if exclude_appointment else None)
-    tz = clinic_tz()
-    day = start.astimezone(tz).date()
-    free = free_starts(
-        schedules=[PractitionerSchedule(pk, weekly[pk]) for pk in practitioners if pk not in busy],
-        first_day=day,
-        last_day=day,
-        tz=tz,
+    day = start.astimezone(clinic_tz()).date()
+    schedules = [PractitionerSchedule(pk, weekly[pk]) for pk in practitioners if pk not in busy]
+    free = _treatment_free_starts(treatment, schedules, first_day=day, last_day=day, not_before=start, not_after=start)
+    return free[day][0] if free[day] else None
+
+
+def _treatment_free_starts(treatment, schedules, *, first_day, last_day, not_before, not_after):
+    """`free_starts` for this treatment's length and buffer, on the clinic's times grid."""
+    return free_starts(
+        schedules=schedules,
+        first_day=first_day,
+        last_day=last_day,
+        tz=clinic_tz(),
         duration=treatment.duration,
         buffer_after=treatment.buffer_after,
         step=timedelta(minutes=settings.BOOKING_SLOT_STEP_MINUTES),
-        not_before=start,
-        not_after=start,
-    )[day]
-    return free[0] if free else None
+        not_before=not_before,
+        not_after=not_after,
+    )
 
 
 def _busy_practitioner_ids(start: datetime, end: datetime, exclude_appointment_id: int | None) -> set[int]:
@@ -222,16 +227,8 @@ def _free_starts(treatment, first_day, last_day, exclude_appointment=None, diary
         busy[practitioner_id].append((start, end))
 
     schedules = [PractitionerSchedule(pk, weekly[pk], busy[pk]) for pk in ids]
-    return free_starts(
-        schedules=schedules,
-        first_day=first_day,
-        last_day=last_day,
-        tz=tz,
-        duration=treatment.duration,
-        buffer_after=treatment.buffer_after,
-        step=timedelta(minutes=settings.BOOKING_SLOT_STEP_MINUTES),
-        not_before=range_start,
-        not_after=range_end,
+    return _treatment_free_starts(
+        treatment, schedules, first_day=first_day, last_day=last_day, not_before=range_start, not_after=range_end
     )
 
 

@@ -1,8 +1,6 @@
 """A worker's pass claims each reminder with a prepared statement in a transaction of its own (screening/reminders.py,
 _Claims): what it commits, what it leaves behind on the connection, and what a failure in the middle undoes."""
 
-import smtplib
-
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
@@ -14,18 +12,10 @@ from screening import reminders
 from screening.models import EligibilityReminder
 
 from ..factories import make_treatment
-from .test_reminders_batches import at, due
+from .test_reminders_batches import RefusesOneAddress, at, due
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 State = EligibilityReminder.State
-
-
-class RefusesOneAddress(LocmemBackend):
-    def send_messages(self, messages):
-        for message in messages:
-            if message.to == ["bounce@example.com"]:
-                raise smtplib.SMTPRecipientsRefused({"bounce@example.com": (550, b"no such user")})
-        return super().send_messages(messages)
 
 
 class StopsOnSecond(LocmemBackend):
@@ -83,7 +73,7 @@ def test_the_claim_is_prepared_once_per_database_session(clock, needling):
 
 
 def test_a_refused_address_is_recorded_on_its_own_row_and_the_rest_are_sent(clock, needling, settings):
-    settings.EMAIL_BACKEND = f"{__name__}.RefusesOneAddress"
+    settings.EMAIL_BACKEND = f"{RefusesOneAddress.__module__}.RefusesOneAddress"
     due(needling, ["ann@example.com", "bounce@example.com", "cy@example.com"])
     clock.move_to(at(9))
     counts = reminders.eligibility_reminders_dispatch(now=timezone.now())
