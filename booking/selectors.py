@@ -77,17 +77,34 @@ def free_slot_at(
     exclude_appointment: Appointment | None = None,
 ) -> Slot | None:
     """The one start a patient chose, with the practitioners free to give `treatment` then, or None when it is not
-    bookable (outside the booking window, off the times grid, outside everyone's hours, or taken).
+    bookable (outside the booking window, off the times grid, outside everyone's hours, or taken)."""
+    free = free_practitioners_at(
+        treatment=treatment, start=start, now=now, not_before=not_before, exclude_appointment=exclude_appointment
+    )
+    return Slot(start, tuple(practitioner.pk for practitioner in free)) if free else None
+
+
+def free_practitioners_at(
+    *,
+    treatment: Treatment,
+    start: datetime,
+    now: datetime,
+    not_before: datetime | None = None,
+    exclude_appointment: Appointment | None = None,
+) -> list[Practitioner]:
+    """The practitioners (in name order) free to give `treatment` at `start`; none when it is not bookable.
 
     The same rule as `availability` (`free_starts`), asked of one start and read fresh from the database: the
     bookings and time off that meet this one appointment's time, in one query. Booking never needs the rest of the
-    day, which every booking on it changes (under booking load, re-reading the day was a third of the work).
+    day, which every booking on it changes (under booking load, re-reading the day was a third of the work). The
+    practitioners are those read with their hours (once per diary version): read-only, so a caller that keeps one
+    copies it.
     """
     earliest, latest = booking_window(now)
     if not_before is not None:
         earliest = max(earliest, not_before)
     if not earliest <= start <= latest:
-        return None
+        return []
     practitioners, weekly = _hours_under(treatment, _diary_version())
     start = start.astimezone(UTC)  # elapsed time, not the wall clock, across a change of the clocks
     busy_until = start + treatment.duration + treatment.buffer_after
@@ -95,7 +112,7 @@ def free_slot_at(
     day = start.astimezone(clinic_tz()).date()
     schedules = [PractitionerSchedule(pk, weekly[pk]) for pk in practitioners if pk not in busy]
     free = _treatment_free_starts(treatment, schedules, first_day=day, last_day=day, not_before=start, not_after=start)
-    return free[day][0] if free[day] else None
+    return [practitioners[pk] for pk in free[day][0].practitioner_ids] if free[day] else []
 
 
 def _treatment_free_starts(treatment, schedules, *, first_day, last_day, not_before, not_after):
@@ -191,14 +208,6 @@ def _hours_under(treatment, diary_version) -> tuple[dict[int, Practitioner], dic
     return _recent.get_or_make(
         ("hours", treatment.pk, diary_version), lambda: _weekly_hours(treatment), weigh=lambda found: 1
     )
-
-
-def known_practitioners(treatment: Treatment) -> dict[int, Practitioner]:
-    """The treatment's active practitioners by id, as this process already holds them under the current diary version
-    (read with their hours), so naming the one a booking goes to (its audit entry says who) costs no query; empty when
-    the cache is off. Read-only: a caller that keeps one copies it."""
-    version = _diary_version()
-    return {} if version is None else _hours_under(treatment, version)[0]
 
 
 def _free_starts(treatment, first_day, last_day, exclude_appointment=None, diary_version=None):

@@ -12,8 +12,8 @@ from django.db import IntegrityError, connection, transaction
 
 from . import emails
 from .exceptions import DecisionRefused, SlotTaken, SlotUnavailable, TooLateToChange
-from .models import Appointment, AppointmentEmail, Treatment
-from .selectors import booking_window, clinic_tz, free_slot_at, known_practitioners
+from .models import Appointment, AppointmentEmail, Practitioner, Treatment
+from .selectors import booking_window, clinic_tz, free_practitioners_at
 
 logger = logging.getLogger(__name__)
 
@@ -32,40 +32,36 @@ def _is_overlap_refusal(error: IntegrityError) -> bool:
     return getattr(error.__cause__, "pgcode", None) == EXCLUSION_VIOLATION
 
 
-def _free_practitioner_ids(*, treatment, start, now, not_before=None, exclude_appointment=None) -> tuple[int, ...]:
+def _free_practitioners(*, treatment, start, now, not_before=None, exclude_appointment=None) -> list[Practitioner]:
     earliest, latest = booking_window(now)
     if not_before is not None:
         earliest = max(earliest, not_before)
     if not earliest <= start <= latest:
         raise SlotUnavailable()
-    slot = free_slot_at(
+    free = free_practitioners_at(
         treatment=treatment, start=start, now=now, not_before=not_before, exclude_appointment=exclude_appointment
     )
-    if slot is None:
+    if not free:
         raise SlotTaken()
-    return slot.practitioner_ids
+    return free
 
 
-def _in_turn(practitioner_ids: tuple[int, ...]) -> tuple[int, ...]:
+def _in_turn(practitioners: list[Practitioner]) -> list[Practitioner]:
     """The free practitioners, from a random one onwards: bookings spread across the team, and patients booking at
     the same moment seldom reach for the same diary (PostgreSQL makes the second wait for the first to commit)."""
-    first = random.randrange(len(practitioner_ids)) if practitioner_ids else 0  # noqa: S311 - not a secret
-    return practitioner_ids[first:] + practitioner_ids[:first]
+    first = random.randrange(len(practitioners)) if practitioners else 0  # noqa: S311 - not a secret
+    return practitioners[first:] + practitioners[:first]
 
 
-def _claim_time(appointment: Appointment, practitioner_ids: tuple[int, ...]) -> Appointment:
+def _claim_time(appointment: Appointment, practitioners: list[Practitioner]) -> Appointment:
     """Save `appointment` with the first practitioner the database lets have it, or raise SlotTaken.
 
     The read that offered the time can be stale by the time we write; PostgreSQL's exclusion constraint is the
     referee, and a refusal just means trying the next free practitioner.
     """
     appointment.fill_times()
-    known = known_practitioners(appointment.treatment)
-    for practitioner_id in practitioner_ids:
-        if practitioner_id in known:
-            appointment.practitioner = copy.copy(known[practitioner_id])  # named without a query
-        else:
-            appointment.practitioner_id = practitioner_id
+    for practitioner in practitioners:
+        appointment.practitioner = copy.copy(practitioner)  # the selector's own is shared; named without a query
         try:
             with transaction.atomic():
                 # SQLite has no exclusion constraint: check again inside the (serialised) write transaction.
@@ -95,9 +91,7 @@ def appointment_book(
     """
     if not treatment.active:
         raise SlotUnavailable("This treatment is not bookable online at the moment.")
-    practitioner_ids = _in_turn(
-        _free_practitioner_ids(treatment=treatment, start=start, now=now, not_before=not_before)
-    )
+    practitioners = _in_turn(_free_practitioners(treatment=treatment, start=start, now=now, not_before=not_before))
     with transaction.atomic():
         appointment = _claim_time(
             Appointment(
@@ -109,7 +103,7 @@ def appointment_book(
                 patient_phone=patient.phone,
                 patient_date_of_birth=patient.date_of_birth,
             ),
-            practitioner_ids,
+            practitioners,
         )
         if status == Appointment.Status.PENDING_REVIEW:
             nudge_at = appointment.start - timedelta(hours=settings.REVIEW_NUDGE_HOURS)
@@ -175,20 +169,17 @@ def appointment_reschedule(
             Appointment.objects.select_for_update().select_related("treatment", "practitioner").get(pk=appointment.pk)
         )
         _ensure_changeable(appointment, now)
-        practitioner_ids = _free_practitioner_ids(
+        practitioners = _free_practitioners(
             treatment=appointment.treatment,
             start=new_start,
             now=now,
             not_before=not_before,
             exclude_appointment=appointment,
         )
-        # Prefer the practitioner the patient already had, when they are free at the new time.
-        if appointment.practitioner_id in practitioner_ids:
-            practitioner_ids = (appointment.practitioner_id,) + tuple(
-                p for p in practitioner_ids if p != appointment.practitioner_id
-            )
+        # Prefer the practitioner the patient already had, when they are free at the new time (a stable sort).
+        practitioners.sort(key=lambda practitioner: practitioner.pk != appointment.practitioner_id)
         appointment.start = new_start
-        _claim_time(appointment, practitioner_ids)
+        _claim_time(appointment, practitioners)
         _skip_pending_reminders(appointment)
         appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.RESCHEDULED, now=now)
         appointment_reminder_schedule(appointment=appointment, now=now)

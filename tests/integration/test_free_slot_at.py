@@ -145,3 +145,13 @@ def test_a_booking_reads_only_who_is_busy_at_its_time_then_writes(clock, facial,
     # No day of bookings, no practitioner, no hours (SQLite, lacking the exclusion constraint, re-checks).
     assert len(reads) == (1 if connection.vendor == "postgresql" else 2) and "booking_timeoff" in reads[0]
     assert str(booked) == f"{facial} with {nurse} at 2026-03-03 11:00"  # named for the audit entry all the same
+
+
+def test_a_moved_booking_keeps_its_practitioner_when_they_are_free_at_the_new_time(clock, facial):
+    team = [make_practitioner(name, treatments=[facial]) for name in ("Ada", "Ben", "Cleo")]
+    now = datetime.now(LONDON)
+    for day in range(3, 13):
+        start = datetime.combine(date(2026, 3, day), time(10), tzinfo=LONDON)
+        booked = services.appointment_book(treatment=facial, start=start, patient=patient(), now=now)
+        moved = services.appointment_reschedule(appointment=booked, new_start=start + timedelta(hours=3), now=now)
+        assert moved.practitioner == booked.practitioner in team
