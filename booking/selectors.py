@@ -23,12 +23,13 @@ def clinic_tz() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-def booking_window(now: datetime) -> tuple[datetime, datetime]:
-    """Return the earliest and latest start a patient may book at `now` (minimum notice, horizon)."""
-    return (
-        now + timedelta(minutes=settings.BOOKING_MIN_NOTICE_MINUTES),
-        now + timedelta(days=settings.BOOKING_HORIZON_DAYS),
-    )
+def booking_window(now: datetime, not_before: datetime | None = None) -> tuple[datetime, datetime]:
+    """Return the earliest and latest start a patient may book at `now` (minimum notice, horizon); `not_before` can
+    push the earliest later (e.g. a screening's eligibility date)."""
+    earliest = now + timedelta(minutes=settings.BOOKING_MIN_NOTICE_MINUTES)
+    if not_before is not None:
+        earliest = max(earliest, not_before)
+    return earliest, now + timedelta(days=settings.BOOKING_HORIZON_DAYS)
 
 
 def bookable_days(now: datetime) -> tuple[date, date]:
@@ -100,9 +101,7 @@ def free_practitioners_at(
     practitioners are those read with their hours (once per diary version): read-only, so a caller that keeps one
     copies it.
     """
-    earliest, latest = booking_window(now)
-    if not_before is not None:
-        earliest = max(earliest, not_before)
+    earliest, latest = booking_window(now, not_before)
     if not earliest <= start <= latest:
         return []
     practitioners, weekly = _hours_under(treatment, _diary_version())
@@ -171,9 +170,7 @@ def availability(
     The diary's free times for the whole range are computed (or read from the availability cache), then cut to the
     booking window at `now`: the same times either way, as the window only ever removes starts.
     """
-    earliest, latest = booking_window(now)
-    if not_before is not None:
-        earliest = max(earliest, not_before)
+    earliest, latest = booking_window(now, not_before)
     if exclude_appointment is None:
         by_day = cached_free_starts(treatment=treatment, first_day=first_day, last_day=last_day)
     else:

@@ -33,9 +33,7 @@ def _is_overlap_refusal(error: IntegrityError) -> bool:
 
 
 def _free_practitioners(*, treatment, start, now, not_before=None, exclude_appointment=None) -> list[Practitioner]:
-    earliest, latest = booking_window(now)
-    if not_before is not None:
-        earliest = max(earliest, not_before)
+    earliest, latest = booking_window(now, not_before)
     if not earliest <= start <= latest:
         raise SlotUnavailable()
     free = free_practitioners_at(
