@@ -190,6 +190,8 @@ REDIS_BROKER_TRANSPORT_OPTIONS = {
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
+    if REDIS_URL.startswith("redis://"):  # TLS (rediss://) and sockets keep kombu's own
+        CELERY_BROKER_TRANSPORT = "clinic.broker:Transport"
 else:
     _queue_dir = VAR_DIR / "celery" / "queue"
     _processed_dir = VAR_DIR / "celery" / "processed"

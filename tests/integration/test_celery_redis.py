@@ -164,3 +164,17 @@ def test_redis_down_opt_in_is_saved_and_the_eligibility_email_goes_on_the_day_on
             wait_for(lambda: len(mail.outbox) == 1, what="the eligibility email")
     assert mail.outbox[0].subject == "Your wait is over: you can book microneedling now"
     assert mail.outbox[0].to == ["alex@example.com"]
+
+
+def test_the_broker_keeps_delivering_when_kombu_replaces_its_connection_pool(own_redis):
+    """clinic.broker keeps one Redis client per pool for publishing; kombu makes a new pool in a forked worker."""
+    import kombu
+
+    with kombu.Connection(own_redis.url, transport="clinic.broker:Transport") as connection:
+        queue = connection.SimpleQueue("clinic-broker-test")
+        queue.put({"n": 1})
+        queue.put({"n": 2})
+        queue.channel._after_fork()  # what kombu runs in a child process: the old pool is dropped
+        queue.put({"n": 3})
+        assert [queue.get(timeout=2).payload for _ in range(3)] == [{"n": 1}, {"n": 2}, {"n": 3}]
+        queue.close()
