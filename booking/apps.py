@@ -8,10 +8,15 @@ class BookingConfig(AppConfig):
 
     def ready(self):
         from auditlog.registry import auditlog
+        from django.core.signals import request_finished, request_started
         from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 
+        from . import selectors
         from .models import Appointment, Practitioner, TimeOff, Treatment, WorkingHours
         from .selectors import invalidate_availability, remember_diary_times
+
+        request_started.connect(selectors.request_started, dispatch_uid="diary-version-request-started")
+        request_finished.connect(selectors.request_finished, dispatch_uid="diary-version-request-finished")
 
         # Anything availability reads starts new versions of what it changed, so no cached free time outlives it.
         for model in (Appointment, TimeOff):

@@ -2,6 +2,7 @@
 
 import copy
 import logging
+import threading
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -49,7 +50,7 @@ def bookable_treatment(slug: str) -> Treatment | None:
     With the availability cache on, each process keeps the treatments it has read under the current diary version
     (saving a treatment starts a new one), so a patient's pages cost no query for it. Callers get their own copy.
     """
-    version = _diary_version()
+    version = diary_version()
     if version is None:
         return active_treatments().filter(slug=slug).first()
     treatment = _recent.get_or_make(
@@ -58,15 +59,41 @@ def bookable_treatment(slug: str) -> Treatment | None:
     return copy.copy(treatment)
 
 
-def _diary_version() -> str | None:
-    """The diary's current version (one cache round trip), or None when the cache is off or unreachable."""
+class _ThisRequest(threading.local):
+    """What one request has already read of the diary's version: a booking request asks for it twice (the
+    treatment, then its practitioners), and one round trip is enough. Only between request_started and
+    request_finished, so a worker, a command or a test outside a request always reads afresh."""
+
+    open = False
+    diary_version = None
+
+
+_this_request = _ThisRequest()
+
+
+def request_started(**kwargs) -> None:
+    _this_request.open, _this_request.diary_version = True, None
+
+
+def request_finished(**kwargs) -> None:
+    _this_request.open, _this_request.diary_version = False, None
+
+
+def diary_version() -> str | None:
+    """The diary's current version (one cache round trip per request), or None when the cache is off or
+    unreachable. Everything a patient page shows of a treatment and its practitioners is covered by it."""
     if _cache_seconds() <= 0:
         return None
+    if _this_request.open and _this_request.diary_version is not None:
+        return _this_request.diary_version
     try:
-        return _stamp([DIARY_VERSION_KEY], {DIARY_VERSION_KEY: cache.get(DIARY_VERSION_KEY)})[0]
+        version = _stamp([DIARY_VERSION_KEY], {DIARY_VERSION_KEY: cache.get(DIARY_VERSION_KEY)})[0]
     except Exception:  # noqa: BLE001 - a cache outage must never stop patients booking
         logger.warning("Availability cache unavailable; reading the diary from the database", exc_info=True)
         return None
+    if _this_request.open:
+        _this_request.diary_version = version
+    return version
 
 
 def free_slot_at(
@@ -104,7 +131,7 @@ def free_practitioners_at(
     earliest, latest = booking_window(now, not_before)
     if not earliest <= start <= latest:
         return []
-    practitioners, weekly = _hours_under(treatment, _diary_version())
+    practitioners, weekly = _hours_under(treatment, diary_version())
     start = start.astimezone(UTC)  # elapsed time, not the wall clock, across a change of the clocks
     busy_until = start + treatment.duration + treatment.buffer_after
     busy = _busy_practitioner_ids(start, busy_until, exclude_appointment.pk if exclude_appointment else None)
@@ -398,6 +425,7 @@ def invalidate_availability(sender=None, instance=None, created=False, **kwargs)
             keys = [*map(_day_version_key, touched), *dict.fromkeys(map(_week_version_key, touched))]
 
     def new_versions():
+        _this_request.diary_version = None  # this request's own change: read the new version next time
         try:
             cache.set_many({key: uuid.uuid4().hex for key in keys}, timeout=None)
         except Exception:  # noqa: BLE001 - the write stands; entries then expire within AVAILABILITY_CACHE_SECONDS

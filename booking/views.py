@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.http import Http404, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.middleware.gzip import re_accepts_gzip
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -198,9 +199,31 @@ def booking_details(request, slug):
             error = gate.refusal_for(start) or SlotTaken()
             form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=not_before)
             status = 409
+        elif gate.screening is None and not gate.token and _same_for_everyone(request):
+            # An empty form for a free time looks the same to every visitor without a session but for its CSRF
+            # token: keep it per start, under the diary's version (which covers the treatment it shows).
+            version = selectors.diary_version()
+            key = version and ("details", slug, slot_value(start), version)
+            return _empty_details_page(request, {"treatment": treatment, "form": form, "day": day}, key)
     context = {"treatment": treatment, "form": form, "day": day}
     context.update(screening=gate.screening, screening_token=gate.token)
     return render(request, "booking/details.html", context, status=status)
+
+
+# Where a kept page's CSRF token goes: rendered in its place (the view's context outranks the context processor's),
+# then each visitor's own token is put in.
+_TOKEN_HOLE = "csrf-token-hole-" + "0" * 32
+
+
+def _empty_details_page(request, context, key) -> HttpResponse:
+    parts = _made.get(key) if key else None
+    if parts is None:
+        page = render_to_string("booking/details.html", {**context, "csrf_token": _TOKEN_HOLE}, request).encode()
+        parts = tuple(page.split(_TOKEN_HOLE.encode()))
+        if key:
+            _made.put(key, parts, weight=len(page))
+    # get_token also has CsrfViewMiddleware set the matching cookie, as the {% csrf_token %} tag would.
+    return HttpResponse(get_token(request).encode().join(parts))
 
 
 def _with_fresh_times(form, *, treatment, day, error, not_before=None):

@@ -1,14 +1,17 @@
 """The availability cache never shows a time that a change in the diary has taken or freed."""
 
+import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.test import Client
 
 from booking import selectors, services
+from booking.forms import slot_value
 from booking.models import TimeOff
 
-from ..factories import patient
+from ..factories import booking_post, patient
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
@@ -183,3 +186,57 @@ def test_a_browser_gets_the_api_answer_gzipped_and_the_same_once_unpacked(client
         assert gzip.decompress(packed.content) == plain.content
         assert len(packed.content) < len(plain.content) / 4
     assert "Content-Encoding" not in plain and "Accept-Encoding" in plain["Vary"]
+
+
+# --- The details form for a free time, kept per start with a hole for each visitor's CSRF token -----------------------
+
+CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+DETAILS = "/book/hydrating-facial/details/"
+
+
+def details_form(client, start):
+    response = client.get(DETAILS, {"start": slot_value(start)})
+    token = CSRF_FIELD.search(response.content.decode())
+    return response, token.group(1) if token else None
+
+
+def test_a_kept_details_form_gives_each_patient_a_token_of_their_own_that_books(clock, facial, nurse):
+    ten = datetime.combine(TUESDAY, time(10), tzinfo=LONDON)
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    made, first_token = details_form(first, ten)
+    kept, second_token = details_form(second, ten)
+    assert made.status_code == kept.status_code == 200
+    assert made.templates and not kept.templates  # the second came from the kept copy, not the templates
+    assert first_token != second_token and "csrftoken" in kept.cookies
+    assert made.content.decode().replace(first_token, "") == kept.content.decode().replace(second_token, "")
+    # The second patient's own token and cookie book; the first now finds the time taken, said plainly.
+    booked = second.post(DETAILS, {**booking_post(slot_value(ten)), "csrfmiddlewaretoken": second_token})
+    assert booked.status_code == 302
+    taken, _ = details_form(first, ten)
+    assert taken.status_code == 409 and "just been taken" in taken.content.decode()
+    refused = first.post(DETAILS, {**booking_post(slot_value(ten)), "csrfmiddlewaretoken": first_token})
+    assert refused.status_code == 409
+
+
+def test_a_kept_details_form_shows_a_renamed_treatment(client, clock, facial, nurse):
+    ten = datetime.combine(TUESDAY, time(10), tzinfo=LONDON)
+    assert "Hydrating facial" in details_form(client, ten)[0].content.decode()
+    facial.name = "Glow facial"
+    facial.save()
+    assert "Glow facial" in details_form(client, ten)[0].content.decode()
+
+
+def test_a_request_reads_the_diary_version_once_and_the_next_request_reads_it_again():
+    from django.core.cache import cache
+
+    # What booking/apps.py connects to Django's request_started and request_finished (sending those here would
+    # also close the test's database connection).
+    cache.set(selectors.DIARY_VERSION_KEY, "one", timeout=None)
+    selectors.request_started()
+    assert selectors.diary_version() == "one"
+    cache.set(selectors.DIARY_VERSION_KEY, "two", timeout=None)  # another process changed the diary meanwhile
+    assert selectors.diary_version() == "one"  # one round trip per request
+    selectors.request_finished()
+    assert selectors.diary_version() == "two"  # outside a request (a worker, a command): always afresh
+    cache.set(selectors.DIARY_VERSION_KEY, "three", timeout=None)
+    assert selectors.diary_version() == "three"
