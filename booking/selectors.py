@@ -245,9 +245,12 @@ def _free_starts(treatment, first_day, last_day, exclude_appointment=None, diary
     practitioners, weekly = _hours_under(treatment, diary_version)
     ids = list(practitioners)
     busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    # Every practitioner's bookings in the range; those of practitioners who do not give this treatment are simply
+    # not used. Asked for by practitioner as well, PostgreSQL may put `practitioner_id = ANY(...)` into the GiST
+    # index condition, which it runs as one index scan per practitioner: 11 ms instead of 4 for 30 days at bench
+    # scale (bench/NOTES.md).
     appointments = (
         Appointment.objects.holding_time()
-        .filter(practitioner_id__in=ids)
         .overlapping(range_start, range_end)
         .order_by()  # free_starts sorts them itself
     )

@@ -11,7 +11,7 @@ from booking import selectors, services
 from booking.forms import slot_value
 from booking.models import TimeOff
 
-from ..factories import booking_post, patient
+from ..factories import booking_post, make_practitioner, make_treatment, patient
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
@@ -240,3 +240,15 @@ def test_a_request_reads_the_diary_version_once_and_the_next_request_reads_it_ag
     assert selectors.diary_version() == "two"  # outside a request (a worker, a command): always afresh
     cache.set(selectors.DIARY_VERSION_KEY, "three", timeout=None)
     assert selectors.diary_version() == "three"
+
+
+def test_a_colleagues_bookings_for_another_treatment_leave_this_treatments_times_alone(clock, facial, nurse):
+    """Availability reads every practitioner's bookings in the range and uses only those of who gives the treatment."""
+    peel = make_treatment("chemical-peel", minutes=30)
+    doctor = make_practitioner("Dr Ada", treatments=[peel])
+    now = datetime.now(LONDON)
+    ten = datetime.combine(TUESDAY, time(10), tzinfo=LONDON)
+    services.appointment_book(treatment=peel, start=ten, patient=patient(), now=now)
+    assert ten in starts(facial, now)
+    assert ten not in [slot.start for slot in selectors.slots_on(treatment=peel, day=TUESDAY, now=now)]
+    assert doctor.pk not in selectors.free_slot_at(treatment=facial, start=ten, now=now).practitioner_ids
