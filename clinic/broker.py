@@ -3,7 +3,7 @@
 kombu wraps its channel's connection pool in a new `redis.Redis` for every publish (`conn_or_acquire`); each
 booking publishes once after commit, and the wrapper cost about a quarter of the publish (py-spy, bench/NOTES.md).
 The client is thread-safe and holds no connection of its own, so one per pool is enough: a new one is made when
-kombu replaces the pool (after a fork, on reconnect). The same idea as clinic/cache.py.
+kombu replaces the pool (as it does in a forked worker). The same idea as clinic/cache.py.
 """
 
 from contextlib import contextmanager
