@@ -199,13 +199,12 @@ def booking_details(request, slug):
             error = gate.refusal_for(start) or SlotTaken()
             form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=not_before)
             status = 409
-        elif gate.screening is None and not gate.token and _same_for_everyone(request):
-            # An empty form for a free time looks the same to every visitor without a session but for its CSRF
-            # token: keep it per start, under the diary's version (which covers the treatment it shows).
-            version = selectors.diary_version()
-            key = version and ("details", slug, slot_value(start), version)
-            return _empty_details_page(request, {"treatment": treatment, "form": form, "day": day}, key)
     context = {"treatment": treatment, "form": form, "day": day}
+    if request.method == "GET" and status == 200 and gate.screening is None and _same_for_everyone(request):
+        # An empty form for a free time looks the same to every visitor without a session but for its CSRF token:
+        # keep it per start, under the diary's version (which covers the treatment it shows).
+        version = selectors.diary_version()
+        return _empty_details_page(request, context, version and ("details", slug, slot_value(start), version))
     context.update(screening=gate.screening, screening_token=gate.token)
     return render(request, "booking/details.html", context, status=status)
 
