@@ -1,6 +1,7 @@
 """Patient pages: HTTP in, service call, HTTP out."""
 
 import json
+import re
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -14,6 +15,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.dateformat import format as date_format
+from django.utils.dateformat import time_format
+from django.utils.html import escape
 from django.utils.text import compress_string
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
@@ -199,30 +203,48 @@ def booking_details(request, slug):
             error = gate.refusal_for(start) or SlotTaken()
             form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=not_before)
             status = 409
-    context = {"treatment": treatment, "form": form, "day": day}
+    context = {"treatment": treatment, "form": form, "day": day, **_chosen_time_in_words(start)}
     if request.method == "GET" and status == 200 and gate.screening is None and _same_for_everyone(request):
-        # An empty form for a free time looks the same to every visitor without a session but for its CSRF token:
-        # keep it per start, under the diary's version (which covers the treatment it shows).
+        # An empty form for a free time looks the same to every visitor without a session but for the time and its
+        # CSRF token: keep one per treatment, under the diary's version (which covers the treatment it shows).
         version = selectors.diary_version()
-        return _empty_details_page(request, context, version and ("details", slug, slot_value(start), version))
+        return _empty_details_page(request, context, version and ("details", slug, version))
     context.update(screening=gate.screening, screening_token=gate.token)
     return render(request, "booking/details.html", context, status=status)
 
 
-# Where a kept page's CSRF token goes: rendered in its place (the view's context outranks the context processor's),
-# then each visitor's own token is put in.
-_TOKEN_HOLE = "csrf-token-hole-" + "0" * 32
+def _chosen_time_in_words(start) -> dict[str, str]:
+    """Everything the details page says about the chosen time, as text (a kept page has a hole for each)."""
+    local = start.astimezone(selectors.clinic_tz())
+    return {
+        "start_value": slot_value(start),
+        "day_label": date_format(local.date(), "l j F Y"),
+        "time_label": time_format(local, "H:i"),
+        "day_param": local.date().isoformat(),
+    }
+
+
+# A kept details page is rendered once with a stand-in in each of these places (the view's context outranks the
+# context processor's CSRF token), then split there; each visitor's page is the parts with their own values put in.
+_HOLES = ("csrf_token", "start_value", "day_label", "time_label", "day_param")
+_STAND_INS = {name: f"kept-page-hole-{name.replace('_', '-')}-{'0' * 16}" for name in _HOLES}
+_BETWEEN_HOLES = re.compile("(" + "|".join(map(re.escape, _STAND_INS.values())) + ")")
+_HOLE_NAMED = {stand_in: name for name, stand_in in _STAND_INS.items()}
 
 
 def _empty_details_page(request, context, key) -> HttpResponse:
     parts = _made.get(key) if key else None
     if parts is None:
-        page = render_to_string("booking/details.html", {**context, "csrf_token": _TOKEN_HOLE}, request).encode()
-        parts = tuple(page.split(_TOKEN_HOLE.encode()))
+        page = render_to_string("booking/details.html", {**context, **_STAND_INS}, request)
+        # Even places are the page's own text, odd ones the names of the holes between them.
+        parts = tuple(
+            _HOLE_NAMED.get(part, part) if i % 2 else part for i, part in enumerate(_BETWEEN_HOLES.split(page))
+        )
         if key:
             _made.put(key, parts, weight=len(page))
     # get_token also has CsrfViewMiddleware set the matching cookie, as the {% csrf_token %} tag would.
-    return HttpResponse(get_token(request).encode().join(parts))
+    values = {**context, "csrf_token": get_token(request)}
+    return HttpResponse("".join(escape(values[part]) if i % 2 else part for i, part in enumerate(parts)))
 
 
 def _with_fresh_times(form, *, treatment, day, error, not_before=None):

@@ -3,7 +3,6 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from booking.forms import parse_slot_value
 from booking.selectors import clinic_tz
 
 register = template.Library()
@@ -47,12 +46,6 @@ def by_part_of_day(slot_links):
         label = next(name for name, starts in reversed(PARTS_OF_DAY) if hour >= starts)
         groups.setdefault(label, []).append((slot, url))
     return list(groups.items())
-
-
-@register.filter
-def slot_start(value):
-    """Turn a time as carried in a form or URL back into a datetime, so templates can show it in words."""
-    return parse_slot_value(value) if isinstance(value, str) else value
 
 
 @register.filter

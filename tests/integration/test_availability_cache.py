@@ -188,7 +188,7 @@ def test_a_browser_gets_the_api_answer_gzipped_and_the_same_once_unpacked(client
     assert "Content-Encoding" not in plain and "Accept-Encoding" in plain["Vary"]
 
 
-# --- The details form for a free time, kept per start with a hole for each visitor's CSRF token -----------------------
+# --- The details form for a free time, kept per treatment with a hole for the time and each visitor's CSRF token ------
 
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 DETAILS = "/book/hydrating-facial/details/"
@@ -216,6 +216,25 @@ def test_a_kept_details_form_gives_each_patient_a_token_of_their_own_that_books(
     assert taken.status_code == 409 and "just been taken" in taken.content.decode()
     refused = first.post(DETAILS, {**booking_post(slot_value(ten)), "csrfmiddlewaretoken": first_token})
     assert refused.status_code == 409
+
+
+def test_the_kept_details_form_for_another_day_and_time_reads_exactly_as_one_rendered_for_it(clock, facial, nurse):
+    ten, wednesday_four = (
+        datetime.combine(TUESDAY, time(10), tzinfo=LONDON),
+        datetime.combine(TUESDAY + timedelta(days=1), time(16), tzinfo=LONDON),
+    )
+    details_form(Client(), ten)  # renders the form once and keeps it
+    kept, kept_token = details_form(Client(), wednesday_four)
+    assert kept.status_code == 200 and not kept.templates
+    page = kept.content.decode()
+    assert "Wednesday 4 March 2026, 16:00" in page and f'value="{slot_value(wednesday_four)}"' in page
+    assert "?date=2026-03-04" in page and "Tuesday" not in page
+    # A visitor with a session gets the page rendered from the template for them: the same, token aside.
+    with_session = Client()
+    with_session.cookies["sessionid"] = "someone"
+    rendered, rendered_token = details_form(with_session, wednesday_four)
+    assert rendered.templates
+    assert page.replace(kept_token, "") == rendered.content.decode().replace(rendered_token, "")
 
 
 def test_a_kept_details_form_shows_a_renamed_treatment(client, clock, facial, nurse):
