@@ -51,11 +51,13 @@ def _in_turn(practitioners: list[Practitioner]) -> list[Practitioner]:
     return practitioners[first:] + practitioners[:first]
 
 
-def _claim_time(appointment: Appointment, practitioners: list[Practitioner]) -> Appointment:
+def _claim_time(appointment: Appointment, practitioners: list[Practitioner], *, then=None) -> Appointment:
     """Save `appointment` with the first practitioner the database lets have it, or raise SlotTaken.
 
     The read that offered the time can be stale by the time we write; PostgreSQL's exclusion constraint is the
-    referee, and a refusal just means trying the next free practitioner.
+    referee, and a refusal just means trying the next free practitioner. `then(appointment)` writes what goes with
+    the claim in the same transaction: called outside one (a new booking), each try is a transaction of its own,
+    with no savepoint to set and release.
     """
     appointment.fill_times()
     for practitioner in practitioners:
@@ -66,6 +68,8 @@ def _claim_time(appointment: Appointment, practitioners: list[Practitioner]) -> 
                 if connection.vendor != "postgresql" and Appointment.objects.clashing_with(appointment).exists():
                     continue
                 appointment.save()
+                if then is not None:
+                    then(appointment)
                 return appointment
         except IntegrityError as error:
             if not _is_overlap_refusal(error):
@@ -90,19 +94,8 @@ def appointment_book(
     if not treatment.active:
         raise SlotUnavailable("This treatment is not bookable online at the moment.")
     practitioners = _in_turn(_free_practitioners(treatment=treatment, start=start, now=now, not_before=not_before))
-    with transaction.atomic():
-        appointment = _claim_time(
-            Appointment(
-                treatment=treatment,
-                start=start,
-                status=status,
-                patient_name=patient.name,
-                patient_email=patient.email,
-                patient_phone=patient.phone,
-                patient_date_of_birth=patient.date_of_birth,
-            ),
-            practitioners,
-        )
+
+    def queue_first_emails(appointment: Appointment) -> None:
         if status == Appointment.Status.PENDING_REVIEW:
             nudge_at = appointment.start - timedelta(hours=settings.REVIEW_NUDGE_HOURS)
             due = {AppointmentEmail.Kind.RECEIVED: now, AppointmentEmail.Kind.REVIEW_DUE: max(now, nudge_at)}
@@ -112,7 +105,20 @@ def appointment_book(
         if reminder_at > now:
             due[AppointmentEmail.Kind.REMINDER] = reminder_at
         _queue_first_emails(appointment, due, now=now)
-    return appointment
+
+    return _claim_time(
+        Appointment(
+            treatment=treatment,
+            start=start,
+            status=status,
+            patient_name=patient.name,
+            patient_email=patient.email,
+            patient_phone=patient.phone,
+            patient_date_of_birth=patient.date_of_birth,
+        ),
+        practitioners,
+        then=queue_first_emails,
+    )
 
 
 def _queue_first_emails(appointment: Appointment, due: dict[str, datetime], *, now: datetime) -> None:
