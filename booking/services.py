@@ -127,9 +127,8 @@ def _queue_first_emails(appointment: Appointment, due: dict[str, datetime], *, n
         AppointmentEmail(appointment=appointment, kind=kind, appointment_start=appointment.start, due_at=due_at)
         for kind, due_at in due.items()
     )
-    for email in rows:
-        if email.due_at <= now:
-            enqueue_email_send(email.pk)
+    if any(email.due_at <= now for email in rows):
+        enqueue_email_send()
 
 
 def _ensure_changeable(appointment: Appointment, now: datetime) -> None:
@@ -216,7 +215,7 @@ def appointment_email_queue(*, appointment: Appointment, kind: str, now: datetim
         email.save(update_fields=["state", "due_at", "attempts", "last_error", "sent_at"])
         created = True
     if created and email.due_at <= now:
-        enqueue_email_send(email.pk)
+        enqueue_email_send()
     return email
 
 
@@ -240,22 +239,33 @@ def appointment_reminder_schedule(*, appointment: Appointment, now: datetime) ->
     return appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.REMINDER, now=now, due_at=due_at)
 
 
-def enqueue_email_send(email_id: int) -> None:
-    """After commit, ask a worker to send now. If the broker is down the row waits for the next dispatch.
+def _publish_dispatch(countdown: float) -> None:
+    from .tasks import dispatch_due_appointment_emails
+
+    # siblings=0: one pass, not the fan-out beat starts. It expires like a sibling pass: a worker back after a long
+    # outage need not run every kick that waited for it (beat's next pass covers them).
+    dispatch_due_appointment_emails.apply_async(
+        kwargs={"siblings": 0}, countdown=countdown or None, expires=settings.EMAIL_DISPATCH_SECONDS, retry=False
+    )
+
+
+# One per process (a gunicorn worker), shared by its threads.
+_kick_dispatch = emails.DispatchKick(_publish_dispatch, window=lambda: settings.EMAIL_KICK_SECONDS)
+
+
+def enqueue_email_send() -> None:
+    """After commit, ask a worker to send the due emails now. If the broker is down the rows wait for beat's pass.
 
     The publish does not retry and the broker's socket timeouts are short (REDIS_BROKER_TRANSPORT_OPTIONS), so a
     Redis outage costs a request milliseconds (connection refused), at most about 3 s (a Redis that never answers).
     """
-    from .tasks import send_appointment_email
 
     def send_soon():
         try:
-            send_appointment_email.apply_async((email_id,), retry=False)
-        except Exception as error:  # noqa: BLE001 - any broker failure: the periodic dispatch will pick the row up
+            _kick_dispatch()
+        except Exception as error:  # noqa: BLE001 - any broker failure: the periodic dispatch will pick the rows up
             logger.warning(
-                "Broker unavailable (%s); appointment email %s left for the periodic dispatch",
-                type(error).__name__,
-                email_id,
+                "Broker unavailable (%s); appointment emails left for the periodic dispatch", type(error).__name__
             )
 
     transaction.on_commit(send_soon, robust=True)

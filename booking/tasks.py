@@ -6,8 +6,10 @@ from django.utils import timezone
 from . import emails, services
 
 
-# acks_late: a worker that dies mid-send leaves the message to be delivered again, which is safe because the send
-# locks the row and checks `state` first; a message for an email already sent does nothing.
+# Sends one row. New emails ask for a dispatch pass instead (services.enqueue_email_send); this stays so messages an
+# earlier version queued still run after an upgrade. acks_late: a worker that dies mid-send leaves the message to be
+# delivered again, which is safe because the send locks the row and checks `state` first; a message for an email
+# already sent does nothing.
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
 def send_appointment_email(email_id: int) -> bool:
     return services.appointment_email_send(email_id=email_id, now=timezone.now())

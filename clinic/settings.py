@@ -174,6 +174,9 @@ EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
 EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=60)
 # One dispatch pass stops claiming rows after this long; the next beat carries on.
 EMAIL_DISPATCH_SECONDS = 90
+# A booking asks a worker for a pass at once, unless one was asked for this long ago or less: then one more pass
+# goes when that window ends, for every email queued meanwhile (booking/emails.py DispatchKick). 0: a pass per email.
+EMAIL_KICK_SECONDS = env.float("EMAIL_KICK_SECONDS", default=1.0)
 # Beat starts one dispatch pass; it starts this many in all, so every worker process sends (match --concurrency).
 EMAIL_DISPATCH_PARALLEL = env.int("EMAIL_DISPATCH_PARALLEL", default=2)
 

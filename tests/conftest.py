@@ -44,6 +44,7 @@ def _fast_and_eager(settings):
     settings.BOOKING_CANCEL_CUTOFF_HOURS = 24
     settings.BOOKING_SLOT_STEP_MINUTES = 15
     settings.TIME_ZONE = "Europe/London"
+    settings.EMAIL_KICK_SECONDS = 0  # each booking's emails go as it commits; DispatchKick has tests of its own
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False

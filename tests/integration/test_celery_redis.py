@@ -84,6 +84,30 @@ def test_real_worker_on_redis_sends_the_confirmation_and_then_the_reminder(main_
     assert set(AppointmentEmail.objects.values_list("state", flat=True)) == {"sent"}
 
 
+def test_a_burst_of_bookings_shares_two_dispatch_passes_and_every_patient_gets_their_confirmation(
+    main_redis, client, facial, nurse, settings
+):
+    from celery.signals import before_task_publish
+
+    settings.EMAIL_KICK_SECONDS = 5.0  # as production's 1 s, but wide enough for a slow machine's three bookings
+    published = []
+
+    def count(sender=None, **kwargs):
+        published.append(sender)
+
+    before_task_publish.connect(count)
+    try:
+        with time_machine.travel(at(date(2026, 3, 2), 8), tick=True), worker():
+            for hour in (10, 11, 12):
+                assert book_through_the_site(client, at(date(2026, 3, 4), hour)).status_code == 302
+            wait_for(lambda: len(mail.outbox) == 3, what="three confirmations")
+    finally:
+        before_task_publish.disconnect(count)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(Appointment.objects.values_list("patient_email", flat=True))
+    assert published == ["booking.tasks.dispatch_due_appointment_emails"] * 2
+    assert set(AppointmentEmail.objects.filter(kind="confirmed").values_list("state", flat=True)) == {"sent"}
+
+
 def test_redis_down_booking_still_succeeds_at_once_and_its_emails_go_when_redis_is_back(
     own_redis, client, facial, nurse, settings
 ):
@@ -127,7 +151,7 @@ def test_enqueue_after_commit_gives_up_fast_when_redis_refuses_or_never_answers(
     with celery_on(own_redis.url):
         own_redis.stop()
         began = time.perf_counter()
-        enqueue_email_send(12345)  # outside a transaction: runs now, logs, and returns
+        enqueue_email_send()  # outside a transaction: runs now, logs, and returns
         assert time.perf_counter() - began < 1.0
 
     # A server that accepts the connection and never answers (a hung or overloaded Redis).
@@ -136,7 +160,7 @@ def test_enqueue_after_commit_gives_up_fast_when_redis_refuses_or_never_answers(
         silent.listen(8)
         with celery_on(f"redis://127.0.0.1:{silent.getsockname()[1]}/0"):
             began = time.perf_counter()
-            enqueue_email_send(12345)
+            enqueue_email_send()
             took = time.perf_counter() - began
     socket_timeout = django_settings.REDIS_BROKER_TRANSPORT_OPTIONS["socket_timeout"]
     assert took < socket_timeout + 1.5, f"enqueue took {took:.2f}s against a silent Redis"

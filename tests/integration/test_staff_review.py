@@ -124,6 +124,8 @@ def test_bulk_actions_approve_and_decline_through_the_same_services(client, held
         now=datetime.now(LONDON),
         status=Appointment.Status.PENDING_REVIEW,
     )
+    services.appointment_emails_dispatch(now=datetime.now(LONDON))  # the two "we have received" emails
+    mail.outbox.clear()
     clinician = staff_client(client, "Clinician")
     with commits(execute=True):
         clinician.post(QUEUE, {"action": "approve_selected", "_selected_action": [held.pk]})
