@@ -2,7 +2,9 @@
 
 Django builds a new `redis.Redis` around the shared pool for every cache call; constructing one costs more than a
 local Redis round trip (about 70 us), and a patient's page makes several calls. The client is thread-safe and
-holds no connection of its own, so one per pool is enough. And Django checks every key, character by character,
+holds no connection of its own, so one per pool is enough. Django writes several keys inside a MULTI/EXEC pipeline
+even when they keep no expiry (the availability versions every booking starts), where one MSET is atomic on its
+own. And Django checks every key, character by character,
 for what memcached would refuse; Redis takes any key, and a 30-day availability read asks for 31 of them.
 """
 
@@ -20,6 +22,11 @@ class ReusingRedisCacheClient(RedisCacheClient):
         if client is None:
             client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
+
+    def set_many(self, data, timeout):
+        if timeout is not None:
+            return super().set_many(data, timeout)
+        self.get_client(None, write=True).mset({key: self._serializer.dumps(value) for key, value in data.items()})
 
 
 class ReusingRedisCache(RedisCache):

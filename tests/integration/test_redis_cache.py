@@ -1,0 +1,41 @@
+"""The shared cache on Redis (clinic/cache.py): what Django's RedisCache does, with fewer round trips."""
+
+import os
+import uuid
+
+import pytest
+import redis
+
+from clinic.cache import ReusingRedisCache
+
+from ..redis_server import unavailable
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def cache():
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        unavailable("REDIS_URL is not set")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        unavailable(f"Redis at {url} is unreachable: {error}")
+    cache = ReusingRedisCache(url, {"KEY_PREFIX": f"test-{uuid.uuid4().hex}"})
+    yield cache
+    cache.delete_many(["day", "week", "page", "count"])  # not clear(): that empties the whole Redis database
+
+
+def test_keys_written_together_without_expiry_read_back_and_keep(cache):
+    cache.set_many({"day": "v1", "week": ["v", 2]}, timeout=None)
+    assert cache.get_many(["day", "week"]) == {"day": "v1", "week": ["v", 2]}
+    client = cache._cache.get_client()
+    assert client.ttl(cache.make_key("day")) == -1  # no expiry
+
+
+def test_keys_written_together_with_a_timeout_expire(cache):
+    cache.set_many({"page": b"bytes", "count": 3}, timeout=30)
+    assert cache.get_many(["page", "count"]) == {"page": b"bytes", "count": 3}
+    client = cache._cache.get_client()
+    assert 0 < client.ttl(cache.make_key("page")) <= 30
