@@ -34,5 +34,15 @@ class ReusingRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
 
+    def incr_many(self, counters: list[tuple[str, int]]) -> list[int]:
+        """Add one to each (key, seconds it lives) counter, starting it at 1, and return the counts: one round trip
+        for all of them, where Django's add-then-incr makes two or three for each (throttling, clinic/throttle.py)."""
+        pipeline = self._cache.get_client(None, write=True).pipeline(transaction=False)
+        for key, seconds in counters:
+            key = self.make_and_validate_key(key)
+            pipeline.incr(key)
+            pipeline.expire(key, seconds, nx=True)
+        return pipeline.execute()[::2]
+
     def validate_key(self, key):
         """Redis keys may be any bytes; the base class warns about keys memcached would refuse."""

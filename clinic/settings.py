@@ -296,8 +296,9 @@ OTP_TOTP_ISSUER = CLINIC_NAME
 
 # Throttling of patient endpoints, per resolved URL name ("namespace:*" matches a whole app), counted in the
 # shared cache so every gunicorn worker sees the same numbers. Limits are per client address ("ip"), per email
-# typed into the form ("email") and per manage link ("link"); rates are django-ratelimit's ("20/10m").
+# typed into the form ("email") and per manage link ("link"); a rate is requests per window of the clock ("20/10m").
 THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
+THROTTLE_KEY_PREFIX = "throttle:"
 # How many proxies in front of the app append to X-Forwarded-For (0: use the socket address).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 THROTTLE_RULES = {

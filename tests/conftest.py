@@ -62,7 +62,7 @@ def _hardening_off(settings):
 def throttle(settings):
     """Throttling on, counted under a cache prefix of this test's own; set settings.THROTTLE_RULES to taste."""
     settings.THROTTLE_ENABLED = True
-    settings.RATELIMIT_CACHE_PREFIX = f"rl:test-{uuid.uuid4().hex}:"
+    settings.THROTTLE_KEY_PREFIX = f"rl:test-{uuid.uuid4().hex}:"
     return settings
 
 

@@ -39,3 +39,12 @@ def test_keys_written_together_with_a_timeout_expire(cache):
     assert cache.get_many(["page", "count"]) == {"page": b"bytes", "count": 3}
     client = cache._cache.get_client()
     assert 0 < client.ttl(cache.make_key("page")) <= 30
+
+
+def test_counters_start_at_one_count_up_and_keep_the_expiry_of_their_first_count(cache):
+    assert cache.incr_many([("page", 30), ("count", 600)]) == [1, 1]
+    client = cache._cache.get_client()
+    client.expire(cache.make_key("page"), 10)  # as if 20 seconds of the window had passed
+    assert cache.incr_many([("page", 30), ("count", 600)]) == [2, 2]
+    assert 0 < client.ttl(cache.make_key("page")) <= 10  # a later count does not stretch the window
+    assert cache.get("count") == 2  # readable through the cache as any number

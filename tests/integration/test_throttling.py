@@ -155,7 +155,7 @@ def test_the_count_is_shared_between_worker_processes(client, throttle, settings
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'clinic.settings'; django.setup()\n"
         "from django.test import Client, override_settings\n"
         f"rules = {{'booking:details': {{'methods': ['POST'], 'limits': {{'ip': '2/10m'}}}}}}\n"
-        f"with override_settings(THROTTLE_RULES=rules, RATELIMIT_CACHE_PREFIX={settings.RATELIMIT_CACHE_PREFIX!r}):\n"
+        f"with override_settings(THROTTLE_RULES=rules, THROTTLE_KEY_PREFIX={settings.THROTTLE_KEY_PREFIX!r}):\n"
         f"    print(Client().post({DETAILS!r}, {{'email': 'a@example.com'}}, REMOTE_ADDR='203.0.113.7').status_code)\n"
     )
     result = subprocess.run(
