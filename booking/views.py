@@ -198,17 +198,14 @@ def booking_details(request, slug):
             status = 400
     else:
         slot = selectors.free_slot_at(treatment=treatment, start=start, now=now, not_before=not_before)
+        if slot is not None and gate.screening is None and _same_for_everyone(request):
+            return _empty_details_page(request, treatment=treatment, slot=slot, day=day)
         form = BookingForm(initial={"start": slot_value(start)}, slots=[slot] if slot else [])
         if slot is None:
             error = gate.refusal_for(start) or SlotTaken()
             form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=not_before)
             status = 409
     context = {"treatment": treatment, "form": form, "day": day, **_chosen_time_in_words(start)}
-    if request.method == "GET" and status == 200 and gate.screening is None and _same_for_everyone(request):
-        # An empty form for a free time looks the same to every visitor without a session but for the time and its
-        # CSRF token: keep one per treatment, under the diary's version (which covers the treatment it shows).
-        version = selectors.diary_version()
-        return _empty_details_page(request, context, version and ("details", slug, version))
     context.update(screening=gate.screening, screening_token=gate.token)
     return render(request, "booking/details.html", context, status=status)
 
@@ -232,10 +229,20 @@ _BETWEEN_HOLES = re.compile("(" + "|".join(map(re.escape, _STAND_INS.values())) 
 _HOLE_NAMED = {stand_in: name for name, stand_in in _STAND_INS.items()}
 
 
-def _empty_details_page(request, context, key) -> HttpResponse:
+def _empty_details_page(request, *, treatment, slot, day) -> HttpResponse:
+    """The empty form for a free time, for a visitor without a session or a screening.
+
+    It looks the same to every such visitor but for the time and their CSRF token, so each process keeps one per
+    treatment, under the diary's version (which covers the treatment it shows), and fills in the holes.
+    """
+    version = selectors.diary_version()
+    key = version and ("details", treatment.slug, version)
     parts = _made.get(key) if key else None
+    words = _chosen_time_in_words(slot.start)
     if parts is None:
-        page = render_to_string("booking/details.html", {**context, **_STAND_INS}, request)
+        form = BookingForm(initial={"start": words["start_value"]}, slots=[slot])
+        context = {"treatment": treatment, "form": form, "day": day, **_STAND_INS}
+        page = render_to_string("booking/details.html", context, request)
         # Even places are the page's own text, odd ones the names of the holes between them.
         parts = tuple(
             _HOLE_NAMED.get(part, part) if i % 2 else part for i, part in enumerate(_BETWEEN_HOLES.split(page))
@@ -243,7 +250,7 @@ def _empty_details_page(request, context, key) -> HttpResponse:
         if key:
             _made.put(key, parts, weight=len(page))
     # get_token also has CsrfViewMiddleware set the matching cookie, as the {% csrf_token %} tag would.
-    values = {**context, "csrf_token": get_token(request)}
+    values = {**words, "csrf_token": get_token(request)}
     return HttpResponse("".join(escape(values[part]) if i % 2 else part for i, part in enumerate(parts)))
 
 
