@@ -29,6 +29,18 @@ def unavailable(reason: str):
     pytest.skip(reason)
 
 
+def given_redis_url() -> str:
+    """The shared Redis this run was given (REDIS_URL), once it answers; else skip (fail in CI)."""
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        unavailable("REDIS_URL is not set")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        unavailable(f"Redis at {url} is unreachable: {error}")
+    return url
+
+
 def port_free(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) != 0

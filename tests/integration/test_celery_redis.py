@@ -4,7 +4,6 @@ These start an embedded worker (celery.contrib.testing) in a thread of this proc
 test database are shared with it. They need Redis: skipped when it is unreachable, except with CI=true.
 """
 
-import os
 import socket
 import time
 from datetime import date, datetime
@@ -12,7 +11,6 @@ from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
 import pytest
-import redis
 import time_machine
 from django.conf import settings as django_settings
 from django.core import mail
@@ -24,12 +22,11 @@ from clinic.celery import app as celery_app
 from screening import tasks as screening_tasks
 
 from ..factories import booking_post
-from ..redis_server import celery_on, redis_server, unavailable, worker
+from ..redis_server import celery_on, given_redis_url, redis_server, worker
 from .screening_helpers import SLUG, latest_screening, make_clinic, screen, token_of
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 LONDON = ZoneInfo("Europe/London")
-MAIN_REDIS_URL = os.environ.get("REDIS_URL", "")
 
 
 def at(day: date, hh: int, mm: int = 0) -> datetime:
@@ -48,15 +45,10 @@ def wait_for(condition, *, seconds=20.0, what="the worker"):
 @pytest.fixture
 def main_redis():
     """The Redis this run was given (REDIS_URL), emptied of any stale messages."""
-    if not MAIN_REDIS_URL:
-        unavailable("REDIS_URL is not set")
-    try:
-        redis.Redis.from_url(MAIN_REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        unavailable(f"Redis at {MAIN_REDIS_URL} is unreachable: {error}")
-    with celery_on(MAIN_REDIS_URL):
+    url = given_redis_url()
+    with celery_on(url):
         celery_app.control.purge()
-        yield MAIN_REDIS_URL
+        yield url
 
 
 @pytest.fixture

@@ -1,28 +1,19 @@
 """The shared cache on Redis (clinic/cache.py): what Django's RedisCache does, with fewer round trips."""
 
-import os
 import uuid
 
 import pytest
-import redis
 
 from clinic.cache import ReusingRedisCache
 
-from ..redis_server import unavailable
+from ..redis_server import given_redis_url
 
 pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
 def cache():
-    url = os.environ.get("REDIS_URL", "")
-    if not url:
-        unavailable("REDIS_URL is not set")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        unavailable(f"Redis at {url} is unreachable: {error}")
-    cache = ReusingRedisCache(url, {"KEY_PREFIX": f"test-{uuid.uuid4().hex}"})
+    cache = ReusingRedisCache(given_redis_url(), {"KEY_PREFIX": f"test-{uuid.uuid4().hex}"})
     yield cache
     cache.delete_many(["day", "week", "page", "count"])  # not clear(): that empties the whole Redis database
 
