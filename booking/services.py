@@ -128,7 +128,7 @@ def _queue_first_emails(appointment: Appointment, due: dict[str, datetime], *, n
         for kind, due_at in due.items()
     )
     if any(email.due_at <= now for email in rows):
-        enqueue_email_send()
+        send_due_emails_soon()
 
 
 def _ensure_changeable(appointment: Appointment, now: datetime) -> None:
@@ -215,7 +215,7 @@ def appointment_email_queue(*, appointment: Appointment, kind: str, now: datetim
         email.save(update_fields=["state", "due_at", "attempts", "last_error", "sent_at"])
         created = True
     if created and email.due_at <= now:
-        enqueue_email_send()
+        send_due_emails_soon()
     return email
 
 
@@ -253,7 +253,7 @@ def _publish_dispatch(countdown: float) -> None:
 _kick_dispatch = emails.DispatchKick(_publish_dispatch, window=lambda: settings.EMAIL_KICK_SECONDS)
 
 
-def enqueue_email_send() -> None:
+def send_due_emails_soon() -> None:
     """After commit, ask a worker to send the due emails now. If the broker is down the rows wait for beat's pass.
 
     The publish does not retry and the broker's socket timeouts are short (REDIS_BROKER_TRANSPORT_OPTIONS), so a

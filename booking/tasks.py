@@ -6,7 +6,7 @@ from django.utils import timezone
 from . import emails, services
 
 
-# Sends one row. New emails ask for a dispatch pass instead (services.enqueue_email_send); this stays so messages an
+# Sends one row. New emails ask for a dispatch pass instead (services.send_due_emails_soon); this stays so messages an
 # earlier version queued still run after an upgrade. acks_late: a worker that dies mid-send leaves the message to be
 # delivered again, which is safe because the send locks the row and checks `state` first; a message for an email
 # already sent does nothing.

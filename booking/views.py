@@ -199,13 +199,13 @@ def booking_details(request, slug):
     else:
         slot = selectors.free_slot_at(treatment=treatment, start=start, now=now, not_before=not_before)
         if slot is not None and gate.screening is None and _same_for_everyone(request):
-            return _empty_details_page(request, treatment=treatment, slot=slot, day=day)
+            return _empty_details_page(request, treatment=treatment, slot=slot)
         form = BookingForm(initial={"start": slot_value(start)}, slots=[slot] if slot else [])
         if slot is None:
             error = gate.refusal_for(start) or SlotTaken()
             form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=not_before)
             status = 409
-    context = {"treatment": treatment, "form": form, "day": day, **_chosen_time_in_words(start)}
+    context = {"treatment": treatment, "form": form, **_chosen_time_in_words(start)}
     context.update(screening=gate.screening, screening_token=gate.token)
     return render(request, "booking/details.html", context, status=status)
 
@@ -229,7 +229,7 @@ _BETWEEN_HOLES = re.compile("(" + "|".join(map(re.escape, _STAND_INS.values())) 
 _HOLE_NAMED = {stand_in: name for name, stand_in in _STAND_INS.items()}
 
 
-def _empty_details_page(request, *, treatment, slot, day) -> HttpResponse:
+def _empty_details_page(request, *, treatment, slot) -> HttpResponse:
     """The empty form for a free time, for a visitor without a session or a screening.
 
     It looks the same to every such visitor but for the time and their CSRF token, so each process keeps one per
@@ -241,7 +241,7 @@ def _empty_details_page(request, *, treatment, slot, day) -> HttpResponse:
     words = _chosen_time_in_words(slot.start)
     if parts is None:
         form = BookingForm(initial={"start": words["start_value"]}, slots=[slot])
-        context = {"treatment": treatment, "form": form, "day": day, **_STAND_INS}
+        context = {"treatment": treatment, "form": form, **_STAND_INS}
         page = render_to_string("booking/details.html", context, request)
         # Even places are the page's own text, odd ones the names of the holes between them.
         parts = tuple(

@@ -4,8 +4,8 @@ Django builds a new `redis.Redis` around the shared pool for every cache call; c
 local Redis round trip (about 70 us), and a patient's page makes several calls. The client is thread-safe and
 holds no connection of its own, so one per pool is enough. Django writes several keys inside a MULTI/EXEC pipeline
 even when they keep no expiry (the availability versions every booking starts), where one MSET is atomic on its
-own. And Django checks every key, character by character,
-for what memcached would refuse; Redis takes any key, and a 30-day availability read asks for 31 of them.
+own. And Django checks every key, character by character, for what memcached would refuse; Redis takes any key,
+and a 30-day availability read asks for 31 of them.
 """
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient

@@ -138,12 +138,12 @@ def test_redis_down_booking_still_succeeds_at_once_and_its_emails_go_when_redis_
 
 def test_enqueue_after_commit_gives_up_fast_when_redis_refuses_or_never_answers(own_redis, facial, nurse):
     """The publish a request makes after commit is bounded: refused in well under a second, hung in ~5 s."""
-    from booking.services import enqueue_email_send
+    from booking.services import send_due_emails_soon
 
     with celery_on(own_redis.url):
         own_redis.stop()
         began = time.perf_counter()
-        enqueue_email_send()  # outside a transaction: runs now, logs, and returns
+        send_due_emails_soon()  # outside a transaction: runs now, logs, and returns
         assert time.perf_counter() - began < 1.0
 
     # A server that accepts the connection and never answers (a hung or overloaded Redis).
@@ -152,7 +152,7 @@ def test_enqueue_after_commit_gives_up_fast_when_redis_refuses_or_never_answers(
         silent.listen(8)
         with celery_on(f"redis://127.0.0.1:{silent.getsockname()[1]}/0"):
             began = time.perf_counter()
-            enqueue_email_send()
+            send_due_emails_soon()
             took = time.perf_counter() - began
     socket_timeout = django_settings.REDIS_BROKER_TRANSPORT_OPTIONS["socket_timeout"]
     assert took < socket_timeout + 1.5, f"enqueue took {took:.2f}s against a silent Redis"
