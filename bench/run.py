@@ -5,7 +5,8 @@ Recreates a benchmark database (its name must contain "bench"), seeds it with `s
 
 - the floor: /healthz, a view that touches nothing, under the same load as everything else;
 - availability: the times page (1 day) and the JSON endpoint (1 and 30 days): SQL queries, p50/p99, ratio to floor;
-- booking: concurrent patients doing GET form + POST, bookings/s, p50/p99, ratio, then an overlap check in SQL;
+- booking: concurrent patients doing GET form + POST, bookings/s, p50/p99, ratio, then an overlap check in SQL,
+  and the CPU each request of the journey and /healthz cost in one process (bench/inprocess.py);
 - reminders: the due eligibility reminders sent by a real worker: reminders/s, peak RSS, exactly-once check.
 
 Floor and availability run in alternating rounds, so drift on a noisy machine hits them alike.
@@ -31,7 +32,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import reminders  # noqa: E402
+from bench import inprocess, reminders  # noqa: E402
 from bench.load import PROXY_HEADERS, BookingResult, Sample, booking_load, get_load  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -48,6 +49,8 @@ PROFILES = {
         booking_rounds=6,
         booking_seconds=4.0,
         booking_cap=3_000,
+        cpu_journeys=500,
+        cpu_warm=50,
         reminder_seconds=200,
     ),
     "quick": dict(
@@ -58,6 +61,8 @@ PROFILES = {
         booking_rounds=3,
         booking_seconds=2.0,
         booking_cap=500,
+        cpu_journeys=100,
+        cpu_warm=20,
         reminder_seconds=60,
     ),
 }
@@ -480,6 +485,11 @@ def main() -> int:
             )
     finally:
         server.stop()
+    if "booking" in phases:
+        # Times still free after the load: the same rule (free_starts_for_booking) read afresh.
+        fresh = free_starts_for_booking(timezone.now(), profile["cpu_journeys"] + profile["cpu_warm"])
+        say(f"CPU per request in one process: {len(fresh)} journeys through Django's WSGI handler")
+        report["cpu"] = inprocess.journeys(SLUG, fresh, warm=profile["cpu_warm"])
     if "availability" in phases:
         # The same scenarios with the availability cache off: what every request costs right after a diary change.
         cold = Gunicorn({**env, "AVAILABILITY_CACHE_SECONDS": "0"}, args.workers, log_name="gunicorn-cold.log")
@@ -670,6 +680,8 @@ def render(report: dict) -> str:  # noqa: C901 - one linear report
             f"{verdict(o['overlapping_pairs'] == 0)}.",
             "",
         ]
+        if "cpu" in report:
+            lines += inprocess.render(report["cpu"], under_load=1 / ratio if ratio else None)
     if "reminders" in report:
         lines += reminders.render(report["reminders"])
     lines += [
