@@ -11,7 +11,7 @@ import sys
 import time
 from urllib.parse import urlencode
 
-from bench.load import CSRF_FIELD, PROXY_HEADERS, patient_address
+from bench.load import CSRF_FIELD, PROXY_HEADERS, booking_fields, cookie_from, patient_address
 
 
 class InProcess:
@@ -60,19 +60,13 @@ def journeys(slug: str, starts: list[str], *, warm: int) -> dict:
         details = f"/book/{slug}/details/"
         status, headers, page, form_cpu = client.call("GET", f"{details}?{urlencode({'start': start})}", address)
         token = CSRF_FIELD.search(page.decode())
-        cookies = [value.split(";")[0].strip() for name, value in headers if name.lower() == "set-cookie"]
-        cookie = next((c for c in cookies if c.startswith("csrftoken=")), None)
+        cookie = cookie_from(headers, "csrftoken")
         if status != 200 or token is None or cookie is None:
             raise RuntimeError(f"details form for {start}: {status}")
-        fields = {
-            "csrfmiddlewaretoken": token.group(1),
-            "start": start,
-            "name": f"In-process Patient {n}",
-            "email": f"inprocess.patient.{n}@example.com",
-            "phone": "07700 900123",
-            "date_of_birth": "1990-05-17",
-        }
-        status, _, _, post_cpu = client.call("POST", details, {**address, "Cookie": cookie}, urlencode(fields).encode())
+        fields = booking_fields(token=token.group(1), start=start, patient=f"In-process Patient {n}")
+        status, _, _, post_cpu = client.call(
+            "POST", details, {**address, "Cookie": f"csrftoken={cookie}"}, urlencode(fields).encode()
+        )
         if status != 302:
             raise RuntimeError(f"booking {start}: {status}")
         _, _, _, floor_cpu = client.call("GET", "/healthz", {})

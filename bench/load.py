@@ -100,9 +100,22 @@ class LocalHttp:
 
 def cookie_from(headers: list, name: str) -> str | None:
     for key, value in headers:
+        value = value.strip()  # Django's WSGI handler, called directly, leaves a space before the cookie
         if key.lower() == "set-cookie" and value.startswith(f"{name}="):
             return value.split(";", 1)[0].split("=", 1)[1]
     return None
+
+
+def booking_fields(*, token: str, start: str, patient: str) -> dict:
+    """What a patient types into the details form (`patient`: a name unique to this journey)."""
+    return {
+        "csrfmiddlewaretoken": token,
+        "start": start,
+        "name": patient,
+        "email": f"{patient.lower().replace(' ', '.')}@example.com",
+        "phone": "07700 900123",
+        "date_of_birth": "1990-05-17",
+    }
 
 
 def patient_address(n: int) -> str:
@@ -193,14 +206,7 @@ async def _booking_load(base_url, slug, starts, clients, seconds, cap) -> Bookin
                     "POST",
                     details,
                     headers={**address, "Cookie": f"csrftoken={cookie}"},
-                    form={
-                        "csrfmiddlewaretoken": token.group(1),
-                        "start": start,
-                        "name": f"Bench Patient {patient}",
-                        "email": f"bench.patient.{patient}@example.com",
-                        "phone": "07700 900123",
-                        "date_of_birth": "1990-05-17",
-                    },
+                    form=booking_fields(token=token.group(1), start=start, patient=f"Bench Patient {patient}"),
                 )
                 t2 = time.perf_counter()
             except (OSError, TimeoutError, ConnectionError) as error:
