@@ -1,5 +1,6 @@
 """PostgreSQL going away: patients see a calm 503 page, and the app recovers by itself when it is back."""
 
+import contextlib
 import glob
 import os
 import pwd
@@ -101,10 +102,10 @@ def own_postgres():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.postgres
-def test_postgres_restarted_under_a_running_app_gives_503s_then_recovers_without_a_restart(own_postgres):
-    pg_ctl, database_url = own_postgres
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "true", "CONN_MAX_AGE": "60"}
+@contextlib.contextmanager
+def app_on(database_url):
+    """gunicorn with one worker on `database_url`, migrated; yields the home page URL once it answers."""
+    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "true", "CONN_MAX_AGE": "600"}
     env.pop("REDIS_URL", None)
     migrate = subprocess.run(
         [sys.executable, "manage.py", "migrate", "booking", "--noinput"],
@@ -131,6 +132,17 @@ def test_postgres_restarted_under_a_running_app_gives_503s_then_recovers_without
                     break
             except OSError:
                 time.sleep(0.1)
+        yield home
+        assert server.poll() is None, "the same gunicorn process served throughout"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.postgres
+def test_postgres_restarted_under_a_running_app_gives_503s_then_recovers_without_a_restart(own_postgres):
+    pg_ctl, database_url = own_postgres
+    with app_on(database_url) as home:
         assert fetch(home)[0] == 200
 
         as_postgres(*pg_ctl, "-m", "fast", "stop")
@@ -142,7 +154,18 @@ def test_postgres_restarted_under_a_running_app_gives_503s_then_recovers_without
         as_postgres(*pg_ctl, "start")
         status, page = fetch(home)
         assert status == 200, page[:500]
-        assert server.poll() is None, "the same gunicorn process served throughout"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+
+
+@pytest.mark.postgres
+def test_a_connection_postgres_closed_while_the_app_was_idle_is_replaced_before_a_patient_sees_an_error(own_postgres):
+    """A restart between two requests leaves each worker holding a connection the server has closed. The first
+    request after it must be served on a new connection, not fail on the old one."""
+    pg_ctl, database_url = own_postgres
+    with app_on(database_url) as home:
+        assert fetch(home)[0] == 200
+        assert fetch(home)[0] == 200  # the worker now holds a persistent connection
+
+        as_postgres(*pg_ctl, "-m", "fast", "restart")
+        for _ in range(3):
+            status, page = fetch(home)
+            assert status == 200, page[:500]
