@@ -1,8 +1,13 @@
 """Reads shared by views, services and admin."""
 
 import copy
+import hashlib
 import logging
+import math
+import pickle
+import random
 import threading
+import time
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -240,6 +245,13 @@ def _free_starts(treatment, first_day, last_day, exclude_appointment=None, diary
     Under a diary version (the availability cache), practitioners and hours change only with it, so this process
     reads them once per version: two queries.
     """
+    rows = _diary_rows(treatment, first_day, last_day, exclude_appointment, diary_version)
+    return _sweep(treatment, first_day, last_day, rows)
+
+
+def _diary_rows(treatment, first_day, last_day, exclude_appointment=None, diary_version=None) -> tuple:
+    """What the free times of a range are made from, as plain data: (practitioner ids, their weekly hours, the spans
+    each one is busy)."""
     tz = clinic_tz()
     range_start, range_end = local_day_bounds(first_day, last_day, tz)
     practitioners, weekly = _hours_under(treatment, diary_version)
@@ -261,11 +273,27 @@ def _free_starts(treatment, first_day, last_day, exclude_appointment=None, diary
     away = TimeOff.objects.filter(practitioner_id__in=ids, start__lt=range_end, end__gt=range_start).order_by()
     for practitioner_id, start, end in away.values_list("practitioner_id", "start", "end"):
         busy[practitioner_id].append((start, end))
+    return ids, weekly, busy
 
-    schedules = [PractitionerSchedule(pk, weekly[pk], busy[pk]) for pk in ids]
+
+def _sweep(treatment, first_day, last_day, rows) -> dict[date, list[Slot]]:
+    ids, weekly, busy = rows
+    range_start, range_end = local_day_bounds(first_day, last_day, clinic_tz())
+    schedules = [PractitionerSchedule(pk, weekly[pk], busy.get(pk, [])) for pk in ids]
     return _treatment_free_starts(
         treatment, schedules, first_day=first_day, last_day=last_day, not_before=range_start, not_after=range_end
     )
+
+
+def _digest(rows) -> str:
+    """A fingerprint of `_diary_rows`, the same whatever order the database returned them in."""
+    ids, weekly, busy = rows
+    canonical = (
+        ids,
+        sorted((pk, sorted(days.items())) for pk, days in weekly.items()),
+        sorted((pk, sorted(spans)) for pk, spans in busy.items() if pk in weekly),
+    )
+    return hashlib.blake2b(pickle.dumps(canonical), digest_size=16).hexdigest()
 
 
 # --- The availability cache -----------------------------------------------------------------------------------------
@@ -315,6 +343,13 @@ def _stamp(keys: list[str], found: dict) -> tuple:
 
 
 def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date) -> dict[date, list[Slot]]:
+    """The range's free times from the shared cache, or made and kept there.
+
+    An entry is (stamp, packed times, when it expires, seconds it took, digest of what it was made from). Once it is
+    due (see `_refresh_early`), one reader reads what it was made from again, hours included: if that is unchanged
+    (no write that bypassed the versions), the entry's times are kept for another AVAILABILITY_CACHE_SECONDS
+    without the sweep, the costly part of a long range. Redis keeps an entry twice as long, for that check only.
+    """
     seconds = _cache_seconds()
     if seconds <= 0:
         return _free_starts(treatment, first_day, last_day)
@@ -327,18 +362,46 @@ def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date)
         if local is not None:
             return local
         entry = cache.get(key)
-        if entry is not None and entry[0] == stamp:
-            return _remember(key, stamp, _unpack(entry[1]))
+        if entry is not None and (len(entry) != 5 or entry[0] != stamp):
+            entry = None  # made under other versions (or by an older release)
+        if entry is not None and not _refresh_early(entry[2], entry[3]):
+            return _remember(key, stamp, _unpack(entry[1]), life=entry[2] - time.time())
     except Exception:  # noqa: BLE001 - a cache outage must never stop patients seeing times
         logger.warning("Availability cache unavailable; computing from the database", exc_info=True)
         return _free_starts(treatment, first_day, last_day)
-    by_day = _free_starts(treatment, first_day, last_day, diary_version=stamp[0])
+    began = time.perf_counter()
+    # A due entry is checked against hours read afresh too: they are otherwise kept per diary version.
+    rows = _diary_rows(treatment, first_day, last_day, diary_version=None if entry else stamp[0])
+    digest = _digest(rows)
+    if entry is not None and entry[4] == digest:
+        packed, by_day = entry[1], _unpack(entry[1])
+    else:
+        by_day = _sweep(treatment, first_day, last_day, rows)
+        packed = _pack(by_day)
+    took = time.perf_counter() - began
     try:
-        cache.set(key, (stamp, _pack(by_day)), timeout=seconds)
+        cache.set(key, (stamp, packed, time.time() + seconds, took, digest), timeout=2 * seconds)
     except Exception:  # noqa: BLE001
         logger.warning("Availability cache unavailable; result not kept", exc_info=True)
         return by_day
     return _remember(key, stamp, by_day)
+
+
+# How much earlier than its expiry an entry may be checked, in multiples of the time it took to make.
+EARLY_REFRESH_BETA = 1.0
+
+
+def _refresh_early(expires_at: float, took: float) -> bool:
+    """Whether this reader should check a still-valid entry against the database now, shortly before it expires.
+
+    Without it, every gunicorn worker asking for a popular range in the moment its entry expires would go to the
+    database for the same range at once. Each reader instead volunteers with a chance that grows as expiry nears
+    and with how long the entry took to make, so usually one of them checks it (and makes it afresh if it must)
+    while the others keep reading it (probabilistic early expiration: Vattani, Chierichetti and Lowenstein,
+    "Optimal Probabilistic Cache Stampede Prevention", 2015). An entry is never read after it expires without that
+    check: the bound on staleness stays AVAILABILITY_CACHE_SECONDS.
+    """
+    return time.time() - took * EARLY_REFRESH_BETA * math.log(1.0 - random.random()) >= expires_at
 
 
 def _entry_key(treatment: Treatment, first_day: date, last_day: date) -> str:
@@ -387,8 +450,10 @@ RECENT_MOST_SLOTS = 50_000
 _recent = RecentResults(RECENT_MOST_SLOTS, max_age=_cache_seconds)
 
 
-def _remember(key: str, stamp: tuple, by_day: dict[date, list[Slot]]) -> dict[date, list[Slot]]:
-    return _recent.put((key, stamp), by_day, weight=max(1, sum(len(slots) for slots in by_day.values())))
+def _remember(key: str, stamp: tuple, by_day: dict[date, list[Slot]], life=None) -> dict[date, list[Slot]]:
+    """Keep this process's copy; one read from the shared cache lives no longer than the entry it was read from."""
+    weight = max(1, sum(len(slots) for slots in by_day.values()))
+    return _recent.put((key, stamp), by_day, weight=weight, life=life)
 
 
 def remember_diary_times(sender, instance, **kwargs) -> None:

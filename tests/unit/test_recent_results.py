@@ -37,7 +37,32 @@ def test_entries_older_than_max_age_are_forgotten(monkeypatch):
     monkeypatch.setattr(memo.time, "monotonic", lambda: now[0])
     recent = RecentResults(most_weight=10, max_age=lambda: 60)
     recent.put("times", (1, 2, 3), weight=3)
-    now[0] += 59
+    now[0] += 47
     assert recent.get("times") == (1, 2, 3)
-    now[0] += 2
+    now[0] += 14
     assert recent.get("times") is None and len(recent) == 0
+
+
+def test_entries_kept_in_the_same_moment_expire_at_different_moments_within_max_age(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(memo.time, "monotonic", lambda: now[0])
+    recent = RecentResults(most_weight=1000, max_age=lambda: 60)
+    for n in range(200):
+        recent.put(n, n)
+    kept_after = []
+    for second in range(62):
+        now[0] = 1000.0 + second
+        kept_after.append(sum(recent.get(n) is not None for n in range(200)))
+    assert kept_after[47] == 200 and kept_after[61] == 0
+    assert kept_after[50] > kept_after[54] > kept_after[58] > 0  # spread over the last fifth of their life
+
+
+def test_an_entry_given_a_shorter_life_of_its_own_expires_with_it(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(memo.time, "monotonic", lambda: now[0])
+    recent = RecentResults(most_weight=10, max_age=lambda: 60)
+    recent.put("copy of a shared entry", "times", life=5)
+    now[0] += 4.9
+    assert recent.get("copy of a shared entry") == "times"
+    now[0] += 0.2
+    assert recent.get("copy of a shared entry") is None
