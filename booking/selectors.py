@@ -346,7 +346,7 @@ def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date)
     """The range's free times from the shared cache, or made and kept there.
 
     An entry is (stamp, packed times, when it expires, seconds it took, digest of what it was made from). Once it is
-    due (see `_refresh_early`), one reader reads what it was made from again, hours included: if that is unchanged
+    due (see `refresh_early`), one reader reads what it was made from again, hours included: if that is unchanged
     (no write that bypassed the versions), the entry's times are kept for another AVAILABILITY_CACHE_SECONDS
     without the sweep, the costly part of a long range. Redis keeps an entry twice as long, for that check only.
     """
@@ -364,7 +364,7 @@ def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date)
         entry = cache.get(key)
         if entry is not None and (len(entry) != 5 or entry[0] != stamp):
             entry = None  # made under other versions (or by an older release)
-        if entry is not None and not _refresh_early(entry[2], entry[3]):
+        if entry is not None and not refresh_early(entry[2], entry[3]):
             return _remember(key, stamp, _unpack(entry[1]), life=entry[2] - time.time())
     except Exception:  # noqa: BLE001 - a cache outage must never stop patients seeing times
         logger.warning("Availability cache unavailable; computing from the database", exc_info=True)
@@ -391,7 +391,7 @@ def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date)
 EARLY_REFRESH_BETA = 1.0
 
 
-def _refresh_early(expires_at: float, took: float) -> bool:
+def refresh_early(expires_at: float, took: float) -> bool:
     """Whether this reader should check a still-valid entry against the database now, shortly before it expires.
 
     Without it, every gunicorn worker asking for a popular range in the moment its entry expires would go to the

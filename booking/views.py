@@ -1,12 +1,17 @@
 """Patient pages: HTTP in, service call, HTTP out."""
 
+import hashlib
 import json
+import logging
+import random
 import re
+import time
 from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache
 from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.middleware.gzip import re_accepts_gzip
@@ -37,6 +42,8 @@ from .tokens import manage_token, public_id_from_token
 
 MAX_API_DAYS = 31
 
+logger = logging.getLogger(__name__)
+
 
 def _bookable_treatment(slug):
     treatment = selectors.bookable_treatment(slug)
@@ -48,6 +55,43 @@ def _bookable_treatment(slug):
 # Pages and JSON made from free times, kept per process under the availability version they were made from (see
 # selectors.availability_version): the next patient asking for the same day gets the same bytes without rendering.
 _made = RecentResults(most_weight=8 * 1024 * 1024, max_age=lambda: settings.AVAILABILITY_CACHE_SECONDS)
+
+
+def _kept_answer(key) -> bytes | None:
+    """This worker's copy of a page or answer made under `key`, else the one another worker made.
+
+    Every worker keeps its own copy, so without the shared one each of them would make every page again when its
+    copy ages out: for a 30-day answer, 10-18 ms of rendering per worker where fetching the bytes costs one Redis
+    round trip. A copy lives here no longer than the shared one; shortly before that expires, one reader, picked
+    as for the availability cache (`selectors.refresh_early`), makes it afresh while the others keep using it.
+    """
+    kept = _made.get(key)
+    if kept is not None:
+        return kept
+    try:
+        shared = cache.get(_shared_made_key(key))
+    except Exception:  # noqa: BLE001 - a cache outage only means making the page here
+        logger.warning("Availability cache unavailable; making the page here", exc_info=True)
+        return None
+    if shared is None or selectors.refresh_early(shared[0], shared[1]):
+        return None
+    expires_at, _took, content = shared
+    # At random within the last fifth of what is left, so the workers do not all come back in the same moment.
+    life = (expires_at - time.time()) * random.uniform(0.8, 1.0)  # noqa: S311 - spreading, not a secret
+    return _made.put(key, content, weight=len(content), life=life)
+
+
+def _keep_answer(key, content: bytes, *, took: float) -> None:
+    _made.put(key, content, weight=len(content))
+    seconds = settings.AVAILABILITY_CACHE_SECONDS
+    try:
+        cache.set(_shared_made_key(key), (time.time() + seconds, took, content), timeout=seconds)
+    except Exception:  # noqa: BLE001
+        logger.warning("Availability cache unavailable; page not shared", exc_info=True)
+
+
+def _shared_made_key(key) -> str:
+    return "availability:made:" + hashlib.sha256(repr(key).encode()).hexdigest()[:32]
 
 
 def _same_for_everyone(request) -> bool:
@@ -103,9 +147,10 @@ def treatment_times(request, slug):
         form, day = _requested_day(request, now=now)
         version = form.is_valid() and selectors.availability_version(first_day=day, last_day=day, now=now)
         key = version and ("times", slug, version, selectors.bookable_days(now), request.get_full_path())
-        page = _made.get(key) if key else None
+        page = _kept_answer(key) if key else None
         if page is not None:
             return HttpResponse(page)
+    began = time.perf_counter()
     treatment = _bookable_treatment(slug)
     gate = booking_gate(request, treatment, now)
     if gate.response:
@@ -120,7 +165,7 @@ def treatment_times(request, slug):
     page = render_to_string("booking/times.html", context, request).encode()
     # A day without times also names the next day that has some, which the version does not cover.
     if key and gate.screening is None and status == 200 and context["slots"]:
-        _made.put(key, page, weight=len(page))
+        _keep_answer(key, page, took=time.perf_counter() - began)
     return HttpResponse(page, status=status)
 
 
@@ -368,9 +413,10 @@ def availability_api(request, slug):
         span = (form.cleaned_data["date"], min(form.cleaned_data["date"] + timedelta(days=days - 1), last_day))
         version = selectors.availability_version(first_day=span[0], last_day=span[1], now=now)
         key = version and ("api", slug, version)
-        content = _made.get(key) if key else None
+        content = _kept_answer(key) if key else None
         if content is not None:
             return _json(request, content, key)
+    began = time.perf_counter()
     treatment = _bookable_treatment(slug)
     gate = booking_gate(request, treatment, now, announce=False)
     if gate.response:
@@ -399,7 +445,7 @@ def availability_api(request, slug):
         separators=(",", ":"),
     ).encode()
     if key and gate.screening is None:
-        _made.put(key, content, weight=len(content))
+        _keep_answer(key, content, took=time.perf_counter() - began)
     else:
         key = None
     return _json(request, content, key)

@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from booking import selectors, services
+from booking import selectors, services, views
 from booking.forms import slot_value
 from booking.models import Appointment, TimeOff
 
@@ -146,6 +146,38 @@ def api_times(client, start=TUESDAY, days=3):
     response = client.get("/api/availability/hydrating-facial/", {"start": start.isoformat(), "days": days})
     assert response.status_code == 200
     return [time for times in response.json()["days"].values() for time in times]
+
+
+@pytest.fixture
+def pages_made(monkeypatch):
+    """How many times a times page or API answer was made from free times, in any worker."""
+    made = []
+    real = selectors.availability
+
+    def counting(**kwargs):
+        made.append(kwargs["last_day"] - kwargs["first_day"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(selectors, "availability", counting)
+    return made
+
+
+def test_a_worker_without_a_copy_serves_the_page_and_answer_another_worker_made(
+    client, clock, facial, nurse, pages_made
+):
+    page, month = times_page(client), api_times(client, days=30)
+    assert len(pages_made) == 2
+    views._made.clear()  # another gunicorn worker
+    assert times_page(client) == page and api_times(client, days=30) == month
+    assert len(pages_made) == 2
+
+
+def test_a_shared_page_is_made_again_once_it_has_expired(client, clock, facial, nurse, pages_made):
+    month = api_times(client, days=30)
+    clock.shift(timedelta(seconds=61))  # past AVAILABILITY_CACHE_SECONDS
+    views._made.clear()
+    assert api_times(client, days=30) == month
+    assert len(pages_made) == 2
 
 
 def test_a_kept_times_page_costs_no_query_and_loses_a_time_booked_since(client, clock, facial, nurse):

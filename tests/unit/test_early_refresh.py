@@ -2,25 +2,25 @@
 
 import time
 
-from booking.selectors import _refresh_early
+from booking.selectors import refresh_early
 
 
 def test_an_entry_with_most_of_its_life_left_is_never_made_afresh():
-    assert not any(_refresh_early(time.time() + 30, 0.05) for _ in range(10_000))
+    assert not any(refresh_early(time.time() + 30, 0.05) for _ in range(10_000))
 
 
 def test_an_entry_past_its_expiry_is_always_made_afresh():
-    assert all(_refresh_early(time.time() - 0.001, 0.05) for _ in range(1_000))
+    assert all(refresh_early(time.time() - 0.001, 0.05) for _ in range(1_000))
 
 
 def test_in_the_last_moments_before_expiry_nearly_every_reader_volunteers():
     # With a hundredth of the making time left, each reader volunteers with a chance of about 99%.
-    volunteers = sum(_refresh_early(time.time() + 0.0005, 0.05) for _ in range(1_000))
+    volunteers = sum(refresh_early(time.time() + 0.0005, 0.05) for _ in range(1_000))
     assert volunteers >= 950
 
 
 def test_the_longer_an_entry_took_to_make_the_earlier_readers_start_to_volunteer():
     left = 0.1
-    quick = sum(_refresh_early(time.time() + left, 0.01) for _ in range(2_000))  # chance about e^-10
-    slow = sum(_refresh_early(time.time() + left, 0.1) for _ in range(2_000))  # chance about e^-1, 37%
+    quick = sum(refresh_early(time.time() + left, 0.01) for _ in range(2_000))  # chance about e^-10
+    slow = sum(refresh_early(time.time() + left, 0.1) for _ in range(2_000))  # chance about e^-1, 37%
     assert quick < 10 and 500 < slow < 1_000
