@@ -371,7 +371,7 @@ def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date)
         return _free_starts(treatment, first_day, last_day)
     began = time.perf_counter()
     # A due entry is checked against hours read afresh too: they are otherwise kept per diary version.
-    rows = _diary_rows(treatment, first_day, last_day, diary_version=None if entry else stamp[0])
+    rows = _diary_rows(treatment, first_day, last_day, diary_version=None if entry is not None else stamp[0])
     digest = _digest(rows)
     if entry is not None and entry[4] == digest:
         packed, by_day = entry[1], _unpack(entry[1])

@@ -81,7 +81,8 @@ def _kept_answer(key) -> bytes | None:
     return _made.put(key, content, weight=len(content), life=life)
 
 
-def _keep_answer(key, content: bytes, *, took: float) -> None:
+def _keep_and_share(key, content: bytes, *, took: float) -> None:
+    """Keep a page or answer this worker made under `key`, and share it with the others for `_kept_answer`."""
     _made.put(key, content, weight=len(content))
     seconds = settings.AVAILABILITY_CACHE_SECONDS
     try:
@@ -165,7 +166,7 @@ def treatment_times(request, slug):
     page = render_to_string("booking/times.html", context, request).encode()
     # A day without times also names the next day that has some, which the version does not cover.
     if key and gate.screening is None and status == 200 and context["slots"]:
-        _keep_answer(key, page, took=time.perf_counter() - began)
+        _keep_and_share(key, page, took=time.perf_counter() - began)
     return HttpResponse(page, status=status)
 
 
@@ -445,7 +446,7 @@ def availability_api(request, slug):
         separators=(",", ":"),
     ).encode()
     if key and gate.screening is None:
-        _keep_answer(key, content, took=time.perf_counter() - began)
+        _keep_and_share(key, content, took=time.perf_counter() - began)
     else:
         key = None
     return _json(request, content, key)
