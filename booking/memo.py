@@ -18,10 +18,11 @@ class RecentResults:
     `max_age` (seconds, or a function returning them) is given, by age: like the shared cache's expiry, it bounds
     how long a write that bypassed the versions (a queryset update, raw SQL) can go unseen.
 
-    Each entry lives a random 80-100% of `max_age`: entries made in the same moment (a warm-up, the first looks
-    after a change to the whole diary) would otherwise all expire in the same moment too, and every worker would
-    make them all again at once, in step, every `max_age`. A `put` may also give an entry a shorter life of its
-    own (a copy of a shared cache entry lives no longer than that entry)."""
+    A `put` may give an entry a shorter life of its own: a copy of a shared cache entry lives no longer than that
+    entry. Each entry lives a random 80-100% of its life (`max_age`, or its own if shorter): entries made or
+    copied in the same moment (a warm-up, the first looks after a change to the whole diary, every worker copying
+    one shared entry) would otherwise all expire in the same moment too, and every worker would make them all
+    again at once, in step."""
 
     def __init__(self, most_weight: int, max_age: float | Callable[[], float] | None = None):
         self.most_weight = most_weight
@@ -39,8 +40,8 @@ class RecentResults:
                 return default
             max_age = self.max_age() if callable(self.max_age) else self.max_age
             _value, _weight, put_at, share, own_life = entry
-            life = min(max_age * share if max_age is not None else math.inf, math.inf if own_life is None else own_life)
-            if time.monotonic() - put_at > life:
+            life = min(math.inf if max_age is None else max_age, math.inf if own_life is None else own_life)
+            if time.monotonic() - put_at > life * share:
                 del self._entries[key]
                 self._weight -= entry[1]
                 return default

@@ -3,7 +3,6 @@
 import hashlib
 import json
 import logging
-import random
 import re
 import time
 from datetime import date, timedelta
@@ -76,9 +75,8 @@ def _kept_answer(key) -> bytes | None:
     if shared is None or selectors.refresh_early(shared[0], shared[1]):
         return None
     expires_at, _took, content = shared
-    # At random within the last fifth of what is left, so the workers do not all come back in the same moment.
-    life = (expires_at - time.time()) * random.uniform(0.8, 1.0)  # noqa: S311 - spreading, not a secret
-    return _made.put(key, content, weight=len(content), life=life)
+    # The copy goes at random within the last fifth of what is left (RecentResults), not in step with the others.
+    return _made.put(key, content, weight=len(content), life=expires_at - time.time())
 
 
 def _keep_and_share(key, content: bytes, *, took: float) -> None:

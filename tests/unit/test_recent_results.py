@@ -62,7 +62,22 @@ def test_an_entry_given_a_shorter_life_of_its_own_expires_with_it(monkeypatch):
     monkeypatch.setattr(memo.time, "monotonic", lambda: now[0])
     recent = RecentResults(most_weight=10, max_age=lambda: 60)
     recent.put("copy of a shared entry", "times", life=5)
-    now[0] += 4.9
+    now[0] += 3.9
     assert recent.get("copy of a shared entry") == "times"
-    now[0] += 0.2
+    now[0] += 1.2
     assert recent.get("copy of a shared entry") is None
+
+
+def test_copies_of_one_shared_entry_expire_at_different_moments_within_its_life(monkeypatch):
+    """Every worker copies a shared entry with the time it has left: the copies must not all go at its expiry."""
+    now = [1000.0]
+    monkeypatch.setattr(memo.time, "monotonic", lambda: now[0])
+    recent = RecentResults(most_weight=1000, max_age=lambda: 60)
+    for worker in range(200):
+        recent.put(worker, "times", life=10)
+    kept_after = []
+    for tenth in range(102):
+        now[0] = 1000.0 + tenth / 10
+        kept_after.append(sum(recent.get(worker) is not None for worker in range(200)))
+    assert kept_after[79] == 200 and kept_after[101] == 0
+    assert kept_after[84] > kept_after[92] > kept_after[98] > 0
