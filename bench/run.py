@@ -6,7 +6,8 @@ Recreates a benchmark database (its name must contain "bench"), seeds it with `s
 - the floor: /healthz, a view that touches nothing, under the same load as everything else;
 - availability: the times page (1 day) and the JSON endpoint (1 and 30 days): SQL queries, p50/p99, ratio to floor;
 - booking: concurrent patients doing GET form + POST, bookings/s, p50/p99, ratio, then an overlap check in SQL,
-  and the CPU each request of the journey and /healthz cost in one process (bench/inprocess.py);
+  what each journey and /healthz request cost the whole machine, by process (bench/cpu_by_process.py), and the CPU each
+  request of the journey and /healthz cost in one process (bench/inprocess.py);
 - reminders: the due eligibility reminders sent by a real worker: reminders/s, peak RSS, exactly-once check.
 
 Floor and availability run in alternating rounds, so drift on a noisy machine hits them alike.
@@ -26,14 +27,15 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import inprocess, reminders  # noqa: E402
-from bench.load import PROXY_HEADERS, BookingResult, Sample, booking_load, get_load  # noqa: E402
+from bench import cpu_by_process, inprocess, reminders  # noqa: E402
+from bench.load import PROXY_HEADERS, Sample, booking_load, get_load  # noqa: E402
 
 BIN = Path(sys.executable).parent
 WORK = ROOT / "var" / "bench"
@@ -408,15 +410,22 @@ def read_phase(base_url, urls, *, clients, rounds, seconds, cap) -> dict[str, Sa
     return totals
 
 
-def booking_phase(base_url, starts, *, clients, rounds, seconds, cap) -> tuple[BookingResult, Sample]:
-    """Rounds of a floor slice then a booking slice, the same clients, until the time, the cap or the starts end."""
+def booking_phase(base_url, starts, *, clients, rounds, seconds, cap, cpu: dict[str, cpu_by_process.CpuSplit]):
+    """Rounds of a floor slice then a booking slice, the same clients, until the time, the cap or the starts end.
+    `cpu` gathers what the machine spent on each kind of slice ("floor", "journey")."""
     floor_total = Sample(FLOOR)
     result = None
     starts = list(reversed(starts))  # a stack the rounds share: every start is tried once
     for round_no in range(rounds):
-        floor = get_load(base_url, FLOOR, ["/healthz"], clients=clients, seconds=min(seconds, 2.0), cap=100_000)
+        floor = cpu["floor"].measure(
+            partial(get_load, base_url, FLOOR, ["/healthz"], clients=clients, seconds=min(seconds, 2.0), cap=100_000),
+            count=lambda sample: sample.count,
+        )
         done = result.booked + result.taken if result else 0
-        part = booking_load(base_url, SLUG, starts, clients=clients, seconds=seconds, cap=max(0, cap - done))
+        part = cpu["journey"].measure(
+            partial(booking_load, base_url, SLUG, starts, clients=clients, seconds=seconds, cap=max(0, cap - done)),
+            count=lambda part: part.booked,
+        )
         floor_total.merge(floor)
         if result is None:
             result = part
@@ -472,6 +481,7 @@ def main() -> int:
             say(f"booking: {len(starts)} free starts queued for {args.clients} concurrent patients")
             if args.profile == "booking":
                 start_profiler(server, "booking", profile["booking_rounds"] * profile["booking_seconds"])
+            report["booking_cpu"] = {"floor": cpu_by_process.CpuSplit(), "journey": cpu_by_process.CpuSplit()}
             booking, booking_floor = booking_phase(
                 server.base_url,
                 starts,
@@ -479,6 +489,7 @@ def main() -> int:
                 rounds=profile["booking_rounds"],
                 seconds=profile["booking_seconds"],
                 cap=profile["booking_cap"],
+                cpu=report["booking_cpu"],
             )
             report["booking"] = booking
             report["booking_floor"] = booking_floor
@@ -533,6 +544,8 @@ def jsonable(report: dict) -> dict:
     for phase in ("read", "read_cold"):
         if phase in out:
             out[phase] = {k: summary(v) for k, v in out[phase].items()}
+    if "booking_cpu" in out:
+        out["booking_cpu"] = {kind: split.ms_each() for kind, split in out["booking_cpu"].items()}
     if "booking_floor" in out:
         out["booking_floor"] = summary(out["booking_floor"])
     if "booking" in out:
@@ -684,6 +697,8 @@ def render(report: dict) -> str:  # noqa: C901 - one linear report
             f"{verdict(o['overlapping_pairs'] == 0)}.",
             "",
         ]
+        cpu = report["booking_cpu"]
+        lines += cpu_by_process.render(cpu["floor"], cpu["journey"], target_ratio=TARGETS["booking_ratio"])
         if "cpu" in report:
             lines += inprocess.render(report["cpu"], under_load=1 / ratio if ratio else None)
     if "reminders" in report:
