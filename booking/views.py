@@ -6,6 +6,7 @@ import logging
 import re
 import time
 from datetime import date, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
@@ -452,11 +453,14 @@ def availability_api(request, slug):
 
 def _json(request, content: bytes, key=None) -> HttpResponse:
     """JSON, gzipped for a client that accepts it (every browser does): a 30-day answer is 20 KB plain, 3 KB gzipped.
-    The gzipped bytes are kept next to the plain ones, so each is compressed once per version."""
+    The gzipped bytes are kept next to the plain ones, so each is compressed once. They are kept under the plain
+    bytes' hash as well as their key: made again (once expired), the plain answer may differ under the same key, and
+    the gzipped copy must not outlive the plain one it was packed from. (A bytes object computes its hash once.)"""
     if not re_accepts_gzip.search(request.headers.get("Accept-Encoding", "")):
         response = HttpResponse(content, content_type="application/json")
     else:
-        packed = _made.get_or_make(("gzip", key), lambda: compress_string(content)) if key else compress_string(content)
+        pack = partial(compress_string, content)
+        packed = _made.get_or_make(("gzip", key, hash(content)), pack) if key else pack()
         response = HttpResponse(packed, content_type="application/json", headers={"Content-Encoding": "gzip"})
     patch_vary_headers(response, ["Accept-Encoding"])
     return response

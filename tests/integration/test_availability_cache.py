@@ -1,6 +1,7 @@
 """The availability cache never shows a time that a change in the diary has taken or freed."""
 
 import re
+import time as time_module
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -8,7 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from booking import selectors, services, views
+from booking import memo, selectors, services, views
 from booking.forms import slot_value
 from booking.models import Appointment, TimeOff
 
@@ -78,16 +79,20 @@ def test_a_day_about_to_expire_is_checked_by_one_reader_while_the_others_keep_re
     assert tuesdays_entry(facial)[2] > expires_at
 
 
-def test_a_write_that_bypassed_the_versions_shows_once_the_day_is_due_and_not_before(clock, facial, nurse):
-    now = datetime.now(LONDON)
-    ten = datetime.combine(TUESDAY, time(10), tzinfo=LONDON)
-    assert ten in starts(facial, now)
-    # A data fix in SQL, say: bulk_create sends no model signal, so no version changes.
-    fixed_in_sql = Appointment(treatment=facial, practitioner=nurse, start=ten, patient_name="Out Of Band")
+def booked_in_sql(treatment, practitioner, start) -> None:
+    """A data fix in SQL, say: bulk_create sends no model signal, so no version changes."""
+    fixed_in_sql = Appointment(treatment=treatment, practitioner=practitioner, start=start, patient_name="Out Of Band")
     fixed_in_sql.patient_email, fixed_in_sql.patient_phone = "oob@example.com", "07700 900000"
     fixed_in_sql.patient_date_of_birth = date(1980, 1, 2)
     fixed_in_sql.fill_times()
     Appointment.objects.bulk_create([fixed_in_sql])
+
+
+def test_a_write_that_bypassed_the_versions_shows_once_the_day_is_due_and_not_before(clock, facial, nurse):
+    now = datetime.now(LONDON)
+    ten = datetime.combine(TUESDAY, time(10), tzinfo=LONDON)
+    assert ten in starts(facial, now)
+    booked_in_sql(facial, nurse, ten)
     selectors._recent.clear()
     assert ten in starts(facial, now)  # the documented staleness, up to AVAILABILITY_CACHE_SECONDS
     clock.move_to(tuesdays_entry(facial)[2] + 1)
@@ -142,8 +147,11 @@ def times_page(client, day=TUESDAY):
     return response.content.decode()
 
 
+API = "/api/availability/hydrating-facial/"
+
+
 def api_times(client, start=TUESDAY, days=3):
-    response = client.get("/api/availability/hydrating-facial/", {"start": start.isoformat(), "days": days})
+    response = client.get(API, {"start": start.isoformat(), "days": days})
     assert response.status_code == 200
     return [time for times in response.json()["days"].values() for time in times]
 
@@ -256,6 +264,23 @@ def test_a_browser_gets_the_api_answer_gzipped_and_the_same_once_unpacked(client
         assert gzip.decompress(packed.content) == plain.content
         assert len(packed.content) < len(plain.content) / 4
     assert "Content-Encoding" not in plain and "Accept-Encoding" in plain["Vary"]
+
+
+def test_a_gzipped_answer_is_never_older_than_the_plain_one(client, clock, facial, nurse, monkeypatch):
+    """A write that bypassed the versions shows in the gzipped answer as soon as it shows in the plain one."""
+    import gzip
+
+    monkeypatch.setattr(memo.time, "monotonic", time_module.time)  # kept copies age with the travelling clock
+    query, gzipped = {"start": TUESDAY.isoformat(), "days": 3}, {"Accept-Encoding": "gzip"}
+    ten = datetime.combine(TUESDAY, time(10), tzinfo=LONDON)
+    assert slot_value(ten) in client.get(API, query).json()["days"][TUESDAY.isoformat()]
+    clock.shift(timedelta(seconds=45))
+    client.get(API, query, headers=gzipped)  # packed from the kept answer, which has at most 15 s left
+    booked_in_sql(facial, nurse, ten)
+    clock.shift(timedelta(seconds=16))  # the plain answer has expired, and is made again with the booking
+    plain = client.get(API, query)
+    assert slot_value(ten) not in plain.json()["days"][TUESDAY.isoformat()]
+    assert gzip.decompress(client.get(API, query, headers=gzipped).content) == plain.content
 
 
 # --- The details form for a free time, kept per treatment with a hole for the time and each visitor's CSRF token ------
