@@ -387,11 +387,20 @@ def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date)
         packed = _pack(by_day)
     took = time.perf_counter() - began
     try:
-        cache.set(key, (stamp, packed, time.time() + seconds, took, digest), timeout=2 * seconds)
+        cache.set(key, (stamp, packed, time.time() + entry_life(), took, digest), timeout=2 * seconds)
     except Exception:  # noqa: BLE001
         logger.warning("Availability cache unavailable; result not kept", exc_info=True)
         return by_day
     return _remember(key, stamp, by_day)
+
+
+def entry_life() -> float:
+    """Seconds a shared entry made now stays fresh: a random 80-100% of AVAILABILITY_CACHE_SECONDS.
+
+    Entries made in the same moment (the first looks after a change to the whole diary, or a deploy's first minute)
+    would otherwise all come due in the same moment again, and every range would be checked or made afresh at once,
+    in step, every AVAILABILITY_CACHE_SECONDS."""
+    return _cache_seconds() * random.uniform(0.8, 1.0)  # noqa: S311 - spreading expiries, not a secret
 
 
 # How much earlier than its expiry an entry may be checked, in multiples of the time it took to make.

@@ -64,6 +64,18 @@ def tuesdays_entry(facial):
     return cache.get(selectors._entry_key(facial, TUESDAY, TUESDAY))
 
 
+def test_ranges_made_in_the_same_moment_come_due_at_different_moments_within_the_bound(clock, facial, nurse):
+    """After a change to the whole diary every range is made again within a minute: they must not all come due
+    again in one moment, for every worker to check them all at once."""
+    now, made_at = datetime.now(LONDON), time_module.time()
+    days = [TUESDAY + timedelta(days=n) for n in range(30)]
+    for day in days:
+        selectors.slots_on(treatment=facial, day=day, now=now)
+    fresh_for = [cache.get(selectors._entry_key(facial, day, day))[2] - made_at for day in days]
+    assert all(48 <= seconds <= 60 for seconds in fresh_for)  # AVAILABILITY_CACHE_SECONDS is the bound
+    assert max(fresh_for) - min(fresh_for) > 4
+
+
 def test_a_day_about_to_expire_is_checked_by_one_reader_while_the_others_keep_reading_it(
     clock, facial, nurse, django_assert_num_queries
 ):
