@@ -18,6 +18,9 @@ class PractitionerSchedule:
     weekly_hours: dict[int, list[tuple[time, time]]]
     # times already taken: appointments including their buffer, and time off
     busy: list[Interval] = field(default_factory=list)
+    # more of the same, as whole microseconds since the epoch: the database hands a month of bookings over so for a
+    # third of the cost of datetimes, and the sweep works in them anyway
+    busy_us: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -72,13 +75,13 @@ def free_starts(
     stepped exactly, several times faster over a month of diary.
     """
     occupied, length, stride = _us(duration + buffer_after), _us(duration), _us(step)
-    earliest, latest = _instant(not_before), _instant(not_after)
+    earliest, latest = instant(not_before), instant(not_after)
     days = days_between(first_day, last_day)
     free: dict[int, list[int]] = defaultdict(list)
     # Practitioners often share weekly hours: turn each distinct day's windows into instants once.
     windows_for: dict[tuple, list[tuple[int, int]]] = {}
     for schedule in schedules:
-        busy = merge_intervals([(_instant(start), _instant(end)) for start, end in schedule.busy])
+        busy = merge_intervals([*((instant(start), instant(end)) for start, end in schedule.busy), *schedule.busy_us])
         busy_count = len(busy)
         cursor = 0
         for day in days:
@@ -92,8 +95,8 @@ def free_starts(
                 windows = windows_for[key] = merge_intervals(
                     [
                         (
-                            _instant(datetime.combine(day, opens, tzinfo=tz)),
-                            _instant(datetime.combine(day, closes, tzinfo=tz)),
+                            instant(datetime.combine(day, opens, tzinfo=tz)),
+                            instant(datetime.combine(day, closes, tzinfo=tz)),
                         )
                         for opens, closes in hours
                     ]
@@ -121,6 +124,6 @@ def _us(span: timedelta) -> int:
     return span // ONE_MICROSECOND
 
 
-def _instant(moment: datetime) -> int:
+def instant(moment: datetime) -> int:
     """Whole microseconds since the epoch: exact, unlike a float timestamp."""
     return (moment - EPOCH) // ONE_MICROSECOND

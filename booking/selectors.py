@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .availability import PractitionerSchedule, Slot, days_between, free_starts, local_day_bounds
+from .availability import PractitionerSchedule, Slot, days_between, free_starts, instant, local_day_bounds
 from .memo import RecentResults
 from .models import HOLDING_TIME, Appointment, Practitioner, TimeOff, Treatment, WorkingHours
 
@@ -161,29 +161,64 @@ def _treatment_free_starts(treatment, schedules, *, first_day, last_day, not_bef
     )
 
 
+def _holding_time_in(start: datetime, end: datetime, exclude_appointment_id: int | None) -> tuple[str, list]:
+    """SQL (over `booking_appointment a`) for the bookings other than the one excluded that hold time in [start, end),
+    and its parameters. On PostgreSQL the overlap is the exclusion constraint's own GiST expression, so its index
+    (partial, on the same statuses) finds just the bookings at that time."""
+    if connection.vendor == "postgresql":
+        meets, params = "tstzrange(a.start, a.busy_until, '[)') && tstzrange(%s, %s, '[)')", [start, end]
+    else:
+        adapt = connection.ops.adapt_datetimefield_value
+        meets, params = "a.start < %s AND a.busy_until > %s", [adapt(end), adapt(start)]
+    statuses = ", ".join(["%s"] * len(HOLDING_TIME))
+    return f"a.status IN ({statuses}) AND {meets} AND a.id <> %s", [*HOLDING_TIME, *params, exclude_appointment_id or 0]
+
+
 def _busy_practitioner_ids(start: datetime, end: datetime, exclude_appointment_id: int | None) -> set[int]:
     """The practitioners with a booking (other than the one excluded) or time off that meets [start, end).
 
     Plain SQL, as every booking step runs it: building it through the ORM took longer (0.7 ms) than PostgreSQL took
-    to plan and answer it. On PostgreSQL the overlap is the exclusion constraint's own GiST expression, so its index
-    (partial, on the same statuses) finds just the bookings at that time.
+    to plan and answer it.
     """
     adapt = connection.ops.adapt_datetimefield_value
-    if connection.vendor == "postgresql":
-        meets, meet_params = "tstzrange(a.start, a.busy_until, '[)') && tstzrange(%s, %s, '[)')", [start, end]
-    else:
-        meets, meet_params = "a.start < %s AND a.busy_until > %s", [adapt(end), adapt(start)]
-    statuses = ", ".join(["%s"] * len(HOLDING_TIME))
+    holding, params = _holding_time_in(start, end, exclude_appointment_id)
     # Only table names and placeholders are formatted in; every value is a parameter.
     sql = (
-        f"SELECT a.practitioner_id FROM {Appointment._meta.db_table} a"  # noqa: S608
-        f" WHERE a.status IN ({statuses}) AND {meets} AND a.id <> %s"
+        f"SELECT a.practitioner_id FROM {Appointment._meta.db_table} a WHERE {holding}"  # noqa: S608
         f' UNION SELECT t.practitioner_id FROM {TimeOff._meta.db_table} t WHERE t.start < %s AND t."end" > %s'
     )
-    params = [*HOLDING_TIME, *meet_params, exclude_appointment_id or 0, adapt(end), adapt(start)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*params, adapt(end), adapt(start)])
         return {practitioner_id for (practitioner_id,) in cursor.fetchall()}
+
+
+def _booked_spans_us(start: datetime, end: datetime, exclude_appointment_id: int | None) -> list[tuple[int, int, int]]:
+    """(practitioner, start, busy until) of every booking holding time in [start, end), the times as whole
+    microseconds since the epoch.
+
+    On PostgreSQL the database turns them into microseconds: psycopg2 parsing a 30-day range's 8,600 timestamps
+    into datetimes cost three times the whole query done so (13 against 4 ms of CPU in one process, bench/NOTES.md),
+    and the sweep works in microseconds anyway.
+    """
+    if connection.vendor == "postgresql":
+        holding, params = _holding_time_in(start, end, exclude_appointment_id)
+        # EXTRACT(EPOCH ...) is exact (numeric) on PostgreSQL 14 and later; before, a double that rounds back to it.
+        # Only the table name and placeholders are formatted in; every value is a parameter.
+        sql = (
+            "SELECT a.practitioner_id, (EXTRACT(EPOCH FROM a.start) * 1000000)::bigint,"  # noqa: S608
+            " (EXTRACT(EPOCH FROM a.busy_until) * 1000000)::bigint"
+            f" FROM {Appointment._meta.db_table} a WHERE {holding}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    booked = Appointment.objects.holding_time().overlapping(start, end).order_by()
+    if exclude_appointment_id is not None:
+        booked = booked.exclude(pk=exclude_appointment_id)
+    return [
+        (pk, instant(begins), instant(ends))
+        for pk, begins, ends in booked.values_list("practitioner_id", "start", "busy_until")
+    ]
 
 
 def availability(
@@ -251,35 +286,29 @@ def _free_starts(treatment, first_day, last_day, exclude_appointment=None, diary
 
 def _diary_rows(treatment, first_day, last_day, exclude_appointment=None, diary_version=None) -> tuple:
     """What the free times of a range are made from, as plain data: (practitioner ids, their weekly hours, the spans
-    each one is busy)."""
+    each one is busy, in whole microseconds since the epoch)."""
     tz = clinic_tz()
     range_start, range_end = local_day_bounds(first_day, last_day, tz)
     practitioners, weekly = _hours_under(treatment, diary_version)
     ids = list(practitioners)
-    busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
     # Every practitioner's bookings in the range; those of practitioners who do not give this treatment are simply
     # not used. Asked for by practitioner as well, PostgreSQL may put `practitioner_id = ANY(...)` into the GiST
     # index condition, which it runs as one index scan per practitioner: 11 ms instead of 4 for 30 days at bench
-    # scale (bench/NOTES.md).
-    appointments = (
-        Appointment.objects.holding_time()
-        .overlapping(range_start, range_end)
-        .order_by()  # free_starts sorts them itself
-    )
-    if exclude_appointment is not None:
-        appointments = appointments.exclude(pk=exclude_appointment.pk)
-    for practitioner_id, start, busy_until in appointments.values_list("practitioner_id", "start", "busy_until"):
+    # scale (bench/NOTES.md). Unsorted: free_starts sorts them itself.
+    exclude_id = exclude_appointment.pk if exclude_appointment is not None else None
+    for practitioner_id, start, busy_until in _booked_spans_us(range_start, range_end, exclude_id):
         busy[practitioner_id].append((start, busy_until))
     away = TimeOff.objects.filter(practitioner_id__in=ids, start__lt=range_end, end__gt=range_start).order_by()
     for practitioner_id, start, end in away.values_list("practitioner_id", "start", "end"):
-        busy[practitioner_id].append((start, end))
+        busy[practitioner_id].append((instant(start), instant(end)))
     return ids, weekly, busy
 
 
 def _sweep(treatment, first_day, last_day, rows) -> dict[date, list[Slot]]:
     ids, weekly, busy = rows
     range_start, range_end = local_day_bounds(first_day, last_day, clinic_tz())
-    schedules = [PractitionerSchedule(pk, weekly[pk], busy.get(pk, [])) for pk in ids]
+    schedules = [PractitionerSchedule(pk, weekly[pk], busy_us=busy.get(pk, [])) for pk in ids]
     return _treatment_free_starts(
         treatment, schedules, first_day=first_day, last_day=last_day, not_before=range_start, not_after=range_end
     )
@@ -288,17 +317,13 @@ def _sweep(treatment, first_day, last_day, rows) -> dict[date, list[Slot]]:
 def _digest(rows) -> str:
     """A fingerprint of `_diary_rows`, the same whatever order the database returned them in.
 
-    Busy spans go in as whole microseconds since the epoch: pickling a 30-day range's 3,000 aware datetimes cost as
-    much as the sweep it lets a check skip (13 ms of 15 in one process, bench/NOTES.md), integers a tenth of that."""
+    Busy spans are whole microseconds since the epoch: pickling a 30-day range's 3,000 spans as aware datetimes cost
+    as much as the sweep the digest lets a check skip (13 ms of 15 in one process, bench/NOTES.md)."""
     ids, weekly, busy = rows
     canonical = (
         ids,
         sorted((pk, sorted(days.items())) for pk, days in weekly.items()),
-        sorted(
-            (pk, sorted(((start - _EPOCH) // _MICROSECOND, (end - _EPOCH) // _MICROSECOND) for start, end in spans))
-            for pk, spans in busy.items()
-            if pk in weekly
-        ),
+        sorted((pk, sorted(spans)) for pk, spans in busy.items() if pk in weekly),
     )
     return hashlib.blake2b(pickle.dumps(canonical), digest_size=16).hexdigest()
 
