@@ -18,8 +18,8 @@ class PractitionerSchedule:
     weekly_hours: dict[int, list[tuple[time, time]]]
     # times already taken: appointments including their buffer, and time off
     busy: list[Interval] = field(default_factory=list)
-    # more of the same, as whole microseconds since the epoch: the database hands a month of bookings over so for a
-    # third of the cost of datetimes, and the sweep works in them anyway
+    # more of the same, as whole microseconds since the epoch: PostgreSQL hands a month of bookings over this way
+    # for a third of what parsing them into datetimes costs, and the sweep works in microseconds anyway
     busy_us: list[tuple[int, int]] = field(default_factory=list)
 
 

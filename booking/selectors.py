@@ -410,13 +410,13 @@ def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date)
     else:
         by_day = _sweep(treatment, first_day, last_day, rows)
         packed = _pack(by_day)
-    took = time.perf_counter() - began
+    took, life = time.perf_counter() - began, entry_life()
     try:
-        cache.set(key, (stamp, packed, time.time() + entry_life(), took, digest), timeout=2 * seconds)
+        cache.set(key, (stamp, packed, time.time() + life, took, digest), timeout=2 * seconds)
     except Exception:  # noqa: BLE001
         logger.warning("Availability cache unavailable; result not kept", exc_info=True)
         return by_day
-    return _remember(key, stamp, by_day)
+    return _remember(key, stamp, by_day, life=life)
 
 
 def entry_life() -> float:
@@ -500,7 +500,7 @@ _recent = RecentResults(RECENT_MOST_SLOTS, max_age=_cache_seconds)
 
 
 def _remember(key: str, stamp: tuple, by_day: dict[date, list[Slot]], life=None) -> dict[date, list[Slot]]:
-    """Keep this process's copy; one read from the shared cache lives no longer than the entry it was read from."""
+    """Keep this process's copy; it lives no longer than the shared entry it was read from or made with."""
     weight = max(1, sum(len(slots) for slots in by_day.values()))
     return _recent.put((key, stamp), by_day, weight=weight, life=life)
 

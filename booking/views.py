@@ -81,10 +81,12 @@ def _kept_answer(key) -> bytes | None:
 
 
 def _keep_and_share(key, content: bytes, *, took: float) -> None:
-    """Keep a page or answer this worker made under `key`, and share it with the others for `_kept_answer`."""
-    _made.put(key, content, weight=len(content))
+    """Keep a page or answer this worker made under `key`, and share it with the others for `_kept_answer`; this
+    worker's copy lives no longer than the shared one."""
+    life = selectors.entry_life()
+    _made.put(key, content, weight=len(content), life=life)
     try:
-        expires_at = time.time() + selectors.entry_life()
+        expires_at = time.time() + life
         cache.set(_shared_made_key(key), (expires_at, took, content), timeout=settings.AVAILABILITY_CACHE_SECONDS)
     except Exception:  # noqa: BLE001
         logger.warning("Availability cache unavailable; page not shared", exc_info=True)
