@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import cpu_by_process, inprocess, reminders  # noqa: E402
-from bench.load import PROXY_HEADERS, Sample, booking_load, get_load  # noqa: E402
+from bench.load import PROXY_HEADERS, BookingResult, Sample, booking_load, get_load  # noqa: E402
 
 BIN = Path(sys.executable).parent
 WORK = ROOT / "var" / "bench"
@@ -410,7 +410,9 @@ def read_phase(base_url, urls, *, clients, rounds, seconds, cap) -> dict[str, Sa
     return totals
 
 
-def booking_phase(base_url, starts, *, clients, rounds, seconds, cap, cpu: dict[str, cpu_by_process.CpuSplit]):
+def booking_phase(
+    base_url, starts, *, clients, rounds, seconds, cap, cpu: dict[str, cpu_by_process.CpuSplit]
+) -> tuple[BookingResult, Sample]:
     """Rounds of a floor slice then a booking slice, the same clients, until the time, the cap or the starts end.
     `cpu` gathers what the machine spent on each kind of slice ("floor", "journey")."""
     floor_total = Sample(FLOOR)

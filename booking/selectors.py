@@ -379,8 +379,8 @@ def cached_free_starts(*, treatment: Treatment, first_day: date, last_day: date)
 
     An entry is (stamp, packed times, when it expires, seconds it took, digest of what it was made from). Once it is
     due (see `refresh_early`), one reader reads what it was made from again, hours included: if that is unchanged
-    (no write that bypassed the versions), the entry's times are kept for another AVAILABILITY_CACHE_SECONDS
-    without the sweep, the costly part of a long range. Redis keeps an entry twice as long, for that check only.
+    (no write that bypassed the versions), the entry's times are kept for another life (`entry_life`) without the
+    sweep, the costly part of a long range. Redis keeps an entry twice AVAILABILITY_CACHE_SECONDS, for that check.
     """
     seconds = _cache_seconds()
     if seconds <= 0:
