@@ -117,8 +117,12 @@ class AppointmentAdmin(admin.ModelAdmin):
     ]
 
     def get_readonly_fields(self, request, obj=None):
-        # Status changes go through the actions, which follow the transition table and email the patient.
-        return [*self.readonly_fields, "status"] if obj else self.readonly_fields
+        if obj is None:
+            return self.readonly_fields
+        # Status changes go through the actions, which follow the transition table and email the patient. Erased
+        # details stay erased: nobody is asked to type a date of birth back in to save another change.
+        erased = [name for name in self.fields if name.startswith("patient_")] if obj.details_erased else []
+        return [*self.readonly_fields, "status", *erased]
 
 
 @admin.register(AppointmentEmail)

@@ -183,6 +183,9 @@ HOLDING_TIME = [
     AppointmentStatus.NO_SHOW,
 ]
 
+# What an appointment says in place of the patient's name once their details were erased on request.
+ERASED_PATIENT_NAME = "(erased on request)"
+
 
 class Appointment(models.Model):
     Status = AppointmentStatus
@@ -211,7 +214,9 @@ class Appointment(models.Model):
     patient_name = models.CharField(max_length=120)
     patient_email = models.EmailField()
     patient_phone = models.CharField(max_length=32)
-    patient_date_of_birth = models.DateField()
+    # Empty only once the patient's details were erased on request (the constraint below): no made-up date a
+    # clinician could read as real.
+    patient_date_of_birth = models.DateField(null=True)
     status_reason = models.TextField(blank=True, help_text="Why it was declined or cancelled, when known.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -229,6 +234,10 @@ class Appointment(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="appointment_start_before_end"),
             models.CheckConstraint(condition=Q(end__lte=models.F("busy_until")), name="appointment_end_within_busy"),
+            models.CheckConstraint(
+                condition=Q(patient_date_of_birth__isnull=False) | Q(patient_name=ERASED_PATIENT_NAME),
+                name="appointment_date_of_birth_unless_erased",
+            ),
             PostgresOnlyExclusionConstraint(
                 name="appointment_no_overlap_per_practitioner",
                 expressions=[
@@ -245,6 +254,10 @@ class Appointment(models.Model):
     def save(self, *args, **kwargs):
         self.fill_times()
         super().save(*args, **kwargs)
+
+    @property
+    def details_erased(self) -> bool:
+        return self.patient_name == ERASED_PATIENT_NAME
 
     def clean(self):
         """Refuse an overlap with a clear message; the exclusion constraint still referees races on PostgreSQL."""

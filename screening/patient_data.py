@@ -4,22 +4,20 @@ Kept apart from services.py (the booking gate and reminders) as reminders.py and
 the retention task and the management command all call these functions.
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from booking.models import HOLDING_TIME, Appointment, AppointmentEmail
+from booking.models import ERASED_PATIENT_NAME, HOLDING_TIME, Appointment, AppointmentEmail
 from booking.selectors import clinic_tz
 
 from .exceptions import ErasureRefused
 from .models import EligibilityReminder, PatientDataRequest, Screening, email_digest
 from .rules import add_months
 
-ERASED_NAME = "(erased on request)"
-ERASED_DATE_OF_BIRTH = date(1900, 1, 1)
 PATIENT_FIELDS = {"patient_name", "patient_email", "patient_phone", "patient_date_of_birth"}
 
 
@@ -84,7 +82,7 @@ def patient_data_export(*, email: str, now: datetime, done_by=None, done_from=No
                 "name": a.patient_name,
                 "email": a.patient_email,
                 "phone": a.patient_phone,
-                "date_of_birth": a.patient_date_of_birth.isoformat(),
+                "date_of_birth": a.patient_date_of_birth.isoformat() if a.patient_date_of_birth else None,
                 "booked_at": a.created_at.isoformat(),
             }
             for a in appointments
@@ -189,10 +187,10 @@ def _anonymise_appointments(appointments) -> int:
     # Row updates, not save(): no signal handler gets to copy the old contact details anywhere on the way out.
     return sum(
         Appointment.objects.filter(pk=pk).update(
-            patient_name=ERASED_NAME,
+            patient_name=ERASED_PATIENT_NAME,
             patient_email=f"erased-{public_id.hex[:12]}@erased.invalid",
             patient_phone="",
-            patient_date_of_birth=ERASED_DATE_OF_BIRTH,
+            patient_date_of_birth=None,
         )
         for pk, public_id in appointments.values_list("pk", "public_id")
     )

@@ -221,10 +221,42 @@ def test_a_clinician_erases_a_patients_data_after_confirming(client, clock, micr
     assert screening.answers is None and EMAIL not in screening.email
     assert appointment.patient_name == "(erased on request)" and EMAIL not in appointment.patient_email
     assert appointment.patient_phone == "" and appointment.start.date() == TUESDAY  # the diary keeps the visit
+    assert appointment.patient_date_of_birth is None  # not a made-up date someone could read as real
     assert not EligibilityReminder.objects.filter(email=EMAIL).exists()
     other.refresh_from_db()
     assert other.patient_name == "Alex Morgan" and other.patient_email == "sam@example.com"
     assert PatientDataRequest.objects.get().kind == "erasure"
+
+
+def test_staff_can_still_change_an_erased_appointment_without_typing_its_details_in(admin_client, clock, microneedling):
+    appointment = booked(microneedling)
+    clock.move_to(datetime(2026, 3, 4, 9, tzinfo=LONDON))
+    patient_data.patient_data_erase(email=EMAIL, now=datetime.now(LONDON))
+    url = f"/admin/booking/appointment/{appointment.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    assert "(erased on request)" in page and 'name="patient_date_of_birth"' not in page
+    form = {
+        "treatment": appointment.treatment_id,
+        "practitioner": appointment.practitioner_id,
+        "start_0": "03/03/2026",
+        "start_1": "10:00:00",
+        "status_reason": "Patient asked us to forget them after the visit.",
+        "emails-TOTAL_FORMS": "0",
+        "emails-INITIAL_FORMS": "0",
+    }
+    response = admin_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    appointment.refresh_from_db()
+    assert appointment.status_reason.startswith("Patient asked") and appointment.patient_date_of_birth is None
+
+
+def test_only_erased_details_may_lack_a_date_of_birth(clock, microneedling):
+    from django.db import IntegrityError, transaction
+
+    appointment = booked(microneedling)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Appointment.objects.filter(pk=appointment.pk).update(patient_date_of_birth=None)
+    assert Appointment.objects.get(pk=appointment.pk).patient_date_of_birth == date(1990, 5, 17)
 
 
 def test_erasure_waits_until_an_upcoming_appointment_is_cancelled(clock, microneedling):
