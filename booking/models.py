@@ -6,6 +6,7 @@ from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, Ra
 from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.models import Func, Q
+from django.db.models.functions import Upper
 from django.utils.timezone import localtime
 from psycopg2.extras import DateTimeTZRange
 
@@ -228,7 +229,9 @@ class Appointment(models.Model):
         indexes = [
             models.Index(fields=["practitioner", "start"]),
             models.Index(fields=["status", "start"]),
-            models.Index(fields=["patient_email"]),
+            # Patients are found by email regardless of case (`patient_email__iexact`, which is UPPER(...) = UPPER(...)
+            # on PostgreSQL): export, erasure, and the reminders' "already booked" check.
+            models.Index(Upper("patient_email"), name="appointment_patient_email_ci"),
             # Availability's range query uses the exclusion constraint's GiST index (see `overlapping`).
         ]
         constraints = [

@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 
 from booking.models import Appointment, Treatment
 from clinic.encryption import EncryptedJSONField
@@ -161,7 +162,9 @@ class Screening(models.Model):
         permissions = [("view_health_answers", "Can see screening health answers")]
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["email", "treatment", "created_at"]),
+            # Matched by email regardless of case (`email__iexact`): the earlier wait on every screening, a reviewer's
+            # earlier screenings, export and erasure.
+            models.Index(Upper("email"), "treatment", "created_at", name="screening_email_ci_treatment"),
             models.Index(fields=["outcome", "created_at"]),
         ]
         constraints = [
