@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 
 from . import emails
 from .exceptions import DecisionRefused, SlotTaken, SlotUnavailable, TooLateToChange
@@ -18,6 +18,9 @@ from .selectors import booking_window, clinic_tz, free_practitioners_at
 logger = logging.getLogger(__name__)
 
 EXCLUSION_VIOLATION = "23P01"
+DEADLOCK_DETECTED = "40P01"
+# How often one practitioner's time is asked for again after PostgreSQL broke a deadlock by refusing this claim.
+CLAIM_TRIES_PER_PRACTITIONER = 5
 
 
 @dataclass(frozen=True)
@@ -62,19 +65,37 @@ def _claim_time(appointment: Appointment, practitioners: list[Practitioner], *, 
     appointment.fill_times()
     for practitioner in practitioners:
         appointment.practitioner = copy.copy(practitioner)  # the selector's own is shared; named without a query
-        try:
-            with transaction.atomic():
-                # SQLite has no exclusion constraint: check again inside the (serialised) write transaction.
-                if connection.vendor != "postgresql" and Appointment.objects.clashing_with(appointment).exists():
-                    continue
-                appointment.save()
-                if then is not None:
-                    then(appointment)
-                return appointment
-        except IntegrityError as error:
-            if not _is_overlap_refusal(error):
-                raise
+        for _ in range(CLAIM_TRIES_PER_PRACTITIONER):
+            try:
+                claimed = _claim_once(appointment, then)
+            except IntegrityError as error:
+                if not _is_overlap_refusal(error):
+                    raise
+                break  # this practitioner is taken then: the next one
+            except OperationalError as error:
+                # Two patients inserting the same time each wait, inside the exclusion check, for the other's row
+                # to commit; PostgreSQL refuses one of them. Ask again: the other claim has won or gone by now.
+                if getattr(error.__cause__, "pgcode", None) != DEADLOCK_DETECTED:
+                    raise
+                logger.info("Booking claim refused to break a deadlock; trying the same practitioner again")
+                continue
+            if claimed is None:
+                break
+            return claimed
     raise SlotTaken()
+
+
+def _claim_once(appointment: Appointment, then) -> Appointment | None:
+    """One try at saving `appointment` with its practitioner, in a transaction (or savepoint) of its own; None when
+    SQLite finds the time taken (PostgreSQL's exclusion constraint says so by raising IntegrityError)."""
+    with transaction.atomic():
+        # SQLite has no exclusion constraint: check again inside the (serialised) write transaction.
+        if connection.vendor != "postgresql" and Appointment.objects.clashing_with(appointment).exists():
+            return None
+        appointment.save()
+        if then is not None:
+            then(appointment)
+        return appointment
 
 
 def appointment_book(

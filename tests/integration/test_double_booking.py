@@ -1,10 +1,12 @@
 """No double booking, refereed by PostgreSQL itself."""
 
+import threading
+import time as time_module
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from booking import services
 from booking.exceptions import SlotTaken
@@ -104,3 +106,59 @@ def test_admin_cannot_store_an_overlap_either(admin_client, clock):
     assert response.status_code == 200  # the form comes back with an error
     assert "Nurse already has Hydrating facial from 10:00 to 10:45" in response.content.decode()
     assert Appointment.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_postgresql_refuses_to_break_a_deadlock_is_tried_again_not_shown_as_an_error(clock):
+    """Two sessions inserting overlapping rows each wait, inside the exclusion check, for the other to commit, and
+    PostgreSQL refuses one of them with "deadlock detected". Here the patient's booking is the one refused (the
+    other session waits ten times longer before it looks for deadlocks); once the other session gives up its claim,
+    the patient must be booked, not shown an error."""
+    facial = make_treatment("hydrating-facial", minutes=45)
+    nurse = make_practitioner("Only nurse", treatments=[facial])
+    now = datetime.now(LONDON)
+    other = connection.get_new_connection(connection.get_connection_params())  # another patient's session
+    other.autocommit = False
+    held = other.cursor()
+    held.execute("SET deadlock_timeout = '10s'")
+
+    def claim(start):
+        held.execute(
+            """INSERT INTO booking_appointment (public_id, treatment_id, practitioner_id, start, "end", busy_until,
+                   status, patient_name, patient_email, patient_phone, patient_date_of_birth, status_reason,
+                   created_at, updated_at)
+               VALUES (gen_random_uuid(), %s, %s, %s, %s, %s, 'confirmed', 'Other', 'o@example.com', '0770090012',
+                   '1990-01-01', '', now(), now())""",
+            [facial.pk, nurse.pk, start, start + facial.duration, start + facial.duration],
+        )
+
+    def waiting_sessions():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            return cursor.fetchone()[0]
+
+    claim(local(9, 30))  # until 10:15, and uncommitted: the patient's free check cannot see it yet
+    outcome = []
+
+    def patient_books():
+        try:
+            services.appointment_book(treatment=facial, start=local(10), patient=patient(), now=now)
+            outcome.append("booked")
+        except Exception as error:  # noqa: BLE001 - the assertion below shows it
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    booking = threading.Thread(target=patient_books)
+    booking.start()
+    for _ in range(500):  # the patient's insert now waits on the other session's row
+        if waiting_sessions():
+            break
+        time_module.sleep(0.01)
+    claim(local(10, 30))  # clear of its own 9:30 but meets the patient's waiting row: each now waits on the other
+    other.rollback()  # the other patient gives up their claims
+    other.close()
+    booking.join(timeout=30)
+    assert outcome == ["booked"]
+    assert Appointment.objects.get().practitioner == nurse
