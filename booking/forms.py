@@ -13,6 +13,7 @@ from .selectors import clinic_tz
 
 SLOT_FORMAT = "%Y-%m-%dT%H:%MZ"
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()\-]{7,20}$")
+FEWEST_PHONE_DIGITS = 7  # punctuation alone ("-------") is no number to call
 OLDEST_AGE_YEARS = 120
 SLOT_YEARS = (2000, 9000)
 
@@ -95,7 +96,8 @@ class SlotChoiceForm(forms.Form):
 
 class BookingForm(SlotChoiceForm):
     name = forms.CharField(label="Full name", max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"}))
-    email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    # 254: what the appointment's column holds (a form EmailField would accept 320).
+    email = forms.EmailField(label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     phone = forms.CharField(
         label="Mobile phone",
         max_length=20,
@@ -114,7 +116,7 @@ class BookingForm(SlotChoiceForm):
 
     def clean_phone(self):
         phone = self.cleaned_data["phone"].strip()
-        if not PHONE_PATTERN.match(phone):
+        if not PHONE_PATTERN.match(phone) or sum(c.isdigit() for c in phone) < FEWEST_PHONE_DIGITS:
             raise forms.ValidationError("Please enter a phone number of digits, e.g. 07700 900123.")
         return phone
 

@@ -56,6 +56,10 @@ def test_a_malformed_start_goes_back_to_the_times(client, clock, nurse):
     [
         ("email", "not-an-email", "Enter a valid email address."),
         ("phone", "call me", "Please enter a phone number"),
+        ("phone", "-------", "Please enter a phone number"),
+        ("phone", "( ) ( ) ( )", "Please enter a phone number"),
+        # Longer than the column holds: a form error, not a database error (a 500 on PostgreSQL).
+        ("email", "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".com", "at most 254 characters"),
         ("date_of_birth", "2030-01-01", "must be in the past"),
         ("date_of_birth", "1800-01-01", "check the year"),
         ("name", "   ", "This field is required."),
