@@ -246,6 +246,10 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
         "end_local": appointment.end.astimezone(tz),
         "manage_url": manage_url(appointment),
         "book_url": settings.SITE_URL + reverse("booking:treatments"),
+        # Until when the patient can still change it online (none for a booking already too close, e.g. same day).
+        "change_until": appointment.changeable_online_until.astimezone(tz)
+        if appointment.changeable_online_until > now
+        else None,
     }
     if email.kind == AppointmentEmail.Kind.DECLINED:
         context["alternatives"] = list(Treatment.objects.filter(active=True, safe_alternative=True))

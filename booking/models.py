@@ -1,6 +1,7 @@
 import uuid
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
 from django.core.exceptions import ValidationError
@@ -257,6 +258,11 @@ class Appointment(models.Model):
     def save(self, *args, **kwargs):
         self.fill_times()
         super().save(*args, **kwargs)
+
+    @property
+    def changeable_online_until(self) -> datetime:
+        """The last moment the patient may move or cancel it themselves (BOOKING_CANCEL_CUTOFF_HOURS before)."""
+        return self.start - timedelta(hours=settings.BOOKING_CANCEL_CUTOFF_HOURS)
 
     @property
     def details_erased(self) -> bool:

@@ -152,22 +152,26 @@ def _queue_first_emails(appointment: Appointment, due: dict[str, datetime], *, n
         send_due_emails_soon()
 
 
+def appointment_change_refusal(*, appointment: Appointment, now: datetime) -> str | None:
+    """Why the patient can no longer change or cancel this booking online, in plain words; None if they still can."""
+    if appointment.status == Appointment.Status.CANCELLED:
+        return "This appointment is cancelled."
+    if appointment.status == Appointment.Status.DECLINED:
+        return "This booking request was declined, so there is nothing to change."
+    if appointment.status not in (Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW) or (
+        appointment.start <= now
+    ):
+        return "This appointment has already taken place."
+    if now > appointment.changeable_online_until:
+        hours = settings.BOOKING_CANCEL_CUTOFF_HOURS
+        return f"This appointment starts in less than {hours} hours, so it can no longer be changed online."
+    return None
+
+
 def _ensure_changeable(appointment: Appointment, now: datetime) -> None:
-    if appointment.status not in (Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW):
-        raise TooLateToChange("This booking has already been cancelled or has taken place.")
-    if appointment.start - now < timedelta(hours=settings.BOOKING_CANCEL_CUTOFF_HOURS):
-        raise TooLateToChange(
-            f"Bookings can be changed online up to {settings.BOOKING_CANCEL_CUTOFF_HOURS} hours before. "
-            f"Please call the clinic on {settings.CLINIC_PHONE}."
-        )
-
-
-def appointment_can_change(*, appointment: Appointment, now: datetime) -> bool:
-    try:
-        _ensure_changeable(appointment, now)
-    except TooLateToChange:
-        return False
-    return True
+    refusal = appointment_change_refusal(appointment=appointment, now=now)
+    if refusal:
+        raise TooLateToChange(f"{refusal} Please call the clinic on {settings.CLINIC_PHONE} if you need help.")
 
 
 def appointment_cancel(

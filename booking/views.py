@@ -37,7 +37,7 @@ from .availability import Slot
 from .exceptions import BookingError, SlotTaken
 from .forms import BookingForm, CancelForm, DayForm, SlotChoiceForm, parse_slot_value, slot_value
 from .memo import RecentResults
-from .models import Appointment
+from .models import Appointment, AppointmentEmail
 from .tokens import manage_token, public_id_from_token
 
 MAX_API_DAYS = 31
@@ -325,16 +325,20 @@ def _appointment_from_token(token) -> Appointment:
 @require_GET
 def booking_confirmed(request, token):
     appointment = _appointment_from_token(token)
-    return render(request, "booking/confirmed.html", {"appointment": appointment, "token": token})
+    if appointment.status not in (Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW):
+        return redirect("booking:manage", token)  # cancelled since (Back, a reload): not "You're booked"
+    reminders = appointment.emails.filter(kind=AppointmentEmail.Kind.REMINDER, state=AppointmentEmail.State.PENDING)
+    context = {"appointment": appointment, "token": token, "reminder_due": reminders.exists()}
+    return render(request, "booking/confirmed.html", context)
 
 
 @require_GET
 def manage(request, token):
     appointment = _appointment_from_token(token)
-    can_change = services.appointment_can_change(appointment=appointment, now=timezone.now())
-    return render(
-        request, "booking/manage.html", {"appointment": appointment, "token": token, "can_change": can_change}
-    )
+    refusal = services.appointment_change_refusal(appointment=appointment, now=timezone.now())
+    context = {"appointment": appointment, "token": token, "refusal": refusal}
+    context["change_until"] = appointment.changeable_online_until.astimezone(selectors.clinic_tz())
+    return render(request, "booking/manage.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -349,9 +353,8 @@ def manage_cancel(request, token):
         else:
             messages.success(request, "Your appointment is cancelled. We have emailed you to confirm.")
         return redirect("booking:manage", token)
-    if not services.appointment_can_change(appointment=appointment, now=timezone.now()):
-        messages.error(request, "This appointment can no longer be cancelled online.")
-        return redirect("booking:manage", token)
+    if services.appointment_change_refusal(appointment=appointment, now=timezone.now()):
+        return redirect("booking:manage", token)  # which says why
     return render(request, "booking/cancel.html", {"appointment": appointment, "form": form, "token": token})
 
 
@@ -359,8 +362,8 @@ def manage_cancel(request, token):
 def manage_reschedule(request, token):
     appointment = _appointment_from_token(token)
     now = timezone.now()
-    if not services.appointment_can_change(appointment=appointment, now=now):
-        raise Http404("This appointment can no longer be moved online.")
+    if services.appointment_change_refusal(appointment=appointment, now=now):
+        return redirect("booking:manage", token)  # which says why
     source = request.POST if request.method == "POST" else request.GET
     # A screened booking never moves before the day its screening allows.
     not_before = screening_services.screening_not_before(screening_selectors.screening_for_appointment(appointment))

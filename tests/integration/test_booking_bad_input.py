@@ -118,9 +118,12 @@ def test_a_cancelled_bookings_link_cannot_reschedule(client, clock, nurse):
     )
     services.appointment_cancel(appointment=appointment, now=datetime.now(LONDON))
     token = manage_token(appointment.public_id)
-    assert client.get(f"/booking/{token}/reschedule/").status_code == 404
+    # The manage page says why, instead of a "page not found" the patient cannot make sense of.
+    response = client.get(f"/booking/{token}/reschedule/", follow=True)
+    assert response.redirect_chain == [(f"/booking/{token}/", 302)]
+    assert "This appointment is cancelled." in response.content.decode()
     response = client.post(f"/booking/{token}/reschedule/", {"start": slot_value(local(TUESDAY, 12))})
-    assert response.status_code == 404
+    assert response.status_code == 302 and response["Location"] == f"/booking/{token}/"
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.CANCELLED and appointment.start == local(TUESDAY, 10)
     assert Appointment.objects.count() == 1

@@ -69,7 +69,7 @@ def rows():
 def restore(appointment):
     """Undo what an accepted cancel or reschedule did, so the next case starts from the same booking."""
     Appointment.objects.filter(pk=appointment.pk).update(
-        status=appointment.status, start=appointment.start, busy_until=appointment.busy_until
+        status=appointment.status, start=appointment.start, end=appointment.end, busy_until=appointment.busy_until
     )
     Appointment.objects.exclude(pk=appointment.pk).delete()
 
