@@ -98,6 +98,40 @@ def test_booking_confirms_emails_with_calendar_file_and_manage_link(client, cloc
     assert str(event.decoded("dtstart").tzinfo) == "Europe/London"
     assert calendar.walk("VTIMEZONE")[0]["TZID"] == "Europe/London"
     assert AppointmentEmail.objects.get(kind="confirmed").sent_at is not None
+    # Until when it can be changed online: the cut-off before the start, as a date and time.
+    assert "online until Monday 2 March, 10:00" in message.body
+    assert "reminder the day before" in page
+
+
+def test_a_same_day_booking_is_promised_neither_a_reminder_nor_changes_online(client, clock, nurse, commits):
+    response = book(client, commits, local(date(2026, 3, 2), 14))  # the clock says Monday 2 March, 08:00
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "re booked" in page and "reminder" not in page
+    assert not AppointmentEmail.objects.filter(kind="reminder").exists()
+    [message] = mail.outbox
+    assert "too close to the appointment to change it online" in message.body
+    assert "online until" not in message.body and "Change or cancel" not in message.alternatives[0][0]
+
+
+def test_a_cancelled_bookings_confirmation_page_shows_it_cancelled(client, clock, nurse, commits):
+    book(client, commits, local(TUESDAY, 10))
+    token = manage_token(Appointment.objects.get().public_id)
+    with commits(execute=True):
+        client.post(f"/booking/{token}/cancel/", {"confirm": "on"})
+    response = client.get(f"/booking/{token}/confirmed/", follow=True)  # Back, or a reload of the old tab
+    page = response.content.decode()
+    assert "re booked" not in page and "This appointment is cancelled." in page
+    assert "Book another appointment" in page
+
+
+def test_a_past_appointments_link_says_it_has_taken_place(client, clock, nurse, commits):
+    book(client, commits, local(TUESDAY, 10))
+    token = manage_token(Appointment.objects.get().public_id)
+    clock.move_to(local(TUESDAY, 15))
+    page = client.get(f"/booking/{token}/").content.decode()
+    assert "This appointment has already taken place." in page and "less than" not in page
+    assert "Move to another time" not in page
 
 
 def test_patient_reschedules_to_another_free_time(client, clock, nurse, commits):
