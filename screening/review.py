@@ -7,18 +7,22 @@ from booking.models import Appointment
 
 from .models import Contraindication, Screening
 
-# What a flag means, said without clinical detail: these labels appear in lists that reception also sees.
+# What a flag means, in a few words, for staff allowed to see health data (why a booking is held is drawn from
+# the answers). Everyone else is told only that a clinician must look.
 FLAG_LABELS = {
     "isotretinoin_date_unsure": "Unsure of a date",
     "changed_answers": "Answers changed since an earlier screening",
 }
 DEFAULT_FLAG_LABEL = "An answer needs a clinician"
+NEUTRAL_LABEL = "Held for a clinician"
 
 
-def flag_label(screening: Screening | None) -> str:
-    """A short, non-clinical label for why a booking is held."""
+def flag_label(screening: Screening | None, *, detailed: bool = True) -> str:
+    """A short label for why a booking is held; without `detailed`, one that says nothing about the answers."""
     if screening is None:
         return "Held by staff"
+    if not detailed:
+        return NEUTRAL_LABEL
     codes = [reason.get("code") for reason in screening.reasons or []]
     labels = [FLAG_LABELS.get(code, DEFAULT_FLAG_LABEL) for code in codes if code]
     return "; ".join(dict.fromkeys(labels)) or DEFAULT_FLAG_LABEL

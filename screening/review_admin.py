@@ -51,6 +51,8 @@ def _decide(request, appointments, decide):
 @admin.register(FlaggedBooking)
 class FlaggedBookingAdmin(admin.ModelAdmin):
     list_display = ["start", "treatment", "practitioner", "patient_name", "flagged_because", "time_until"]
+    # What reception sees instead of `flagged_because`: why a booking is held is drawn from its health answers.
+    neutral_list_display = ["start", "treatment", "practitioner", "patient_name", "held_for", "time_until"]
     list_filter = ["treatment", "practitioner"]
     search_fields = ["patient_name", "patient_email"]
     date_hierarchy = "start"
@@ -74,9 +76,16 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
     def has_review_permission(self, request):
         return request.user.has_perm(REVIEW_PERMISSION)
 
+    def get_list_display(self, request):
+        return self.list_display if request.user.has_perm(ANSWERS_PERMISSION) else self.neutral_list_display
+
     @admin.display(description="Why it is held")
     def flagged_because(self, obj):
         return flag_label(getattr(obj, "screening", None))
+
+    @admin.display(description="Why it is held")
+    def held_for(self, obj):
+        return flag_label(getattr(obj, "screening", None), detailed=False)
 
     @admin.display(description="Starts in", ordering="start")
     def time_until(self, obj):
@@ -134,10 +143,11 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             "title": f"Review: {appointment.treatment} for {appointment.patient_name}",
             "appointment": appointment,
             "screening": screening,
-            "flag": flag_label(screening),
+            "flag": flag_label(screening, detailed=can_see_answers),
             "answers": answers_in_words(screening) if screening and can_see_answers else None,
             "can_see_answers": can_see_answers,
-            "earlier": earlier_screenings(screening) if screening else [],
+            # Earlier outcomes and eligibility dates are health data too.
+            "earlier": earlier_screenings(screening) if screening and can_see_answers else [],
             "can_review": can_review and appointment.status == FlaggedBooking.Status.PENDING_REVIEW,
             "decline_form": decline_form,
             "changelist_url": reverse("admin:screening_flaggedbooking_changelist"),
