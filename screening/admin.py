@@ -158,9 +158,8 @@ class EligibilityReminderAdmin(admin.ModelAdmin):
         "last_error",
         "sent_at",
         "unsubscribed_at",
-        "unsubscribe_token",
         "created_at",
-    ]
+    ]  # never the unsubscribe token: it is the patient's own link, and anyone holding it can opt them out
 
     def has_add_permission(self, request):
         return False
