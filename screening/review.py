@@ -1,11 +1,15 @@
 """Reads for the clinicians' review of flagged bookings, and the record of who looked at health answers."""
 
+from datetime import date
+
 from auditlog.signals import accessed
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from booking.models import Appointment
 
 from .models import Contraindication, Screening
+from .rules import add_months
 
 # What a flag means, in a few words, for staff allowed to see health data (why a booking is held is drawn from
 # the answers). Everyone else is told only that a clinician must look.
@@ -23,9 +27,43 @@ def flag_label(screening: Screening | None, *, detailed: bool = True) -> str:
         return "Held by staff"
     if not detailed:
         return NEUTRAL_LABEL
-    codes = [reason.get("code") for reason in screening.reasons or []]
-    labels = [FLAG_LABELS.get(code, DEFAULT_FLAG_LABEL) for code in codes if code]
+    labels = [FLAG_LABELS.get(code, DEFAULT_FLAG_LABEL) for code in _held_because(screening)]
     return "; ".join(dict.fromkeys(labels)) or DEFAULT_FLAG_LABEL
+
+
+# Reasons that only ever stop a booking or make it wait: never why one is held.
+_WAIT_OR_BLOCK_CODES = {"isotretinoin_current", "isotretinoin_recent"}
+
+
+def _held_because(screening: Screening) -> list[str]:
+    """The codes of the stored reasons that hold a booking for a clinician."""
+    questions = (screening.rules or {}).get("questions") or {}
+    codes = [reason.get("code") for reason in screening.reasons or [] if reason.get("code")]
+    held = [
+        code
+        for code in codes
+        if code not in _WAIT_OR_BLOCK_CODES and questions.get(code, {}).get("action", "flag") == "flag"
+    ]
+    if not held and screening.needs_review and "isotretinoin_recent" in codes:
+        # Stored before an unsure date inside the wait got a reason of its own: that was its only possible flag.
+        held = ["isotretinoin_date_unsure"]
+    return held
+
+
+def unsure_dose_note(screening: Screening) -> str | None:
+    """Say plainly that the patient is unsure of their last isotretinoin dose, and what date they gave (health data)."""
+    answers = screening.answers or {}
+    if not answers.get("last_dose_unsure"):
+        return None
+    if not answers.get("last_dose"):
+        return "The patient is not sure when they last took isotretinoin and gave no date."
+    given = date.fromisoformat(answers["last_dose"])
+    note = f"The patient is not sure when they last took isotretinoin; {date_format(given, 'j M Y')} is their guess."
+    months = (screening.rules or {}).get("isotretinoin_wait_months")
+    if isinstance(months, int):
+        ends = add_months(given, months)
+        note += f" Counted from that date, the {months}-month wait ends on {date_format(ends, 'j M Y')}."
+    return note
 
 
 def earlier_screenings(screening: Screening) -> list[Screening]:

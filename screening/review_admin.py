@@ -15,7 +15,7 @@ from booking import services
 from booking.exceptions import BookingError
 
 from .models import FlaggedBooking, Screening
-from .review import answers_in_words, earlier_screenings, flag_label, record_answers_viewed
+from .review import answers_in_words, earlier_screenings, flag_label, record_answers_viewed, unsure_dose_note
 
 REVIEW_PERMISSION = "screening.review_booking"
 ANSWERS_PERMISSION = "screening.view_health_answers"
@@ -145,6 +145,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             "screening": screening,
             "flag": flag_label(screening, detailed=can_see_answers),
             "answers": answers_in_words(screening) if screening and can_see_answers else None,
+            "unsure_note": unsure_dose_note(screening) if screening and can_see_answers else None,
             "can_see_answers": can_see_answers,
             # Earlier outcomes and eligibility dates are health data too.
             "earlier": earlier_screenings(screening) if screening and can_see_answers else [],

@@ -176,10 +176,19 @@ def _isotretinoin_findings(answers: Answers, policy: Policy, today: date) -> lis
     if answers.last_dose is not None:
         until = add_months(answers.last_dose, wait)
         if today < until:
-            # Even a rough date inside the wait is taken at its word: wait, and a clinician still looks after.
+            # Even a rough date inside the wait is taken at its word: wait, and a clinician still looks after. The
+            # review is a finding of its own, so the stored reasons say why a booking after the wait is held.
             text = f"Your last isotretinoin dose was less than {_months(wait)} ago."
-            flag = "isotretinoin_date_unsure" if answers.last_dose_unsure else None
-            return [_Finding(Outcome.WAIT, Reason("isotretinoin_recent", text), until, flag=flag)]
+            findings = [_Finding(Outcome.WAIT, Reason("isotretinoin_recent", text), until)]
+            if answers.last_dose_unsure:
+                findings.append(
+                    _Finding(
+                        Outcome.REVIEW,
+                        Reason("isotretinoin_date_unsure", unsure_text),
+                        flag="isotretinoin_date_unsure",
+                    )
+                )
+            return findings
         if answers.last_dose_unsure:
             return [
                 _Finding(

@@ -1,0 +1,63 @@
+"""A patient unsure of their last isotretinoin dose books after the wait: the clinician is told the date is uncertain
+and what the patient gave, not only that the dose was recent."""
+
+from datetime import date
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from booking.models import Appointment
+
+from .screening_helpers import book, latest_screening, local, make_clinic, screen, token_of
+
+pytestmark = pytest.mark.django_db
+QUEUE = "/admin/screening/flaggedbooking/"
+# Screened on Monday 2 Mar 2026 with a rough last dose of 15 Oct 2025: wait until 15 Apr 2026, booked 16 Apr.
+AFTER_THE_WAIT = date(2026, 4, 16)
+
+
+def signed_in(client, group):
+    user = User.objects.create_user(f"{group.lower()}-user", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def held_after_the_wait(client, clock, commits):
+    make_clinic()
+    screen(client, isotretinoin_recently="yes", last_dose="2025-10-15", last_dose_unsure="on")
+    screening = latest_screening()
+    assert screening.outcome == "wait" and screening.eligible_from == date(2026, 4, 15)
+    book(client, commits, local(AFTER_THE_WAIT), token=token_of(screening))
+    client.logout()
+    appointment = Appointment.objects.get()
+    assert appointment.status == Appointment.Status.PENDING_REVIEW
+    return appointment
+
+
+def test_the_queue_tells_the_clinician_the_patient_was_unsure_of_a_date(client, held_after_the_wait):
+    page = signed_in(client, "Clinician").get(QUEUE).content.decode()
+    assert "Unsure of a date" in page and "An answer needs a clinician" not in page
+
+
+def test_the_review_page_says_the_date_is_uncertain_and_what_the_patient_gave(client, held_after_the_wait):
+    page = signed_in(client, "Clinician").get(f"{QUEUE}{held_after_the_wait.pk}/review/").content.decode()
+    assert "Unsure of a date" in page
+    assert "not sure when they last took isotretinoin; 15 Oct 2025 is their guess" in page
+    assert "the 6-month wait ends on 15 Apr 2026" in page
+    assert "You are not sure when you last took isotretinoin" in page  # the reason the patient was given
+
+
+def test_a_screening_stored_before_the_fix_is_still_labelled_unsure(client, held_after_the_wait):
+    screening = held_after_the_wait.screening
+    screening.reasons = [reason for reason in screening.reasons if reason["code"] == "isotretinoin_recent"]
+    screening.save(update_fields=["reasons"])
+    page = signed_in(client, "Clinician").get(QUEUE).content.decode()
+    assert "Unsure of a date" in page and "An answer needs a clinician" not in page
+
+
+def test_reception_is_told_neither_the_date_nor_that_it_is_uncertain(client, held_after_the_wait):
+    page = signed_in(client, "Reception").get(f"{QUEUE}{held_after_the_wait.pk}/review/").content.decode()
+    assert "Held for a clinician" in page
+    assert "Date uncertain" not in page and "15 Oct 2025" not in page and "Unsure" not in page
