@@ -3,6 +3,7 @@
 from datetime import date
 
 from auditlog.signals import accessed
+from django.core.exceptions import ValidationError
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
@@ -78,6 +79,14 @@ def earlier_screenings(screening: Screening) -> list[Screening]:
 
 def awaiting_review():
     return Appointment.objects.filter(status=Appointment.Status.PENDING_REVIEW)
+
+
+def booking_not_held(object_id: str) -> Appointment | None:
+    """The booking a review link names when it is not in the review queue; None when it names no booking at all."""
+    try:
+        return Appointment.objects.exclude(status=Appointment.Status.PENDING_REVIEW).filter(pk=object_id).first()
+    except (ValueError, TypeError, ValidationError):
+        return None
 
 
 def record_answers_viewed(screening: Screening) -> None:

@@ -4,8 +4,10 @@ from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -15,7 +17,14 @@ from booking import services
 from booking.exceptions import BookingError
 
 from .models import FlaggedBooking, Screening
-from .review import answers_in_words, earlier_screenings, flag_label, record_answers_viewed, unsure_dose_note
+from .review import (
+    answers_in_words,
+    booking_not_held,
+    earlier_screenings,
+    flag_label,
+    record_answers_viewed,
+    unsure_dose_note,
+)
 
 REVIEW_PERMISSION = "screening.review_booking"
 ANSWERS_PERMISSION = "screening.view_health_answers"
@@ -62,7 +71,9 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
     list_display_links = ["start"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(status=FlaggedBooking.Status.PENDING_REVIEW)
+        queryset = super().get_queryset(request).filter(status=FlaggedBooking.Status.PENDING_REVIEW)
+        # The changelist adds list_select_related only to a queryset without any, so the review page's are the same.
+        return queryset.select_related(*self.list_select_related)
 
     def has_add_permission(self, request):
         return False
@@ -106,17 +117,15 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
 
     def review_view(self, request, object_id):
         """Show a held booking with its screening, and take the clinician's decision."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        appointment = get_object_or_404(
-            FlaggedBooking.objects.select_related("treatment", "practitioner"), pk=object_id
-        )
-        screening = Screening.objects.filter(appointment_id=appointment.pk).select_related("treatment").first()
         can_review = self.has_review_permission(request)
+        if not self.has_view_permission(request) or (request.method == "POST" and not can_review):
+            raise PermissionDenied
+        appointment = self.get_object(request, unquote(object_id))  # None for an id that is not in the queue
+        if appointment is None:
+            return self._nothing_to_review(request, object_id)
+        screening = Screening.objects.filter(appointment_id=appointment.pk).select_related("treatment").first()
         decline_form = DeclineForm(request.POST if "decline" in request.POST else None)
         if request.method == "POST":
-            if not can_review:
-                raise PermissionDenied
             now, who = timezone.now(), request.user.get_username()
             if "approve" in request.POST:
                 approve = partial(services.appointment_approve, now=now, decided_by=who)
@@ -154,6 +163,18 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             "changelist_url": reverse("admin:screening_flaggedbooking_changelist"),
         }
         return TemplateResponse(request, "admin/screening/flaggedbooking/review.html", context)
+
+    def _nothing_to_review(self, request, object_id):
+        """Send a link to a booking that is not held back to the queue, saying why; a link to no booking is a 404."""
+        appointment = booking_not_held(unquote(object_id))
+        if appointment is None:
+            raise Http404("No booking awaiting review has this id.")
+        status = appointment.get_status_display().lower()
+        if request.method == "POST":
+            messages.warning(request, f"This booking is already {status}; no decision was recorded.")
+        else:
+            messages.info(request, f"This booking is {status}: there is nothing to review.")
+        return redirect("admin:screening_flaggedbooking_changelist")
 
     @admin.action(description="Approve selected bookings (patients are emailed)", permissions=["review"])
     def approve_selected(self, request, queryset):
