@@ -16,6 +16,7 @@ from django.utils.timesince import timeuntil
 from booking import services
 from booking.exceptions import BookingError
 
+from . import services as screening_services
 from .models import FlaggedBooking, Screening
 from .review import (
     answers_in_words,
@@ -28,6 +29,7 @@ from .review import (
 
 REVIEW_PERMISSION = "screening.review_booking"
 ANSWERS_PERMISSION = "screening.view_health_answers"
+NOT_REVIEWED_IN_TIME = "Not reviewed before the appointment time."
 
 
 class DeclineForm(forms.Form):
@@ -100,7 +102,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
 
     @admin.display(description="Starts in", ordering="start")
     def time_until(self, obj):
-        return "started" if obj.start <= timezone.now() else timeuntil(obj.start)
+        return "Time passed: can only be declined" if obj.start <= timezone.now() else timeuntil(obj.start)
 
     def get_urls(self):
         custom = [
@@ -124,9 +126,14 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
         if appointment is None:
             return self._nothing_to_review(request, object_id)
         screening = Screening.objects.filter(appointment_id=appointment.pk).select_related("treatment").first()
-        decline_form = DeclineForm(request.POST if "decline" in request.POST else None)
+        now = timezone.now()
+        time_passed = appointment.start <= now
+        decline_form = DeclineForm(
+            request.POST if "decline" in request.POST else None,
+            initial={"reason": NOT_REVIEWED_IN_TIME} if time_passed else None,
+        )
         if request.method == "POST":
-            now, who = timezone.now(), request.user.get_username()
+            who = request.user.get_username()
             if "approve" in request.POST:
                 approve = partial(services.appointment_approve, now=now, decided_by=who)
                 if _decide(request, [appointment], lambda a: approve(appointment=a)):
@@ -134,12 +141,18 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
                 return redirect("admin:screening_flaggedbooking_changelist")
             if "decline" in request.POST and decline_form.is_valid():
                 decline = partial(
-                    services.appointment_decline, reason=decline_form.cleaned_data["reason"], now=now, decided_by=who
+                    screening_services.flagged_booking_decline,
+                    reason=decline_form.cleaned_data["reason"],
+                    now=now,
+                    decided_by=who,
                 )
                 if _decide(request, [appointment], lambda a: decline(appointment=a)):
                     messages.success(
                         request,
-                        f"Declined: the time is free again and {appointment.patient_name} "
+                        f"Declined: the time had passed, so {appointment.patient_name} is not emailed; "
+                        "call them if they are still waiting for an answer."
+                        if time_passed
+                        else f"Declined: the time is free again and {appointment.patient_name} "
                         "is emailed other treatments to book.",
                     )
                 return redirect("admin:screening_flaggedbooking_changelist")
@@ -158,7 +171,8 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             "can_see_answers": can_see_answers,
             # Earlier outcomes and eligibility dates are health data too.
             "earlier": earlier_screenings(screening) if screening and can_see_answers else [],
-            "can_review": can_review and appointment.status == FlaggedBooking.Status.PENDING_REVIEW,
+            "can_review": can_review,
+            "time_passed": time_passed,
             "decline_form": decline_form,
             "changelist_url": reverse("admin:screening_flaggedbooking_changelist"),
         }
@@ -192,9 +206,15 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             done = _decide(
                 request,
                 queryset,
-                lambda a: services.appointment_decline(appointment=a, reason=reason, now=now, decided_by=who),
+                lambda a: screening_services.flagged_booking_decline(
+                    appointment=a, reason=reason, now=now, decided_by=who
+                ),
             )
-            self.message_user(request, f"{done} booking(s) declined; the times are free and the patients emailed.")
+            self.message_user(
+                request,
+                f"{done} booking(s) declined. Those still ahead are free again and the patients emailed; "
+                "patients whose time had passed are not emailed.",
+            )
             return None
         context = {
             **self.admin_site.each_context(request),
