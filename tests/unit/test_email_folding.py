@@ -2,7 +2,7 @@
 
 from email.policy import compat32
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from clinic.mail import QUICK_FOLD, TemplatedEmail
@@ -12,10 +12,20 @@ HEADER_TEXT = st.text(alphabet=st.characters(min_codepoint=9, max_codepoint=0x17
 
 @settings(max_examples=2000, deadline=None)
 @given(name=st.sampled_from(["Subject", "To", "Content-Type", "List-Unsubscribe", "X"]), value=HEADER_TEXT)
+@example(name="Subject", value="\x0c0:")  # found by a run: refused by both
 def test_every_header_folds_to_the_same_bytes(name, value):
     for linesep in ("\n", "\r\n"):
         ours, standard = QUICK_FOLD.clone(linesep=linesep), compat32.clone(linesep=linesep)
-        assert ours.fold_binary(name, value) == standard.fold_binary(name, value)
+        assert folded(ours, name, value) == folded(standard, name, value)
+
+
+def folded(policy, name, value) -> bytes | str:
+    """The folded header, or the name of the error the policy refuses it with (a form feed followed by "0:" reads
+    as a second header to the standard library: both policies must refuse it alike)."""
+    try:
+        return policy.fold_binary(name, value)
+    except Exception as refusal:  # noqa: BLE001 - compared, not hidden
+        return type(refusal).__name__
 
 
 def written_both_ways(message: TemplatedEmail) -> tuple[bytes, bytes]:
