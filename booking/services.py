@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 
 from . import emails
-from .exceptions import DecisionRefused, SlotTaken, SlotUnavailable, TooLateToChange
+from .exceptions import DecisionRefused, InvalidTransition, SlotTaken, SlotUnavailable, TooLateToChange
 from .models import Appointment, AppointmentEmail, Practitioner, Treatment
 from .selectors import booking_window, clinic_tz, free_practitioners_at
 
@@ -341,10 +341,23 @@ def appointment_emails_dispatch(*, now: datetime, limit: int | None = None) -> C
     )
 
 
+# What staff record of a visit once it has started.
+_OUTCOMES = {Appointment.Status.COMPLETED, Appointment.Status.NO_SHOW}
+
+
 def appointment_change_status(*, appointment: Appointment, status: str, now: datetime, reason: str = "") -> Appointment:
-    """Staff move a booking along (completed, no-show, cancelled by the clinic), within the transition table."""
+    """Staff move a booking along (completed, no-show, cancelled by the clinic), within the transition table.
+
+    Completed and no-show are final and say how the visit went, so they wait until it has started: a mis-click on a
+    booking ahead would leave it impossible to cancel or to remind the patient of.
+    """
     with transaction.atomic():
         appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if status in _OUTCOMES and now < appointment.start:
+            raise InvalidTransition(
+                f"This booking starts on {appointment.start.astimezone(clinic_tz()):%d %b at %H:%M}: it can be "
+                f"marked {Appointment.Status(status).label.lower()} only once it has started."
+            )
         appointment.transition_to(status, reason=reason)
         appointment.save()
         if status == Appointment.Status.CANCELLED:
