@@ -5,6 +5,8 @@ class BookingError(Exception):
     """Base for every refusal the booking rules make."""
 
     default_message = "That booking could not be made."
+    # The input at fault ("treatment", "practitioner", "start"), for a form that shows the message beside it.
+    field: str | None = None
 
     def __init__(self, message: str | None = None):
         self.message = message or self.default_message
@@ -12,11 +14,23 @@ class BookingError(Exception):
 
 
 class SlotTaken(BookingError):
+    field = "start"
     default_message = "Sorry, that time has just been taken or is no longer free. Please choose another time."
 
 
 class SlotUnavailable(BookingError):
+    field = "start"
     default_message = "That time is not available. Please choose one of the times shown."
+
+
+class TreatmentUnavailable(BookingError):
+    field = "treatment"
+    default_message = "That treatment cannot be booked at the moment."
+
+
+class PractitionerUnavailable(BookingError):
+    field = "practitioner"
+    default_message = "That practitioner cannot take this booking."
 
 
 class TooLateToChange(BookingError):

@@ -1,5 +1,5 @@
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
@@ -34,6 +34,16 @@ def parse_slot_value(value: str) -> datetime | None:
         return None
     # Years like 0001 or 9999 parse, but overflow once moved to the clinic's zone or a day is added: not a slot.
     return start if SLOT_YEARS[0] <= start.year <= SLOT_YEARS[1] else None
+
+
+def check_date_of_birth(born: date, *, whose: str = "Your") -> date:
+    """Refuse a date of birth that is not in the past, or too long ago to be anything but a mistyped year."""
+    today = timezone.localdate()
+    if born >= today:
+        raise forms.ValidationError(f"{whose} date of birth must be in the past.")
+    if today.year - born.year > OLDEST_AGE_YEARS:
+        raise forms.ValidationError(f"Please check the year of {whose.lower()} date of birth.")
+    return born
 
 
 def slot_label(start: datetime) -> str:
@@ -121,13 +131,7 @@ class BookingForm(SlotChoiceForm):
         return phone
 
     def clean_date_of_birth(self):
-        born = self.cleaned_data["date_of_birth"]
-        today = timezone.localdate()
-        if born >= today:
-            raise forms.ValidationError("Your date of birth must be in the past.")
-        if today.year - born.year > OLDEST_AGE_YEARS:
-            raise forms.ValidationError("Please check the year of your date of birth.")
-        return born
+        return check_date_of_birth(self.cleaned_data["date_of_birth"])
 
 
 class CancelForm(forms.Form):

@@ -275,10 +275,14 @@ class Appointment(models.Model):
         self.fill_times()
         clash = Appointment.objects.clashing_with(self).first()
         if clash:
-            raise ValidationError(
-                f"{self.practitioner} already has {clash.treatment} from {localtime(clash.start):%H:%M} "
-                f"to {localtime(clash.busy_until):%H:%M} (including the buffer) that day."
-            )
+            raise ValidationError(clash.clash_message())
+
+    def clash_message(self) -> str:
+        """Tell staff that this booking holds the time they asked its practitioner for."""
+        return (
+            f"{self.practitioner} already has {self.treatment} from {localtime(self.start):%H:%M} "
+            f"to {localtime(self.busy_until):%H:%M} (including the buffer) that day."
+        )
 
     def fill_times(self) -> None:
         """Derive the end and the busy-until time from the start and the treatment, in elapsed time: in UTC, as an

@@ -38,6 +38,16 @@ def booking_window(now: datetime, not_before: datetime | None = None) -> tuple[d
     return earliest, now + timedelta(days=settings.BOOKING_HORIZON_DAYS)
 
 
+# How far ahead staff may book. No online horizon binds them; this bound only catches a mistyped year.
+STAFF_HORIZON_DAYS = 2 * 366
+
+
+def staff_booking_window(now: datetime) -> tuple[datetime, datetime]:
+    """Return the earliest and latest start staff may book at `now`: any time not yet passed (no minimum notice),
+    up to STAFF_HORIZON_DAYS ahead."""
+    return now, now + timedelta(days=STAFF_HORIZON_DAYS)
+
+
 def bookable_days(now: datetime) -> tuple[date, date]:
     """Return the first and last local day on which any start can be offered."""
     not_before, not_after = booking_window(now)
@@ -124,8 +134,12 @@ def free_practitioners_at(
     now: datetime,
     not_before: datetime | None = None,
     exclude_appointment: Appointment | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> list[Practitioner]:
     """The practitioners (in name order) free to give `treatment` at `start`; none when it is not bookable.
+
+    The start must lie in the patient's booking window at `now`, or in `window` (earliest, latest) when given: staff
+    book with `staff_booking_window`.
 
     The same rule as `availability` (`free_starts`), asked of one start and read fresh from the database: the
     bookings and time off that meet this one appointment's time, in one query. Booking never needs the rest of the
@@ -133,7 +147,7 @@ def free_practitioners_at(
     practitioners are those read with their hours (once per diary version): read-only, so a caller that keeps one
     copies it.
     """
-    earliest, latest = booking_window(now, not_before)
+    earliest, latest = window or booking_window(now, not_before)
     if not earliest <= start <= latest:
         return []
     practitioners, weekly = _hours_under(treatment, diary_version())
@@ -144,6 +158,65 @@ def free_practitioners_at(
     schedules = [PractitionerSchedule(pk, weekly[pk]) for pk in practitioners if pk not in busy]
     free = _treatment_free_starts(treatment, schedules, first_day=day, last_day=day, not_before=start, not_after=start)
     return [practitioners[pk] for pk in free[day][0].practitioner_ids] if free[day] else []
+
+
+def why_not_free(
+    *, practitioner: Practitioner, treatment: Treatment, start: datetime, exclude_appointment: Appointment | None = None
+) -> str | None:
+    """Say, for staff, why `practitioner` cannot give `treatment` at `start`: time off, another booking, outside
+    their hours or off the times grid. Asked once `free_practitioners_at` has left them out (None if none applies)."""
+    tz = clinic_tz()
+    start = start.astimezone(UTC)
+    end = start + treatment.duration
+    busy_until = end + treatment.buffer_after
+    away = TimeOff.objects.filter(practitioner=practitioner, start__lt=busy_until, end__gt=start).first()
+    if away is not None:
+        why = f" ({away.reason})" if away.reason else ""
+        return (
+            f"{practitioner} is away from {away.start.astimezone(tz):%d %b %H:%M} "
+            f"to {away.end.astimezone(tz):%d %b %H:%M}{why}."
+        )
+    clash = (
+        Appointment.objects.holding_time()
+        .filter(practitioner=practitioner)
+        .exclude(pk=exclude_appointment.pk if exclude_appointment else None)
+        .overlapping(start, busy_until)
+        .select_related("treatment", "practitioner")
+        .first()
+    )
+    if clash is not None:
+        return clash.clash_message()
+    local = start.astimezone(tz)
+    day_name = local.strftime("%A")
+    hours = list(
+        WorkingHours.objects.filter(practitioner=practitioner, weekday=local.weekday()).values_list(
+            "start_time", "end_time"
+        )
+    )
+    if not hours:
+        return f"{practitioner} does not work on {day_name}s."
+    windows = [
+        (datetime.combine(local.date(), opens, tzinfo=tz), datetime.combine(local.date(), closes, tzinfo=tz))
+        for opens, closes in sorted(hours)
+    ]
+    within = [(opens, closes) for opens, closes in windows if opens <= start and end <= closes]
+    if not within:
+        worked = ", ".join(f"{opens:%H:%M}-{closes:%H:%M}" for opens, closes in windows)
+        return (
+            f"{practitioner} works {worked} on {day_name}s: {treatment} ({treatment.duration_minutes} minutes) "
+            f"at {local:%H:%M} is outside those hours."
+        )
+    step = timedelta(minutes=settings.BOOKING_SLOT_STEP_MINUTES)
+    opens, closes = within[0]
+    before = opens + (start - opens) // step * step
+    if before == start:
+        return None
+    fitting = [each for each in (before, before + step) if each + treatment.duration <= closes]
+    nearest = [f"{each.astimezone(tz):%H:%M}" for each in fitting]
+    return (
+        f"Appointments start every {settings.BOOKING_SLOT_STEP_MINUTES} minutes from {opens:%H:%M}: "
+        f"please choose {' or '.join(nearest)}."
+    )
 
 
 def _treatment_free_starts(treatment, schedules, *, first_day, last_day, not_before, not_after):

@@ -11,9 +11,17 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 
 from . import emails
-from .exceptions import DecisionRefused, InvalidTransition, SlotTaken, SlotUnavailable, TooLateToChange
+from .exceptions import (
+    DecisionRefused,
+    InvalidTransition,
+    PractitionerUnavailable,
+    SlotTaken,
+    SlotUnavailable,
+    TooLateToChange,
+    TreatmentUnavailable,
+)
 from .models import Appointment, AppointmentEmail, Practitioner, Treatment
-from .selectors import booking_window, clinic_tz, free_practitioners_at
+from .selectors import booking_window, clinic_tz, free_practitioners_at, staff_booking_window, why_not_free
 
 logger = logging.getLogger(__name__)
 
@@ -115,35 +123,86 @@ def appointment_book(
     if not treatment.active:
         raise SlotUnavailable("This treatment is not bookable online at the moment.")
     practitioners = _in_turn(_free_practitioners(treatment=treatment, start=start, now=now, not_before=not_before))
-
-    def queue_first_emails(appointment: Appointment) -> None:
-        if status == Appointment.Status.PENDING_REVIEW:
-            nudge_at = appointment.start - timedelta(hours=settings.REVIEW_NUDGE_HOURS)
-            due = {AppointmentEmail.Kind.RECEIVED: now, AppointmentEmail.Kind.REVIEW_DUE: max(now, nudge_at)}
-        else:
-            due = {AppointmentEmail.Kind.CONFIRMED: now}
-        reminder_at = appointment_reminder_due_at(appointment.start)
-        if reminder_at > now:
-            due[AppointmentEmail.Kind.REMINDER] = reminder_at
-        _queue_first_emails(appointment, due, now=now)
-
     return _claim_time(
-        Appointment(
-            treatment=treatment,
-            start=start,
-            status=status,
-            patient_name=patient.name,
-            patient_email=patient.email,
-            patient_phone=patient.phone,
-            patient_date_of_birth=patient.date_of_birth,
-        ),
+        _new_appointment(treatment=treatment, start=start, patient=patient, status=status),
         practitioners,
-        then=queue_first_emails,
+        then=lambda appointment: _queue_first_emails(appointment, now=now),
     )
 
 
-def _queue_first_emails(appointment: Appointment, due: dict[str, datetime], *, now: datetime) -> None:
-    """A booking made this moment has no email rows yet: add them in one statement, and hand the due ones on."""
+def appointment_staff_book(
+    *, treatment: Treatment, practitioner: Practitioner, start: datetime, patient: PatientDetails, now: datetime
+) -> Appointment:
+    """Book `treatment` at `start` with the practitioner staff chose (a phone booking) and queue the patient's emails,
+    the same ones an online booking queues.
+
+    The diary's rules are the patients' own (see `appointment_staff_check`). A treatment that requires the online
+    screening is held for a clinician's review: no screening backs a phone booking, and a clinician decides, as they
+    do on every booking the screening could not clear (the review queue shows it as held by staff).
+    """
+    appointment_staff_check(treatment=treatment, practitioner=practitioner, start=start, now=now)
+    status = Appointment.Status.PENDING_REVIEW if treatment.requires_screening else Appointment.Status.CONFIRMED
+    return _claim_time(
+        _new_appointment(treatment=treatment, start=start, patient=patient, status=status),
+        [practitioner],
+        then=lambda appointment: _queue_first_emails(appointment, now=now),
+    )
+
+
+def appointment_staff_check(
+    *, treatment: Treatment, practitioner: Practitioner, start: datetime, now: datetime
+) -> None:
+    """Raise the refusal `appointment_staff_book` would make, and write nothing: forms call it to show the refusal
+    beside the input at fault (the error's `field`).
+
+    The patients' rules for the one practitioner staff chose: both active, the practitioner gives the treatment, and
+    the start is on their times grid, within their hours, not in their time off and clear of their other bookings.
+    Staff may book sooner than the minimum notice and beyond the online horizon, never in the past.
+    """
+    if not treatment.active:
+        raise TreatmentUnavailable(f"{treatment} is not active. Make it active under Treatments, or choose another.")
+    if not practitioner.active:
+        raise PractitionerUnavailable(f"{practitioner} is not active. Choose another practitioner.")
+    if not practitioner.treatments.filter(pk=treatment.pk).exists():
+        raise PractitionerUnavailable(f"{practitioner} does not give {treatment}. Choose another practitioner.")
+    earliest, latest = staff_booking_window(now)
+    if start <= earliest:
+        raise SlotUnavailable("That time has already passed. Choose a time ahead.")
+    if start > latest:
+        raise SlotUnavailable("That is more than two years ahead. Please check the year.")
+    free = free_practitioners_at(treatment=treatment, start=start, now=now, window=(earliest, latest))
+    if all(each.pk != practitioner.pk for each in free):
+        raise SlotUnavailable(
+            why_not_free(practitioner=practitioner, treatment=treatment, start=start) or SlotTaken.default_message
+        )
+
+
+def _new_appointment(*, treatment: Treatment, start: datetime, patient: PatientDetails, status: str) -> Appointment:
+    return Appointment(
+        treatment=treatment,
+        start=start,
+        status=status,
+        patient_name=patient.name,
+        patient_email=patient.email,
+        patient_phone=patient.phone,
+        patient_date_of_birth=patient.date_of_birth,
+    )
+
+
+def _queue_first_emails(appointment: Appointment, *, now: datetime) -> None:
+    """A booking made this moment has no email rows yet: add them in one statement, and hand the due ones on.
+
+    A confirmed booking gets the confirmation; one held for review the "received" email and the clinic's nudge.
+    Either gets its reminder, which waits while a clinician has yet to decide.
+    """
+    if appointment.status == Appointment.Status.PENDING_REVIEW:
+        nudge_at = appointment.start - timedelta(hours=settings.REVIEW_NUDGE_HOURS)
+        due = {AppointmentEmail.Kind.RECEIVED: now, AppointmentEmail.Kind.REVIEW_DUE: max(now, nudge_at)}
+    else:
+        due = {AppointmentEmail.Kind.CONFIRMED: now}
+    reminder_at = appointment_reminder_due_at(appointment.start)
+    if reminder_at > now:
+        due[AppointmentEmail.Kind.REMINDER] = reminder_at
     rows = AppointmentEmail.objects.bulk_create(
         AppointmentEmail(appointment=appointment, kind=kind, appointment_start=appointment.start, due_at=due_at)
         for kind, due_at in due.items()

@@ -1,6 +1,6 @@
 """Reception runs the diary in the admin: phone bookings and moves follow the patients' rules and send their emails."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,14 +9,17 @@ from django.core import mail
 from django.utils import timezone
 
 from booking import services
-from booking.models import Appointment
+from booking.admin import AppointmentAdmin
+from booking.models import Appointment, AppointmentEmail, TimeOff
 
-from ..factories import patient
+from ..factories import make_practitioner, make_treatment, patient
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
 TUESDAY = date(2026, 3, 3)  # the clock fixture stands at Monday 2 March 2026, 08:00
+ADD = "/admin/booking/appointment/add/"
 LIST = "/admin/booking/appointment/"
+Kind = AppointmentEmail.Kind
 
 
 def at(day: date, hh: int, mm: int = 0) -> datetime:
@@ -31,6 +34,32 @@ def reception(client):
     return client
 
 
+def phone_booking(treatment, practitioner, start, **overrides):
+    data = {
+        "treatment": treatment.pk,
+        "practitioner": practitioner.pk,
+        "start_0": f"{start:%Y-%m-%d}",
+        "start_1": f"{start:%H:%M:%S}",
+        "patient_name": "Sam Carter",
+        "patient_email": "sam@example.com",
+        "patient_phone": "07700 900456",
+        "patient_date_of_birth": "1985-07-01",
+        "emails-TOTAL_FORMS": "0",
+        "emails-INITIAL_FORMS": "0",
+    }
+    data.update(overrides)
+    return data
+
+
+def field_errors(response):
+    form = response.context["adminform"].form
+    return {field: " ".join(errors) for field, errors in form.errors.items()}
+
+
+def email_kinds(appointment):
+    return sorted(appointment.emails.filter(state="pending").values_list("kind", flat=True))
+
+
 def booked_online(treatment, start, email="alex@example.com"):
     appointment = services.appointment_book(
         treatment=treatment, start=start, patient=patient(email=email), now=timezone.now()
@@ -38,6 +67,163 @@ def booked_online(treatment, start, email="alex@example.com"):
     services.appointment_emails_dispatch(now=timezone.now())  # the confirmation goes
     mail.outbox.clear()
     return appointment
+
+
+# --- Adding a phone booking -----------------------------------------------------------------------------------------
+
+
+def test_a_phone_booking_is_confirmed_and_the_patient_gets_the_online_emails(reception, clock, commits, facial, nurse):
+    with commits(execute=True):
+        response = reception.post(ADD, phone_booking(facial, nurse, at(TUESDAY, 10)))
+    assert response.status_code == 302
+    appointment = Appointment.objects.get()
+    assert appointment.status == Appointment.Status.CONFIRMED and appointment.practitioner == nurse
+    [message] = mail.outbox
+    assert message.to == ["sam@example.com"]
+    assert message.subject == "Your appointment is confirmed: Hydrating facial, 3 March at 10:00"
+    reminder = appointment.emails.get(kind=Kind.REMINDER)
+    assert reminder.state == "pending" and reminder.due_at == at(date(2026, 3, 2), 10)
+
+    clock.move_to(at(date(2026, 3, 2), 10))
+    services.appointment_emails_dispatch(now=timezone.now())
+    assert mail.outbox[-1].subject == "Reminder: Hydrating facial tomorrow at 10:00"
+
+
+def test_staff_may_book_sooner_than_patients_and_beyond_the_online_horizon(reception, clock, facial, nurse):
+    # Online, 09:00 today is inside the two hours' notice and 100 days ahead is past the 90-day horizon.
+    for start in (at(date(2026, 3, 2), 9), at(date(2026, 3, 2), 9) + timedelta(days=100)):
+        response = reception.post(ADD, phone_booking(facial, nurse, start))
+        assert response.status_code == 302, field_errors(response)
+    assert Appointment.objects.count() == 2
+    assert AppointmentEmail.objects.filter(kind=Kind.CONFIRMED).count() == 2
+
+
+def test_a_phone_booking_is_added_as_confirmed_whatever_status_is_posted(reception, clock, facial, nurse):
+    page = reception.get(ADD).content.decode()
+    assert 'name="status"' not in page
+    response = reception.post(ADD, phone_booking(facial, nurse, at(TUESDAY, 10), status="completed"))
+    assert response.status_code == 302
+    appointment = Appointment.objects.get()
+    assert appointment.status == Appointment.Status.CONFIRMED
+    assert email_kinds(appointment) == [Kind.CONFIRMED, Kind.REMINDER]
+
+
+def test_a_screened_treatment_booked_by_phone_is_held_for_a_clinician(reception, clock, commits):
+    microneedling = make_treatment("microneedling", minutes=60, buffer=15, requires_screening=True)
+    nurse = make_practitioner("Nurse Ben", treatments=[microneedling])
+    with commits(execute=True):
+        response = reception.post(ADD, phone_booking(microneedling, nurse, at(TUESDAY, 10)), follow=True)
+    assert "this booking is held for a clinician&#x27;s review" in response.content.decode()
+    appointment = Appointment.objects.get()
+    assert appointment.status == Appointment.Status.PENDING_REVIEW
+    [message] = mail.outbox
+    assert message.subject == "We have received your booking request: Microneedling, 3 March"
+    queue = reception.get("/admin/screening/flaggedbooking/").content.decode()
+    assert "Sam Carter" in queue and "Held by staff" in queue
+
+
+@pytest.fixture
+def diary(db):
+    """A facial and a peel; Nurse Ben gives the facial on weekdays 09:00-17:00, the peel is given by someone else."""
+    facial = make_treatment("hydrating-facial", minutes=45, buffer=15)
+    peel = make_treatment("chemical-peel", minutes=30)
+    ben = make_practitioner("Nurse Ben", treatments=[facial], weekdays=range(5))
+    make_practitioner("Nurse Ada", treatments=[facial, peel])
+    return facial, peel, ben
+
+
+def _inactive(row):
+    row.active = False
+    row.save()
+
+
+REFUSALS = {
+    "a day off": (lambda f, p, b: (f, b, at(date(2026, 3, 7), 10)), "start", "Nurse Ben does not work on Saturdays."),
+    "the past": (lambda f, p, b: (f, b, at(date(2026, 3, 2), 7)), "start", "That time has already passed."),
+    "the night": (
+        lambda f, p, b: (f, b, at(TUESDAY, 3)),
+        "start",
+        "Nurse Ben works 09:00-17:00 on Tuesdays: Hydrating facial (45 minutes) at 03:00 is outside those hours.",
+    ),
+    "past closing": (lambda f, p, b: (f, b, at(TUESDAY, 16, 30)), "start", "at 16:30 is outside those hours"),
+    "off the grid": (
+        lambda f, p, b: (f, b, at(TUESDAY, 14, 7)),
+        "start",
+        "Appointments start every 15 minutes from 09:00: please choose 14:00 or 14:15.",
+    ),
+    "a mistyped year": (lambda f, p, b: (f, b, at(date(9999, 12, 31), 23, 59)), "start", "Please check the year."),
+    "another treatment": (lambda f, p, b: (p, b, at(TUESDAY, 10)), "practitioner", "Nurse Ben does not give Chemical"),
+    "an inactive treatment": (
+        lambda f, p, b: (_inactive(f) or f, b, at(TUESDAY, 10)),
+        "treatment",
+        "Hydrating facial is not active.",
+    ),
+    "an inactive practitioner": (
+        lambda f, p, b: (f, _inactive(b) or b, at(TUESDAY, 10)),
+        "practitioner",
+        "Nurse Ben is not active.",
+    ),
+    "time off": (
+        lambda f, p, b: (
+            TimeOff.objects.create(practitioner=b, start=at(TUESDAY, 9), end=at(TUESDAY, 13), reason="Training")
+            and (f, b, at(TUESDAY, 12, 30))
+        ),
+        "start",
+        "Nurse Ben is away from 03 Mar 09:00 to 03 Mar 13:00 (Training).",
+    ),
+    "another booking": (
+        lambda f, p, b: (f, b, at(TUESDAY, 10, 30)),
+        "start",
+        "Nurse Ben already has Hydrating facial from 10:00 to 11:00 (including the buffer) that day.",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=list(REFUSALS))
+def test_a_phone_booking_the_diary_cannot_take_is_a_form_error_on_its_field(reception, clock, diary, case):
+    facial, peel, ben = diary
+    Appointment.objects.create(
+        treatment=facial,
+        practitioner=ben,
+        start=at(TUESDAY, 10),
+        patient_name="Alex Morgan",
+        patient_email="alex@example.com",
+        patient_phone="07700 900123",
+        patient_date_of_birth=date(1990, 5, 17),
+    )
+    make, field, message = REFUSALS[case]
+    treatment, practitioner, start = make(facial, peel, ben)
+    response = reception.post(ADD, phone_booking(treatment, practitioner, start))
+
+    assert response.status_code == 200
+    assert message in field_errors(response).get(field, ""), field_errors(response)
+    assert Appointment.objects.count() == 1 and not AppointmentEmail.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "born, message", [("2030-01-01", "The date of birth must be in the past."), ("1800-01-01", "check the year")]
+)
+def test_a_date_of_birth_must_be_a_real_past_date(reception, clock, facial, nurse, born, message):
+    response = reception.post(ADD, phone_booking(facial, nurse, at(TUESDAY, 10), patient_date_of_birth=born))
+    assert response.status_code == 200
+    assert message in field_errors(response)["patient_date_of_birth"]
+    assert not Appointment.objects.exists() and not AppointmentEmail.objects.exists()
+
+
+def test_a_time_taken_between_the_check_and_the_save_saves_nothing(reception, clock, facial, nurse, monkeypatch):
+    save_form = AppointmentAdmin.save_form
+
+    def lose_the_time_then_save(self, request, form, change):
+        # The form was valid; a patient books the same time online before reception's save reaches the diary.
+        services.appointment_book(treatment=facial, start=at(TUESDAY, 10), patient=patient(), now=timezone.now())
+        return save_form(self, request, form, change)
+
+    monkeypatch.setattr(AppointmentAdmin, "save_form", lose_the_time_then_save)
+    response = reception.post(ADD, phone_booking(facial, nurse, at(TUESDAY, 10)), follow=True)
+    assert response.status_code == 200
+    assert "Nothing was saved: Nurse Ben already has Hydrating facial" in response.content.decode()
+    assert not Appointment.objects.filter(patient_email="sam@example.com").exists()
+    assert not AppointmentEmail.objects.filter(appointment__patient_email="sam@example.com").exists()
 
 
 # --- Recording how a visit went -------------------------------------------------------------------------------------
