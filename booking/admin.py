@@ -89,8 +89,8 @@ class AppointmentEmailInline(admin.TabularInline):
 
 
 class AppointmentAdminForm(forms.ModelForm):
-    """A phone booking, or an edit of one in the diary. A new booking is checked by the booking service's own rules;
-    each refusal is shown beside the input at fault."""
+    """A phone booking, or an edit of one in the diary. A new booking, or a new time or practitioner, is checked by
+    the booking service's own rules; each refusal is shown beside the input at fault."""
 
     class Meta:
         model = Appointment
@@ -106,20 +106,34 @@ class AppointmentAdminForm(forms.ModelForm):
             "patient_date_of_birth",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.booked_time = (self.instance.start, self.instance.practitioner_id) if self.instance.pk else None
+
     def clean_patient_date_of_birth(self):
         born = self.cleaned_data["patient_date_of_birth"]
         return born and check_date_of_birth(born, whose="The")
 
+    def moves_the_booking(self) -> bool:
+        """Whether this edit gives an existing booking another start or practitioner."""
+        wanted = (self.cleaned_data.get("start"), getattr(self.cleaned_data.get("practitioner"), "pk", None))
+        return self.booked_time is not None and wanted != self.booked_time
+
     def clean(self):
         cleaned = super().clean()
-        if self.instance.pk:
-            return cleaned
-        treatment, practitioner, start = (cleaned.get(name) for name in ("treatment", "practitioner", "start"))
+        treatment = cleaned.get("treatment") if "treatment" in self.fields else self.instance.treatment
+        practitioner, start = cleaned.get("practitioner"), cleaned.get("start")
         if treatment is None or practitioner is None or start is None:
             return cleaned  # the missing input already has its error
+        if self.booked_time is not None and not self.moves_the_booking():
+            return cleaned  # the time stays as it is: nothing to check, nobody to email
         try:
             services.appointment_staff_check(
-                treatment=treatment, practitioner=practitioner, start=start, now=timezone.now()
+                treatment=treatment,
+                practitioner=practitioner,
+                start=start,
+                now=timezone.now(),
+                appointment=self.instance if self.booked_time else None,
             )
         except BookingError as error:
             self.add_error(error.field if error.field in self.fields else None, error.message)
@@ -168,10 +182,11 @@ class AppointmentAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return self.readonly_fields
-        # Status changes go through the actions, which follow the transition table and email the patient. Erased
+        # Status changes go through the actions, which follow the transition table and email the patient. Another
+        # treatment is another booking (its own length, its own screening): cancel this one and add that. Erased
         # details stay erased: nobody is asked to type a date of birth back in to save another change.
         erased = [name for name in self.fields if name.startswith("patient_")] if obj.details_erased else []
-        return [*self.readonly_fields, "status", *erased]
+        return [*self.readonly_fields, "treatment", "status", *erased]
 
     def save_model(self, request, obj, form, change):
         now = timezone.now()
@@ -197,6 +212,12 @@ class AppointmentAdmin(admin.ModelAdmin):
                     "review. The patient is told it is received; a clinician confirms or declines it.",
                     messages.WARNING,
                 )
+        elif form.moves_the_booking():
+            edited = [name for name in form.changed_data if name not in ("start", "practitioner")]
+            if edited:
+                obj.save(update_fields=[*edited, "updated_at"])
+            services.appointment_staff_move(appointment=obj, start=obj.start, practitioner=obj.practitioner, now=now)
+            obj.refresh_from_db()
         else:
             super().save_model(request, obj, form, change)
 

@@ -150,15 +150,27 @@ def appointment_staff_book(
 
 
 def appointment_staff_check(
-    *, treatment: Treatment, practitioner: Practitioner, start: datetime, now: datetime
+    *,
+    treatment: Treatment,
+    practitioner: Practitioner,
+    start: datetime,
+    now: datetime,
+    appointment: Appointment | None = None,
 ) -> None:
-    """Raise the refusal `appointment_staff_book` would make, and write nothing: forms call it to show the refusal
-    beside the input at fault (the error's `field`).
+    """Raise the refusal `appointment_staff_book` (or, given `appointment`, `appointment_staff_move`) would make, and
+    write nothing: forms call it to show the refusal beside the input at fault (the error's `field`).
 
     The patients' rules for the one practitioner staff chose: both active, the practitioner gives the treatment, and
     the start is on their times grid, within their hours, not in their time off and clear of their other bookings.
     Staff may book sooner than the minimum notice and beyond the online horizon, never in the past.
     """
+    if appointment is not None and appointment.status not in (
+        Appointment.Status.CONFIRMED,
+        Appointment.Status.PENDING_REVIEW,
+    ):
+        raise TooLateToChange(
+            f"This booking is {appointment.get_status_display().lower()}: its time can no longer be changed."
+        )
     if not treatment.active:
         raise TreatmentUnavailable(f"{treatment} is not active. Make it active under Treatments, or choose another.")
     if not practitioner.active:
@@ -170,10 +182,13 @@ def appointment_staff_check(
         raise SlotUnavailable("That time has already passed. Choose a time ahead.")
     if start > latest:
         raise SlotUnavailable("That is more than two years ahead. Please check the year.")
-    free = free_practitioners_at(treatment=treatment, start=start, now=now, window=(earliest, latest))
+    free = free_practitioners_at(
+        treatment=treatment, start=start, now=now, window=(earliest, latest), exclude_appointment=appointment
+    )
     if all(each.pk != practitioner.pk for each in free):
         raise SlotUnavailable(
-            why_not_free(practitioner=practitioner, treatment=treatment, start=start) or SlotTaken.default_message
+            why_not_free(practitioner=practitioner, treatment=treatment, start=start, exclude_appointment=appointment)
+            or SlotTaken.default_message
         )
 
 
@@ -266,11 +281,34 @@ def appointment_reschedule(
         # Prefer the practitioner the patient already had, when they are free at the new time (a stable sort).
         practitioners.sort(key=lambda practitioner: practitioner.pk != appointment.practitioner_id)
         appointment.start = new_start
-        _claim_time(appointment, practitioners)
-        _skip_pending_reminders(appointment)
-        appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.RESCHEDULED, now=now)
-        appointment_reminder_schedule(appointment=appointment, now=now)
+        _move(appointment, practitioners, now=now)
     return appointment
+
+
+def appointment_staff_move(
+    *, appointment: Appointment, start: datetime, practitioner: Practitioner, now: datetime
+) -> Appointment:
+    """Staff move a booking to another time or practitioner (or both), under the rules of `appointment_staff_check`
+    but with no cut-off before the old time; the patient is emailed the move and reminded of the new time."""
+    with transaction.atomic():
+        appointment = (
+            Appointment.objects.select_for_update().select_related("treatment", "practitioner").get(pk=appointment.pk)
+        )
+        appointment_staff_check(
+            treatment=appointment.treatment, practitioner=practitioner, start=start, now=now, appointment=appointment
+        )
+        appointment.start = start
+        _move(appointment, [practitioner], now=now)
+    return appointment
+
+
+def _move(appointment: Appointment, practitioners: list[Practitioner], *, now: datetime) -> None:
+    """Write a booking's new time with the first of `practitioners` free then; the patient hears of the move and is
+    reminded of the new time, not the old."""
+    _claim_time(appointment, practitioners)
+    _skip_pending_reminders(appointment)
+    appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.RESCHEDULED, now=now)
+    appointment_reminder_schedule(appointment=appointment, now=now)
 
 
 def _skip_pending_reminders(appointment: Appointment) -> None:

@@ -51,6 +51,28 @@ def phone_booking(treatment, practitioner, start, **overrides):
     return data
 
 
+def edit_form(appointment, **overrides):
+    start = appointment.start.astimezone(LONDON)
+    data = {
+        "practitioner": appointment.practitioner_id,
+        "start_0": f"{start:%Y-%m-%d}",
+        "start_1": f"{start:%H:%M:%S}",
+        "status_reason": appointment.status_reason,
+        "patient_name": appointment.patient_name,
+        "patient_email": appointment.patient_email,
+        "patient_phone": appointment.patient_phone,
+        "patient_date_of_birth": f"{appointment.patient_date_of_birth:%Y-%m-%d}",
+        "emails-TOTAL_FORMS": "0",
+        "emails-INITIAL_FORMS": "0",
+    }
+    data.update(overrides)
+    return data
+
+
+def change_url(appointment):
+    return f"/admin/booking/appointment/{appointment.pk}/change/"
+
+
 def field_errors(response):
     form = response.context["adminform"].form
     return {field: " ".join(errors) for field, errors in form.errors.items()}
@@ -224,6 +246,84 @@ def test_a_time_taken_between_the_check_and_the_save_saves_nothing(reception, cl
     assert "Nothing was saved: Nurse Ben already has Hydrating facial" in response.content.decode()
     assert not Appointment.objects.filter(patient_email="sam@example.com").exists()
     assert not AppointmentEmail.objects.filter(appointment__patient_email="sam@example.com").exists()
+
+
+# --- Changing a booking ---------------------------------------------------------------------------------------------
+
+
+def test_only_a_change_of_time_emails_the_patient(reception, clock, commits, facial, nurse):
+    appointment = booked_online(facial, at(TUESDAY, 10))
+
+    with commits(execute=True):
+        response = reception.post(change_url(appointment), edit_form(appointment, patient_phone="07700 900999"))
+    assert response.status_code == 302, field_errors(response)
+    appointment.refresh_from_db()
+    assert appointment.patient_phone == "07700 900999"
+    assert mail.outbox == [] and email_kinds(appointment) == [Kind.REMINDER]
+
+    with commits(execute=True):
+        response = reception.post(
+            change_url(appointment),
+            edit_form(appointment, start_0="2026-03-04", start_1="11:00:00", patient_name="Alex Morgan-Reed"),
+        )
+    assert response.status_code == 302, field_errors(response)
+    appointment.refresh_from_db()
+    assert appointment.start == at(date(2026, 3, 4), 11) and appointment.patient_name == "Alex Morgan-Reed"
+    [message] = mail.outbox
+    assert message.subject == "Your appointment has moved: Hydrating facial, 4 March at 11:00"
+    old, new = appointment.emails.filter(kind=Kind.REMINDER).order_by("appointment_start")
+    assert old.state == "skipped" and new.state == "pending" and new.due_at == at(TUESDAY, 11)
+
+    clock.move_to(at(TUESDAY, 11))
+    services.appointment_emails_dispatch(now=timezone.now())
+    assert mail.outbox[-1].subject == "Reminder: Hydrating facial tomorrow at 11:00"
+
+
+def test_giving_a_booking_to_another_practitioner_tells_the_patient(reception, clock, commits, facial, nurse):
+    ada = make_practitioner("Nurse Ada", treatments=[facial])
+    appointment = booked_online(facial, at(TUESDAY, 10))
+    other = ada if appointment.practitioner == nurse else nurse
+    with commits(execute=True):
+        response = reception.post(change_url(appointment), edit_form(appointment, practitioner=other.pk))
+    assert response.status_code == 302, field_errors(response)
+    appointment.refresh_from_db()
+    assert appointment.practitioner == other
+    [message] = mail.outbox
+    assert message.subject.startswith("Your appointment has moved") and f"With {other.name}" in message.body
+    assert appointment.emails.get(kind=Kind.REMINDER).state == "pending"
+
+
+def test_a_move_the_diary_cannot_take_is_refused_and_changes_nothing(reception, clock, facial, nurse):
+    appointment = booked_online(facial, at(TUESDAY, 10))
+    response = reception.post(
+        change_url(appointment), edit_form(appointment, start_1="20:00:00", patient_phone="07700 900999")
+    )
+    assert response.status_code == 200
+    assert "Nurse Ben works 09:00-17:00 on Tuesdays" in field_errors(response)["start"]
+    appointment.refresh_from_db()
+    assert appointment.start == at(TUESDAY, 10) and appointment.patient_phone == "07700 900123"
+    assert email_kinds(appointment) == [Kind.REMINDER]
+
+
+def test_a_cancelled_booking_cannot_be_given_a_new_time(reception, clock, facial, nurse):
+    appointment = booked_online(facial, at(TUESDAY, 10))
+    services.appointment_change_status(appointment=appointment, status="cancelled", now=timezone.now())
+    appointment.refresh_from_db()
+    response = reception.post(change_url(appointment), edit_form(appointment, start_1="11:00:00"))
+    assert response.status_code == 200
+    assert "This booking is cancelled: its time can no longer be changed." in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.start == at(TUESDAY, 10)
+
+
+def test_the_treatment_of_a_booking_is_not_edited_in_place(reception, clock, facial, nurse):
+    peel = make_treatment("chemical-peel", minutes=30)
+    nurse.treatments.add(peel)
+    appointment = booked_online(facial, at(TUESDAY, 10))
+    response = reception.post(change_url(appointment), edit_form(appointment, treatment=peel.pk))
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.treatment == facial
 
 
 # --- Recording how a visit went -------------------------------------------------------------------------------------
