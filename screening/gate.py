@@ -2,7 +2,9 @@
 
 A screening travels as a signed token (in the times URL and a hidden field of the details form) and must also
 be one this browser's session made: a token copied from someone else, altered, expired or already used opens
-nothing. Without a token the session's latest screening for the treatment is used, so plain day links work.
+nothing. Without a token the session's latest screening for the treatment is used, so plain day links work. The
+latest answers win: a screening followed by another for the same treatment, by the same email or this browser,
+opens nothing either; the patient is sent to the later one.
 """
 
 import uuid
@@ -12,6 +14,7 @@ from datetime import datetime
 from django.contrib import messages
 from django.core import signing
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.formats import date_format
 
 from booking.models import Treatment
@@ -73,12 +76,14 @@ def screening_from_request(request, treatment: Treatment, token: str | None) -> 
 
 @dataclass(frozen=True)
 class Gate:
-    """What the booking pages may do: `response` set means send the patient there instead."""
+    """What the booking pages may do: `response` set means send the patient there instead, for `refusal`."""
 
     screening: Screening | None = None
     token: str = ""
     not_before: datetime | None = None
     response: object | None = None
+    # Why the patient was turned away and where to go, in a sentence (for the JSON API, which cannot redirect).
+    refusal: str = ""
 
     def refusal_for(self, start: datetime) -> NotEligible | None:
         """Say why `start` cannot be booked when it is before the screening's eligible day."""
@@ -90,26 +95,69 @@ class Gate:
         )
 
 
-def booking_gate(request, treatment: Treatment, now: datetime, *, announce: bool = True) -> Gate:
-    """Let a screened treatment's times be seen and booked only with a usable screening of this browser.
+def _turn_away(request, url: str, reason: str, *, announce: bool, message: str | None = None) -> Gate:
+    """Send the patient to `url`; `message` (default `reason`) is shown there when the page does not say why."""
+    if announce and message != "":
+        messages.info(request, message or f"{reason}.")
+    return Gate(response=redirect(url), refusal=f"{reason}: {url}")
 
-    `announce` adds a message saying why the patient was sent to the questions (pages, not the JSON API).
+
+def superseded(request, treatment: Treatment, later: Screening, *, announce: bool = True) -> Gate:
+    """Turn away a screening that `later` replaced: to the later result when this browser made it, else to the
+    questions (the later answers were given elsewhere with the same email, so this browser cannot open them)."""
+    if later.public_id.hex in session_screening_ids(request):
+        url = reverse("screening:result", args=[treatment.slug, screening_token(later)])
+        reason = "You answered the health questions again, so only your latest answers can be used"
+    else:
+        url = reverse("screening:start", args=[treatment.slug])
+        reason = (
+            "You answered the health questions again with the same email since, so these answers can no longer be "
+            "used. Please answer them again here"
+        )
+    return _turn_away(request, url, reason, announce=announce)
+
+
+def booking_gate(request, treatment: Treatment, now: datetime, *, announce: bool = True) -> Gate:
+    """Let a screened treatment's times be seen and booked only with the latest usable screening of this browser.
+
+    `announce` adds a message saying why the patient was sent elsewhere (pages, not the JSON API).
     """
     if not treatment.requires_screening:
         return Gate()
     token = request.POST.get(TOKEN_PARAM) if request.method == "POST" else request.GET.get(TOKEN_PARAM)
     screening = screening_from_request(request, treatment, token)
+    start_url = reverse("screening:start", args=[treatment.slug])
     if screening is None:
-        if announce:
-            messages.info(request, "Please answer a few short health questions first.")
-        return Gate(response=redirect("screening:start", treatment.slug))
+        return _turn_away(
+            request,
+            start_url,
+            "Answer the health questions first",
+            announce=announce,
+            message="Please answer a few short health questions first.",
+        )
+    # The latest answers win: an old token (an earlier URL, the Back button) is no way round a later "blocked".
+    later = selectors.later_screening(screening, also_ids=session_screening_ids(request))
+    if later is not None:
+        return superseded(request, treatment, later, announce=announce)
     if not screening.is_usable(now):
-        if announce:
-            messages.info(request, "Your answers have expired or were already used. Please answer them again.")
-        return Gate(response=redirect("screening:start", treatment.slug))
+        return _turn_away(
+            request,
+            start_url,
+            "Your answers have expired or were already used. Please answer the health questions again",
+            announce=announce,
+            message="Your answers have expired or were already used. Please answer them again.",
+        )
     token = screening_token(screening)
+    result_url = reverse("screening:result", args=[treatment.slug, token])
+    name = treatment.name.lower()
+    # The result page says why, so it needs no message of its own.
     if screening.outcome == Screening.Outcome.BLOCKED:
-        return Gate(response=redirect("screening:result", treatment.slug, token))
+        reason = f"Your answers mean {name} cannot be booked online at the moment. See why"
+        return _turn_away(request, result_url, reason, announce=announce, message="")
     if screening.eligible_from is not None and screening.eligible_from > bookable_days(now)[1]:
-        return Gate(response=redirect("screening:result", treatment.slug, token))
+        reason = (
+            f"You can book {name} from {date_format(screening.eligible_from, 'j F Y')}, "
+            "after the last day our diary is open for. See why"
+        )
+        return _turn_away(request, result_url, reason, announce=announce, message="")
     return Gate(screening=screening, token=token, not_before=screening_not_before(screening))

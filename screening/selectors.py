@@ -61,5 +61,23 @@ def earlier_wait(*, treatment: Treatment, email: str, now: datetime, also_ids=()
     )
 
 
+def later_screening(screening: Screening, *, also_ids=()) -> Screening | None:
+    """Return the latest screening for the same treatment made after `screening`, by its email or this browser.
+
+    The latest answers win: a screening with a later one after it can no longer book by itself. `also_ids` are
+    the public ids of screenings this browser made. Screenings made in the same instant are ordered by id.
+    """
+    return (
+        Screening.objects.filter(
+            Q(email__iexact=screening.email) | Q(public_id__in=list(also_ids)),
+            Q(created_at__gt=screening.created_at) | Q(created_at=screening.created_at, pk__gt=screening.pk),
+            treatment_id=screening.treatment_id,
+        )
+        .select_related("treatment")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
 def screening_for_appointment(appointment) -> Screening | None:
     return Screening.objects.filter(appointment=appointment).first()

@@ -16,6 +16,10 @@ from .models import EligibilityReminder, Screening, ScreeningPolicy
 
 ADVANCE_REMINDER_DAYS = 14
 REMINDER_SEND_TIME = time(9)
+SUPERSEDED_MESSAGE = (
+    "You answered the health questions again after these answers, so only your latest answers can be used. "
+    "Please answer them again."
+)
 
 
 def local_start_of(day: date) -> datetime:
@@ -114,12 +118,15 @@ def screening_book(*, screening: Screening, start: datetime, patient: PatientDet
 
     Everything is read again from the stored, locked row: its outcome, its date and its email, never from the
     request. A flagged decision books the time held for review; a blocked one, a time before the eligible date,
-    an expired or used screening or another email books nothing.
+    an expired or used screening, one the same email answered again after, or another email books nothing.
     """
     with transaction.atomic():
         screening = Screening.objects.select_for_update().select_related("treatment").get(pk=screening.pk)
         if not screening.is_usable(now):
             raise ScreeningInvalid()
+        if selectors.later_screening(screening) is not None:
+            # The latest answers win; they already weigh these ones (`rules.decide`'s earlier decision).
+            raise ScreeningInvalid(SUPERSEDED_MESSAGE)
         if screening.outcome == Screening.Outcome.BLOCKED:
             raise NotEligible("Your answers mean this treatment cannot be booked online yet.")
         if patient.email.strip().lower() != screening.email.lower():

@@ -101,11 +101,19 @@ def _own_screening(request, treatment, token) -> Screening:
     return screening
 
 
+def _superseded(request, treatment, screening):
+    """Where to send the patient instead when later answers replaced `screening`, else None."""
+    later = selectors.later_screening(screening, also_ids=gate.session_screening_ids(request))
+    return gate.superseded(request, treatment, later).response if later is not None else None
+
+
 @require_http_methods(["GET"])
 def screening_result(request, slug, token):
     """Why the patient must wait or cannot book, from when they can, and what they can book meanwhile."""
     treatment = _screened_treatment(slug)
     screening = _own_screening(request, treatment, token)
+    if response := _superseded(request, treatment, screening):
+        return response
     now = timezone.now()
     if screening.outcome in (Screening.Outcome.CLEAR, Screening.Outcome.REVIEW):
         return redirect(_times_url(treatment, token))
@@ -117,6 +125,8 @@ def screening_reminder(request, slug, token):
     """Opt in to an email when the wait ends; only ever with the box ticked."""
     treatment = _screened_treatment(slug)
     screening = _own_screening(request, treatment, token)
+    if response := _superseded(request, treatment, screening):
+        return response  # a reminder about an old date would skip the latest one's
     now = timezone.now()
     form = ReminderForm(request.POST)
     if form.is_valid():
