@@ -16,6 +16,9 @@ from .models import EligibilityReminder, Screening, ScreeningPolicy
 
 ADVANCE_REMINDER_DAYS = 14
 REMINDER_SEND_TIME = time(9)
+# A patient younger than this on the day of a screened treatment is held for a clinician: a child's date of birth is
+# more often a typo than a patient, and a clinician, not the form, should turn either away.
+REVIEW_UNDER_AGE_YEARS = 18
 SUPERSEDED_MESSAGE = (
     "You answered the health questions again after these answers, so only your latest answers can be used. "
     "Please answer them again."
@@ -113,12 +116,37 @@ def screening_not_before(screening: Screening | None) -> datetime | None:
     return local_start_of(screening.eligible_from)
 
 
+def _date_of_birth_reasons(screening: Screening, patient: PatientDetails, start: datetime) -> list[rules.Reason]:
+    """Say why the patient's date of birth needs a clinician: isotretinoin dates before it, or a young patient."""
+    born = patient.date_of_birth
+    reasons = []
+    answers = rules.Answers.from_json(screening.answers) if screening.answers else None
+    if answers is not None and any(day < born for day in (answers.last_dose, answers.course_end) if day):
+        reasons.append(
+            rules.Reason(
+                "date_of_birth_conflict",
+                "The date of birth you gave is after the isotretinoin dates in your answers, so a clinician will "
+                "check them before confirming.",
+            )
+        )
+    if rules.add_months(born, 12 * REVIEW_UNDER_AGE_YEARS) > start.astimezone(clinic_tz()).date():
+        reasons.append(
+            rules.Reason(
+                "under_age",
+                f"You will be under {REVIEW_UNDER_AGE_YEARS} on the day, so a clinician will check before confirming.",
+            )
+        )
+    return reasons
+
+
 def screening_book(*, screening: Screening, start: datetime, patient: PatientDetails, now: datetime) -> Appointment:
     """Book the screened treatment at `start` with this screening, which is then used up.
 
     Everything is read again from the stored, locked row: its outcome, its date and its email, never from the
-    request. A flagged decision books the time held for review; a blocked one, a time before the eligible date,
-    an expired or used screening, one the same email answered again after, or another email books nothing.
+    request. A flagged decision books the time held for review, as does a date of birth after the isotretinoin
+    dates given or one making the patient younger than REVIEW_UNDER_AGE_YEARS on the day (its reason is added to
+    the screening's, for the clinician). A blocked screening, a time before the eligible date, an expired or used
+    screening, one the same email answered again after, or another email books nothing.
     """
     with transaction.atomic():
         screening = Screening.objects.select_for_update().select_related("treatment").get(pk=screening.pk)
@@ -137,6 +165,10 @@ def screening_book(*, screening: Screening, start: datetime, patient: PatientDet
                 f"You can book {screening.treatment.name.lower()} from "
                 f"{date_format(screening.eligible_from, 'j F Y')}. Please choose a time from that day."
             )
+        born_reasons = _date_of_birth_reasons(screening, patient, start)
+        if born_reasons:
+            screening.reasons = [*screening.reasons, *(reason.to_json() for reason in born_reasons)]
+            screening.needs_review = True
         needs_review = screening.needs_review or screening.outcome == Screening.Outcome.REVIEW
         appointment = appointment_book(
             treatment=screening.treatment,
@@ -148,7 +180,7 @@ def screening_book(*, screening: Screening, start: datetime, patient: PatientDet
         )
         screening.appointment = appointment
         screening.used_at = now
-        screening.save(update_fields=["appointment", "used_at"])
+        screening.save(update_fields=["appointment", "used_at", "reasons", "needs_review"])
     return appointment
 
 
