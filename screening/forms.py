@@ -8,7 +8,7 @@ from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
 
 from . import rules
-from .models import Contraindication, ScreeningPolicy
+from .models import Contraindication, Screening, ScreeningPolicy
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 # Isotretinoin was first marketed in 1982; a course ending more than this far ahead is surely a typo.
@@ -16,6 +16,9 @@ MAX_COURSE_YEARS_AHEAD = 3
 QUESTION_PREFIX = "q_"
 
 BRANDS = ", ".join(rules.BRAND_NAMES)
+# The column's length (254), not the form field's default (320): a longer address must be a form error, not a
+# database one.
+EMAIL_MAX_LENGTH = Screening._meta.get_field("email").max_length
 
 
 def _yes_no(label, *, help_text="", required_message):
@@ -38,9 +41,14 @@ class ScreeningForm(forms.Form):
 
     email = forms.EmailField(
         label="Your email",
+        max_length=EMAIL_MAX_LENGTH,
         help_text="Use the same email when you book. We only use it for this booking and any reminder you ask for.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-        error_messages={"required": "Please enter your email address.", "invalid": "Please enter a valid email."},
+        error_messages={
+            "required": "Please enter your email address.",
+            "invalid": "Please enter a valid email.",
+            "max_length": f"Please enter an email address of at most {EMAIL_MAX_LENGTH} characters.",
+        },
     )
     taking_isotretinoin = _yes_no(
         "Are you taking isotretinoin now?",
