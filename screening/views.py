@@ -1,5 +1,7 @@
 """Patient pages for the screening: the questions, the outcome, and the reminder opt-in."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,7 +11,7 @@ from django.utils.formats import date_format
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from booking.selectors import active_treatments, bookable_days, today_local
+from booking.selectors import active_treatments, bookable_days, next_day_with_times, today_local
 
 from . import gate, selectors, services
 from .exceptions import ScreeningError
@@ -65,14 +67,23 @@ def _result_context(request, treatment, screening, token, now, reminder_form=Non
     today = today_local(now)
     first_day, last_day = bookable_days(now)
     eligible_from = screening.eligible_from
-    times_url = None
-    if (
+    times_url = first_free_day = None
+    diary_open = (
         screening.outcome == Screening.Outcome.WAIT
         and screening.is_usable(now)
         and eligible_from is not None
         and eligible_from <= last_day
-    ):
-        times_url = _times_url(treatment, token, max(eligible_from, first_day))
+    )
+    if diary_open:
+        # Promise only times that exist: the diary may be open that far but full, or closed on that day.
+        first_free_day = next_day_with_times(
+            treatment=treatment,
+            after=max(eligible_from, first_day) - timedelta(days=1),
+            now=now,
+            not_before=services.screening_not_before(screening),
+        )
+        if first_free_day is not None:
+            times_url = _times_url(treatment, token, first_free_day)
     can_remind = eligible_from is not None and eligible_from > today
     reminders = list(
         EligibilityReminder.objects.filter(
@@ -86,6 +97,8 @@ def _result_context(request, treatment, screening, token, now, reminder_form=Non
         "blocked": screening.outcome == Screening.Outcome.BLOCKED,
         "eligible_from": eligible_from,
         "times_url": times_url,
+        "first_free_day": first_free_day,
+        "no_free_times_yet": diary_open and first_free_day is None,
         "alternatives": selectors.safe_alternatives(),
         "reminder_form": (reminder_form or ReminderForm()) if can_remind and not reminders else None,
         "reminded": bool(reminders),
