@@ -14,6 +14,8 @@ YES_NO = [("yes", "Yes"), ("no", "No")]
 # Isotretinoin was first marketed in 1982; a course ending more than this far ahead is surely a typo.
 MAX_COURSE_YEARS_AHEAD = 3
 QUESTION_PREFIX = "q_"
+# Said both for text that is no date and for a day the month does not have (30 February).
+DATE_INVALID = "Please enter a real date, as day, month and year."
 
 BRANDS = ", ".join(rules.BRAND_NAMES)
 # The column's length (254), not the form field's default (320): a longer address must be a form error, not a
@@ -60,7 +62,7 @@ class ScreeningForm(forms.Form):
         required=False,
         help_text="Leave this empty if you do not know.",
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Please enter the date as day, month and year."},
+        error_messages={"invalid": DATE_INVALID},
     )
     isotretinoin_recently = _yes_no(
         "Have you taken isotretinoin in the last 12 months?",
@@ -71,7 +73,7 @@ class ScreeningForm(forms.Form):
         required=False,
         help_text="An approximate date is fine if you tick “not sure” below.",
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Please enter the date as day, month and year."},
+        error_messages={"invalid": DATE_INVALID},
     )
     last_dose_unsure = forms.BooleanField(label="I’m not sure of the date", required=False)
 
@@ -148,7 +150,8 @@ class ScreeningForm(forms.Form):
                     f"You said you have not taken isotretinoin in the last {window} months but gave a date for your "
                     "last dose. Please check your answers.",
                 )
-        elif recently and not unsure:
+        elif recently and not unsure and "last_dose" not in self.errors:
+            # A date that is not one (30 February) has its own message already; "please give a date" is untrue.
             self.add_error("last_dose", "Please give the date of your last dose, or tick “I’m not sure of the date”.")
 
         if course_end is not None:

@@ -24,3 +24,12 @@ def test_an_email_longer_than_254_characters_is_a_form_error_and_254_is_taken(cl
     assert len(email) == 254
     assert screen(client, email=email).status_code == 302
     assert Screening.objects.get().email == email
+
+
+def test_a_last_dose_that_is_no_real_date_gets_one_message_saying_so(client, clock, microneedling):
+    response = screen(client, isotretinoin_recently="yes", last_dose="2026-02-30")
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert page.count("Please enter a real date, as day, month and year.") == 2  # the summary, then the field
+    assert "Please give the date of your last dose" not in page
+    assert not Screening.objects.exists()
