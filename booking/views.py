@@ -425,8 +425,7 @@ def availability_api(request, slug):
     treatment = _bookable_treatment(slug)
     gate = booking_gate(request, treatment, now, announce=False)
     if gate.response:
-        message = "Answer the health questions first: " + reverse("screening:start", args=[slug])
-        return JsonResponse({"errors": {"screening": [message]}}, status=403)
+        return JsonResponse({"errors": {"screening": [gate.refusal]}}, status=403)
     if not valid:
         errors = dict(form.errors)
         if not 1 <= days <= MAX_API_DAYS:
