@@ -244,6 +244,8 @@ def booking_details(request, slug):
         else:
             status = 400
     else:
+        if too_early := gate.too_early(request, start, now):
+            return too_early
         slot = selectors.free_slot_at(treatment=treatment, start=start, now=now, not_before=not_before)
         if slot is not None and gate.screening is None and _same_for_everyone(request):
             return _empty_details_page(request, treatment=treatment, slot=slot)

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.formats import date_format
 
 from booking.models import Treatment
-from booking.selectors import bookable_days
+from booking.selectors import bookable_days, clinic_tz
 
 from . import selectors
 from .exceptions import NotEligible
@@ -93,6 +93,19 @@ class Gate:
             f"You can book {self.screening.treatment.name.lower()} from "
             f"{date_format(self.screening.eligible_from, 'l j F Y')}. Please choose a time from that day."
         )
+
+    def too_early(self, request, start: datetime, now: datetime):
+        """Send a patient who opened a time before the eligible day to the times from that day, saying why once.
+
+        The times page already names the eligible day, so the message only says what was wrong with the time.
+        """
+        if self.refusal_for(start) is None:
+            return None
+        chosen = date_format(start.astimezone(clinic_tz()), "l j F, H:i")
+        messages.info(request, f"{chosen} is before the day you can book from, so here are the times from then.")
+        day = max(self.screening.eligible_from, bookable_days(now)[0])
+        url = reverse("booking:times", args=[self.screening.treatment.slug])
+        return redirect(f"{url}?{TOKEN_PARAM}={self.token}&date={day.isoformat()}")
 
 
 def _turn_away(request, url: str, reason: str, *, announce: bool, message: str | None = None) -> Gate:

@@ -15,6 +15,18 @@ def microneedling(db):
     return make_clinic()
 
 
+def test_a_time_before_the_eligible_day_opens_that_days_times_with_one_message(client, clock, microneedling):
+    screen(client, **WAIT_UNTIL_30_MARCH)
+    token = token_of(latest_screening())
+    response = client.get(f"/book/{SLUG}/details/", {"start": "2026-03-27T10:00Z", "screening": token})
+    assert response.status_code == 302
+    assert response["Location"] == f"/book/{SLUG}/?screening={token}&date=2026-03-30"
+    page = client.get(response["Location"]).content.decode()
+    assert "Friday 27 March, 10:00 is before the day you can book from" in page
+    assert page.count("30 March 2026") == 2  # the notice, and the day shown
+    assert ">10:00<" in page and "No times are left" not in page and "Please choose a time from that day" not in page
+
+
 def test_the_availability_api_says_why_a_blocked_patient_sees_no_times(client, clock, microneedling):
     screen(client, taking_isotretinoin="yes", isotretinoin_recently=None)
     response = client.get(f"/api/availability/{SLUG}/", {"start": "2026-03-03"})
