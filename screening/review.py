@@ -10,13 +10,16 @@ from django.utils.html import format_html, format_html_join
 from booking.models import Appointment
 
 from .models import Contraindication, Screening
-from .rules import add_months
+from .rules import REVIEW_UNDER_AGE_YEARS, add_months
 
 # What a flag means, in a few words, for staff allowed to see health data (why a booking is held is drawn from
 # the answers). Everyone else is told only that a clinician must look.
 FLAG_LABELS = {
     "isotretinoin_date_unsure": "Unsure of a date",
     "changed_answers": "Answers changed since an earlier screening",
+    # Added at booking, from the date of birth the patient gave (screening.services._date_of_birth_reasons).
+    "date_of_birth_conflict": "Date of birth after the isotretinoin dates",
+    "under_age": f"Under {REVIEW_UNDER_AGE_YEARS} on the day",
 }
 DEFAULT_FLAG_LABEL = "An answer needs a clinician"
 NEUTRAL_LABEL = "Held for a clinician"

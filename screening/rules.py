@@ -11,6 +11,10 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
+# A patient younger than this on the day of a screened treatment is held for a clinician: a child's date of birth is
+# more often a typo than a patient, and a clinician, not the form, should turn either away.
+REVIEW_UNDER_AGE_YEARS = 18
+
 
 class Outcome(StrEnum):
     CLEAR = "clear"

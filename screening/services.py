@@ -16,9 +16,6 @@ from .models import EligibilityReminder, Screening, ScreeningPolicy
 
 ADVANCE_REMINDER_DAYS = 14
 REMINDER_SEND_TIME = time(9)
-# A patient younger than this on the day of a screened treatment is held for a clinician: a child's date of birth is
-# more often a typo than a patient, and a clinician, not the form, should turn either away.
-REVIEW_UNDER_AGE_YEARS = 18
 SUPERSEDED_MESSAGE = (
     "You answered the health questions again after these answers, so only your latest answers can be used. "
     "Please answer them again."
@@ -129,11 +126,12 @@ def _date_of_birth_reasons(screening: Screening, patient: PatientDetails, start:
                 "check them before confirming.",
             )
         )
-    if rules.add_months(born, 12 * REVIEW_UNDER_AGE_YEARS) > start.astimezone(clinic_tz()).date():
+    if rules.add_months(born, 12 * rules.REVIEW_UNDER_AGE_YEARS) > start.astimezone(clinic_tz()).date():
         reasons.append(
             rules.Reason(
                 "under_age",
-                f"You will be under {REVIEW_UNDER_AGE_YEARS} on the day, so a clinician will check before confirming.",
+                f"You will be under {rules.REVIEW_UNDER_AGE_YEARS} on the day, so a clinician will check before "
+                "confirming.",
             )
         )
     return reasons
@@ -144,7 +142,7 @@ def screening_book(*, screening: Screening, start: datetime, patient: PatientDet
 
     Everything is read again from the stored, locked row: its outcome, its date and its email, never from the
     request. A flagged decision books the time held for review, as does a date of birth after the isotretinoin
-    dates given or one making the patient younger than REVIEW_UNDER_AGE_YEARS on the day (its reason is added to
+    dates given or one making the patient younger than rules.REVIEW_UNDER_AGE_YEARS on the day (its reason is added to
     the screening's, for the clinician). A blocked screening, a time before the eligible date, an expired or used
     screening, one the same email answered again after, or another email books nothing.
     """

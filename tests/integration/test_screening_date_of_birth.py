@@ -42,6 +42,10 @@ def test_the_clinician_sees_why_a_date_of_birth_booking_is_held(client, admin_cl
     appointment = Appointment.objects.get()
     page = admin_client.get(f"/admin/screening/flaggedbooking/{appointment.pk}/review/").content.decode()
     assert "born 1 Sep 2025" in page and "date of birth you gave is after the isotretinoin dates" in page
+    assert (
+        "Date of birth after the isotretinoin dates"
+        in admin_client.get("/admin/screening/flaggedbooking/").content.decode()
+    )
 
 
 def test_a_child_is_held_for_a_clinician_and_an_adult_on_the_day_is_not(client, clock, microneedling, commits):
