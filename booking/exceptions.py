@@ -18,6 +18,13 @@ class SlotTaken(BookingError):
     default_message = "Sorry, that time has just been taken or is no longer free. Please choose another time."
 
 
+class AlreadyBooked(BookingError):
+    default_message = (
+        "You have already booked this treatment at this time. Your confirmation email has a link to change or "
+        "cancel it."
+    )
+
+
 class SlotUnavailable(BookingError):
     field = "start"
     default_message = "That time is not available. Please choose one of the times shown."

@@ -185,6 +185,8 @@ HOLDING_TIME = [
     AppointmentStatus.NO_SHOW,
 ]
 
+ONCE_PER_PATIENT_AND_TIME = "appointment_once_per_patient_and_time"
+
 # What an appointment says in place of the patient's name once their details were erased on request.
 ERASED_PATIENT_NAME = "(erased on request)"
 
@@ -249,6 +251,17 @@ class Appointment(models.Model):
                     ("practitioner", RangeOperators.EQUAL),
                 ],
                 condition=Q(status__in=HOLDING_TIME),
+            ),
+            # A form sent twice (Back, then Confirm again) must not book the same patient twice, with another
+            # practitioner; a family booking two people into one time under one email still can.
+            models.UniqueConstraint(
+                "treatment",
+                "start",
+                Upper("patient_email"),
+                Upper("patient_name"),
+                condition=Q(status__in=HOLDING_TIME),
+                name=ONCE_PER_PATIENT_AND_TIME,
+                violation_error_message="This patient already has this treatment booked at this time.",
             ),
         ]
 

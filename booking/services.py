@@ -12,6 +12,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 
 from . import emails
 from .exceptions import (
+    AlreadyBooked,
     DecisionRefused,
     InvalidTransition,
     PractitionerUnavailable,
@@ -20,7 +21,7 @@ from .exceptions import (
     TooLateToChange,
     TreatmentUnavailable,
 )
-from .models import Appointment, AppointmentEmail, Practitioner, Treatment
+from .models import ONCE_PER_PATIENT_AND_TIME, Appointment, AppointmentEmail, Practitioner, Treatment
 from .selectors import booking_window, clinic_tz, free_practitioners_at, staff_booking_window, why_not_free
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ def _claim_time(appointment: Appointment, practitioners: list[Practitioner], *, 
             try:
                 claimed = _claim_once(appointment, then)
             except IntegrityError as error:
+                if ONCE_PER_PATIENT_AND_TIME in str(error):
+                    raise AlreadyBooked() from error  # the same form sent twice: not another practitioner
                 if not _is_overlap_refusal(error):
                     raise
                 break  # this practitioner is taken then: the next one
@@ -122,11 +125,25 @@ def appointment_book(
     """
     if not treatment.active:
         raise SlotUnavailable("This treatment is not bookable online at the moment.")
-    practitioners = _in_turn(_free_practitioners(treatment=treatment, start=start, now=now, not_before=not_before))
+    try:
+        practitioners = _in_turn(_free_practitioners(treatment=treatment, start=start, now=now, not_before=not_before))
+    except SlotTaken:
+        if _already_holds(patient, treatment=treatment, start=start):
+            raise AlreadyBooked() from None  # taken by this very patient a moment ago (Back, then Confirm)
+        raise
     return _claim_time(
         _new_appointment(treatment=treatment, start=start, patient=patient, status=status),
         practitioners,
         then=lambda appointment: _queue_first_emails(appointment, now=now),
+    )
+
+
+def _already_holds(patient: PatientDetails, *, treatment: Treatment, start: datetime) -> bool:
+    return (
+        Appointment.objects.holding_time()
+        .filter(treatment=treatment, start=start, patient_email__iexact=patient.email)
+        .filter(patient_name__iexact=patient.name)
+        .exists()
     )
 
 

@@ -34,7 +34,7 @@ from screening.gate import booking_gate
 
 from . import selectors, services
 from .availability import Slot
-from .exceptions import BookingError, SlotTaken
+from .exceptions import AlreadyBooked, BookingError, SlotTaken
 from .forms import BookingForm, CancelForm, DayForm, SlotChoiceForm, parse_slot_value, slot_value
 from .memo import RecentResults
 from .models import Appointment, AppointmentEmail
@@ -233,7 +233,7 @@ def booking_details(request, slug):
                 status = 400
             except BookingError as error:
                 form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=not_before)
-                status = 409 if isinstance(error, SlotTaken) else 400
+                status = 409 if isinstance(error, SlotTaken | AlreadyBooked) else 400
             else:
                 return redirect("booking:confirmed", manage_token(appointment.public_id))
         elif "start" in form.errors:
