@@ -25,6 +25,10 @@ class AlreadyBooked(BookingError):
     )
 
 
+class SameTime(BookingError):
+    default_message = "That is the time you already have. Please choose another time, or keep this one."
+
+
 class SlotUnavailable(BookingError):
     field = "start"
     default_message = "That time is not available. Please choose one of the times shown."

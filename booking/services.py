@@ -16,6 +16,7 @@ from .exceptions import (
     DecisionRefused,
     InvalidTransition,
     PractitionerUnavailable,
+    SameTime,
     SlotTaken,
     SlotUnavailable,
     TooLateToChange,
@@ -288,6 +289,8 @@ def appointment_reschedule(
             Appointment.objects.select_for_update().select_related("treatment", "practitioner").get(pk=appointment.pk)
         )
         _ensure_changeable(appointment, now)
+        if new_start == appointment.start:
+            raise SameTime()  # not a move: no "your appointment has moved" email for an unchanged time
         practitioners = _free_practitioners(
             treatment=appointment.treatment,
             start=new_start,

@@ -34,7 +34,7 @@ from screening.gate import booking_gate
 
 from . import selectors, services
 from .availability import Slot
-from .exceptions import AlreadyBooked, BookingError, SlotTaken
+from .exceptions import AlreadyBooked, BookingError, SameTime, SlotTaken
 from .forms import BookingForm, CancelForm, DayForm, SlotChoiceForm, parse_slot_value, slot_value
 from .memo import RecentResults
 from .models import Appointment, AppointmentEmail
@@ -390,7 +390,7 @@ def manage_reschedule(request, token):
                 )
             except BookingError as error:
                 form.add_error("start", error.message)
-                status = 409
+                status = 400 if isinstance(error, SameTime) else 409
             else:
                 messages.success(request, "Your appointment has been moved. We have emailed you the new time.")
                 return redirect("booking:manage", token)

@@ -233,3 +233,17 @@ def test_api_returns_free_times_for_a_range(client, clock, nurse):
 def test_api_rejects_bad_ranges_with_400(client, clock, nurse, query):
     response = client.get("/api/availability/hydrating-facial/", query)
     assert response.status_code == 400 and "errors" in response.json()
+
+
+def test_moving_to_the_time_already_booked_changes_nothing_and_sends_nothing(client, clock, nurse, commits):
+    book(client, commits, local(TUESDAY, 10))
+    appointment = Appointment.objects.get()
+    token = manage_token(appointment.public_id)
+    sent = len(mail.outbox)
+    with commits(execute=True):
+        response = client.post(
+            f"/booking/{token}/reschedule/?date=2026-03-03", {"start": slot_value(local(TUESDAY, 10))}
+        )
+    assert response.status_code == 400
+    assert "That is the time you already have" in response.content.decode()
+    assert len(mail.outbox) == sent and not AppointmentEmail.objects.filter(kind="rescheduled").exists()
