@@ -229,8 +229,8 @@ def _queue_first_emails(appointment: Appointment, *, now: datetime) -> None:
     Either gets its reminder, which waits while a clinician has yet to decide.
     """
     if appointment.status == Appointment.Status.PENDING_REVIEW:
-        nudge_at = appointment.start - timedelta(hours=settings.REVIEW_NUDGE_HOURS)
-        due = {AppointmentEmail.Kind.RECEIVED: now, AppointmentEmail.Kind.REVIEW_DUE: max(now, nudge_at)}
+        nudge_at = review_nudge_due_at(appointment.start, now=now)
+        due = {AppointmentEmail.Kind.RECEIVED: now, AppointmentEmail.Kind.REVIEW_DUE: nudge_at}
     else:
         due = {AppointmentEmail.Kind.CONFIRMED: now}
     reminder_at = appointment_reminder_due_at(appointment.start)
@@ -329,16 +329,27 @@ def _move(appointment: Appointment, practitioners: list[Practitioner], *, now: d
     _skip_pending_reminders(appointment)
     appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.RESCHEDULED, now=now)
     appointment_reminder_schedule(appointment=appointment, now=now)
+    if appointment.status == Appointment.Status.PENDING_REVIEW:
+        # The clinic's nudge follows the booking: a held booking moved closer still reaches a clinician in time.
+        due_at = review_nudge_due_at(appointment.start, now=now)
+        appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.REVIEW_DUE, now=now, due_at=due_at)
 
 
 def _skip_pending_reminders(appointment: Appointment) -> None:
-    appointment.emails.filter(kind=AppointmentEmail.Kind.REMINDER, state=AppointmentEmail.State.PENDING).update(
-        state=AppointmentEmail.State.SKIPPED
-    )
+    """The patient's reminder and the clinic's review nudge were for the old time (or a booking now closed)."""
+    appointment.emails.filter(
+        kind__in=[AppointmentEmail.Kind.REMINDER, AppointmentEmail.Kind.REVIEW_DUE],
+        state=AppointmentEmail.State.PENDING,
+    ).update(state=AppointmentEmail.State.SKIPPED)
 
 
 # Emails that can be due again for the same start time: a patient may move away from a time and back to it.
-_REARMABLE = {AppointmentEmail.Kind.RESCHEDULED, AppointmentEmail.Kind.REMINDER}
+_REARMABLE = {AppointmentEmail.Kind.RESCHEDULED, AppointmentEmail.Kind.REMINDER, AppointmentEmail.Kind.REVIEW_DUE}
+
+
+def review_nudge_due_at(start: datetime, *, now: datetime) -> datetime:
+    """When the clinic is told a booking at `start` still awaits review: REVIEW_NUDGE_HOURS before, or now."""
+    return max(now, start - timedelta(hours=settings.REVIEW_NUDGE_HOURS))
 
 
 def appointment_email_queue(*, appointment: Appointment, kind: str, now: datetime, due_at: datetime | None = None):
