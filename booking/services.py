@@ -494,8 +494,9 @@ def appointment_change_status(*, appointment: Appointment, status: str, now: dat
     return appointment
 
 
-def _pending_for_decision(appointment: Appointment, now: datetime) -> Appointment:
-    """Lock a booking awaiting review, or refuse with a message staff can act on."""
+def _pending_for_decision(appointment: Appointment, now: datetime, *, after_its_time: bool = False) -> Appointment:
+    """Lock a booking awaiting review, or refuse with a message staff can act on; one whose time has passed only
+    `after_its_time` (it can still be declined, so it leaves the queue, but not approved)."""
     appointment = (
         Appointment.objects.select_for_update().select_related("treatment", "practitioner").get(pk=appointment.pk)
     )
@@ -503,7 +504,7 @@ def _pending_for_decision(appointment: Appointment, now: datetime) -> Appointmen
         raise DecisionRefused(
             f"This booking is already {appointment.get_status_display().lower()}; no decision was recorded."
         )
-    if appointment.start <= now:
+    if appointment.start <= now and not after_its_time:
         raise DecisionRefused("This booking's time has passed; no decision was recorded.")
     return appointment
 
@@ -522,13 +523,19 @@ def appointment_approve(*, appointment: Appointment, now: datetime, decided_by: 
 
 
 def appointment_decline(*, appointment: Appointment, reason: str, now: datetime, decided_by: str = "") -> Appointment:
-    """A clinician declines a booking held for review: the time is freed and the patient is told kindly."""
+    """A clinician declines a booking held for review: the time is freed and the patient is told kindly.
+
+    Also once its time has passed, which is how a booking nobody decided on in time leaves the queue. That patient
+    is not emailed: the email would release a time already gone and speak of a clinical judgement that may not
+    have been made; the clinic calls them instead.
+    """
     if not reason.strip():
         raise DecisionRefused("Please give a reason for declining.")
     with transaction.atomic():
-        appointment = _pending_for_decision(appointment, now)
+        appointment = _pending_for_decision(appointment, now, after_its_time=True)
         appointment.transition_to(Appointment.Status.DECLINED, reason=reason.strip())
         appointment.save()
         _skip_pending_reminders(appointment)
-        appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.DECLINED, now=now)
+        if appointment.start > now:
+            appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.DECLINED, now=now)
     return appointment

@@ -16,7 +16,6 @@ from django.utils.timesince import timeuntil
 from booking import services
 from booking.exceptions import BookingError
 
-from . import services as screening_services
 from .models import FlaggedBooking, Screening
 from .review import (
     answers_in_words,
@@ -141,7 +140,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
                 return redirect("admin:screening_flaggedbooking_changelist")
             if "decline" in request.POST and decline_form.is_valid():
                 decline = partial(
-                    screening_services.flagged_booking_decline,
+                    services.appointment_decline,
                     reason=decline_form.cleaned_data["reason"],
                     now=now,
                     decided_by=who,
@@ -206,9 +205,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             done = _decide(
                 request,
                 queryset,
-                lambda a: screening_services.flagged_booking_decline(
-                    appointment=a, reason=reason, now=now, decided_by=who
-                ),
+                lambda a: services.appointment_decline(appointment=a, reason=reason, now=now, decided_by=who),
             )
             self.message_user(
                 request,

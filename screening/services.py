@@ -5,10 +5,9 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils.formats import date_format
 
-from booking.exceptions import DecisionRefused
-from booking.models import Appointment, AppointmentEmail, Treatment
+from booking.models import Appointment, Treatment
 from booking.selectors import clinic_tz, today_local
-from booking.services import PatientDetails, appointment_book, appointment_decline
+from booking.services import PatientDetails, appointment_book
 
 from . import rules, selectors
 from .exceptions import EmailMismatch, NoReminderDate, NotEligible, ScreeningInvalid
@@ -180,27 +179,3 @@ def screening_book(*, screening: Screening, start: datetime, patient: PatientDet
         screening.used_at = now
         screening.save(update_fields=["appointment", "used_at", "reasons", "needs_review"])
     return appointment
-
-
-def flagged_booking_decline(
-    *, appointment: Appointment, reason: str, now: datetime, decided_by: str = ""
-) -> Appointment:
-    """A clinician declines a booking held for review, also once its time has passed.
-
-    Before its time this is `appointment_decline`: the time is freed and the patient is told kindly. Once the time
-    has passed it can no longer be approved, and declining is how it leaves the queue: the reason is recorded and
-    the patient is not emailed, since that email would release a time already gone and speak of a clinical
-    judgement that may not have been made. The clinic calls the patient if they are still waiting for an answer.
-    """
-    if not reason.strip():
-        raise DecisionRefused("Please give a reason for declining.")
-    with transaction.atomic():
-        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
-        if locked.status != Appointment.Status.PENDING_REVIEW or locked.start > now:
-            return appointment_decline(appointment=locked, reason=reason, now=now, decided_by=decided_by)
-        locked.transition_to(Appointment.Status.DECLINED, reason=reason.strip())
-        locked.save()
-        locked.emails.filter(kind=AppointmentEmail.Kind.REMINDER, state=AppointmentEmail.State.PENDING).update(
-            state=AppointmentEmail.State.SKIPPED
-        )
-    return locked
