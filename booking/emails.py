@@ -27,12 +27,14 @@ logger = logging.getLogger(__name__)
 # What one attempt at an outbox row came to; a dispatch pass counts them.
 SENT, RETRYING, FAILED, SKIPPED = "sent", "retrying", "failed", "skipped"
 
-# Which emails carry the calendar file: the ones that leave the patient with a firm time.
+# Which emails carry the calendar file: the ones that leave the patient with a firm time, and the cancellation, whose
+# file (same UID, a later SEQUENCE, STATUS:CANCELLED) takes the event out of the calendar it was added to.
 WITH_CALENDAR = {
     AppointmentEmail.Kind.CONFIRMED,
     AppointmentEmail.Kind.RESCHEDULED,
     AppointmentEmail.Kind.APPROVED,
     AppointmentEmail.Kind.REMINDER,
+    AppointmentEmail.Kind.CANCELLED,
 }
 
 
@@ -49,6 +51,11 @@ def appointment_ics(appointment: Appointment) -> bytes:
     calendar.add("method", "PUBLISH")
     event = Event()
     event.add("uid", f"{appointment.public_id}@{settings.SITE_URL.split('://')[-1]}")
+    # Calendars apply a file for an event they hold only if its SEQUENCE is higher: seconds since the booking was
+    # made, at its last change, only ever grow.
+    event.add("sequence", int((appointment.updated_at - appointment.created_at).total_seconds()))
+    cancelled = appointment.status in (Appointment.Status.CANCELLED, Appointment.Status.DECLINED)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("dtstamp", timezone.now())
     event.add("dtstart", appointment.start.astimezone(tz))
     event.add("dtend", appointment.end.astimezone(tz))

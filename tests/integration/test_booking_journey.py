@@ -136,6 +136,7 @@ def test_a_past_appointments_link_says_it_has_taken_place(client, clock, nurse, 
 
 def test_patient_reschedules_to_another_free_time(client, clock, nurse, commits):
     book(client, commits, local(TUESDAY, 10))
+    clock.move_to(datetime.now(LONDON) + timedelta(minutes=5))  # the patient comes back later
     appointment = Appointment.objects.get()
     token = manage_token(appointment.public_id)
     page = client.get(f"/booking/{token}/reschedule/", {"date": "2026-03-04"}).content.decode()
@@ -149,6 +150,9 @@ def test_patient_reschedules_to_another_free_time(client, clock, nurse, commits)
     assert "has moved" in mail.outbox[-1].subject
     [event] = icalendar.Calendar.from_ical(mail.outbox[-1].attachments[0][1]).walk("VEVENT")
     assert event.decoded("dtstart") == new_start
+    # The same event, later in its life: a calendar that holds the first file moves it rather than adding another.
+    [first] = icalendar.Calendar.from_ical(mail.outbox[0].attachments[0][1]).walk("VEVENT")
+    assert event["uid"] == first["uid"] and event["sequence"] > first["sequence"]
     # The old time is free again for someone else.
     assert slot_value(local(TUESDAY, 10)) in times_page(client)
 
@@ -171,6 +175,7 @@ def test_patient_may_reschedule_into_an_overlapping_time_their_own_booking_holds
 
 def test_patient_cancels_and_the_time_is_freed(client, clock, nurse, commits):
     book(client, commits, local(TUESDAY, 10))
+    clock.move_to(datetime.now(LONDON) + timedelta(minutes=5))  # the patient comes back later
     appointment = Appointment.objects.get()
     token = manage_token(appointment.public_id)
     assert client.get(f"/booking/{token}/cancel/").status_code == 200
@@ -180,6 +185,11 @@ def test_patient_cancels_and_the_time_is_freed(client, clock, nurse, commits):
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.CANCELLED
     assert "cancelled" in mail.outbox[-1].subject
+    # Its calendar file takes the event out of the patient's calendar: the same UID, cancelled, a later SEQUENCE.
+    [booked] = icalendar.Calendar.from_ical(mail.outbox[0].attachments[0][1]).walk("VEVENT")
+    [cancelled] = icalendar.Calendar.from_ical(mail.outbox[-1].attachments[0][1]).walk("VEVENT")
+    assert cancelled["uid"] == booked["uid"] and cancelled["status"] == "CANCELLED" and booked["status"] == "CONFIRMED"
+    assert cancelled["sequence"] > booked["sequence"]
     assert "Cancelled" in client.get(f"/booking/{token}/").content.decode()
     assert slot_value(local(TUESDAY, 10)) in times_page(client)
     # No reminder will go for a cancelled booking.
