@@ -79,6 +79,7 @@ def patient_data_export(*, email: str, now: datetime, done_by=None, done_from=No
                 "start": a.start.isoformat(),
                 "end": a.end.isoformat(),
                 "status": a.status,
+                "status_reason": a.status_reason,  # e.g. why a clinician declined it: held about them, so theirs
                 "name": a.patient_name,
                 "email": a.patient_email,
                 "phone": a.patient_phone,

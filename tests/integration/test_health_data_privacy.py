@@ -176,6 +176,8 @@ def run_action(client, action, appointment, **extra):
 
 def test_a_clinician_exports_a_patients_data_as_json_and_it_is_recorded(client, clock, microneedling):
     appointment = booked(microneedling)
+    declined = booked(microneedling, hour=14)
+    Appointment.objects.filter(pk=declined.pk).update(status="declined", status_reason="Last dose too recent")
     make_screening(microneedling, appointment=appointment)
     make_screening(microneedling, email="ALEX@example.com")
     clinician = staff("clinician", "export_patient_data")
@@ -185,6 +187,8 @@ def test_a_clinician_exports_a_patients_data_as_json_and_it_is_recorded(client, 
     assert "attachment" in response["Content-Disposition"]
     (exported,) = json.loads(response.content)["patients"]
     assert exported["appointments"][0]["name"] == "Alex Morgan" and exported["appointments"][0]["phone"]
+    # What the clinic wrote about them is theirs too: why a booking was declined.
+    assert [a["status_reason"] for a in exported["appointments"]][1] == "Last dose too recent"
     assert len(exported["screenings"]) == 2
     assert exported["screenings"][0]["answers"]["contraindications"] == {"keloid": True}
     request = PatientDataRequest.objects.get()
