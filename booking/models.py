@@ -197,7 +197,8 @@ class Appointment(models.Model):
     # The only status changes there are; anything else is a bug or a forged request.
     TRANSITIONS = {
         Status.PENDING_REVIEW: {Status.CONFIRMED, Status.DECLINED, Status.CANCELLED},
-        Status.CONFIRMED: {Status.CANCELLED, Status.COMPLETED, Status.NO_SHOW},
+        # Back on hold when later screening answers rule it out (screening_submit): a clinician decides again.
+        Status.CONFIRMED: {Status.CANCELLED, Status.COMPLETED, Status.NO_SHOW, Status.PENDING_REVIEW},
         Status.CANCELLED: set(),
         Status.DECLINED: set(),
         Status.COMPLETED: set(),

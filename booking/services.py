@@ -509,6 +509,21 @@ def _pending_for_decision(appointment: Appointment, now: datetime, *, after_its_
     return appointment
 
 
+def appointment_hold_for_review(*, appointment: Appointment, reason: str, now: datetime) -> Appointment | None:
+    """Put a confirmed booking back on hold for a clinician, its time still held (e.g. the patient's later screening
+    answers rule it out); the clinic is nudged as for any held booking. None when it is no longer confirmed and
+    ahead, so there is nothing to hold."""
+    with transaction.atomic():
+        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if locked.status != Appointment.Status.CONFIRMED or locked.start <= now:
+            return None
+        locked.transition_to(Appointment.Status.PENDING_REVIEW, reason=reason)
+        locked.save()
+        due_at = review_nudge_due_at(locked.start, now=now)
+        appointment_email_queue(appointment=locked, kind=AppointmentEmail.Kind.REVIEW_DUE, now=now, due_at=due_at)
+    return locked
+
+
 def appointment_approve(*, appointment: Appointment, now: datetime, decided_by: str = "") -> Appointment:
     """A clinician confirms a booking held for review; the patient is emailed the confirmation."""
     with transaction.atomic():

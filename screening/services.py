@@ -7,7 +7,7 @@ from django.utils.formats import date_format
 
 from booking.models import Appointment, Treatment
 from booking.selectors import clinic_tz, today_local
-from booking.services import PatientDetails, appointment_book
+from booking.services import PatientDetails, appointment_book, appointment_hold_for_review
 
 from . import rules, selectors
 from .exceptions import EmailMismatch, NoReminderDate, NotEligible, ScreeningInvalid
@@ -89,20 +89,42 @@ def screening_submit(
             days_ago=(today - today_local(earlier_row.created_at)).days,
         )
     decision = rules.decide(answers, policy, today, earlier=earlier)
-    return Screening.objects.create(
-        treatment=treatment,
-        email=email.strip().lower(),
-        answers=answers.to_json(),
-        outcome=decision.outcome.value,
-        reasons=[reason.to_json() for reason in decision.reasons],
-        needs_review=decision.needs_review,
-        eligible_from=decision.eligible_from,
-        rules_version=policy_row.rules_version,
-        rules=policy.to_json(),
-        previous=earlier_row if "changed_answers" in decision.flags else None,
-        created_at=now,
-        expires_at=now + timedelta(minutes=policy_row.screening_valid_minutes),
+    with transaction.atomic():
+        screening = Screening.objects.create(
+            treatment=treatment,
+            email=email.strip().lower(),
+            answers=answers.to_json(),
+            outcome=decision.outcome.value,
+            reasons=[reason.to_json() for reason in decision.reasons],
+            needs_review=decision.needs_review,
+            eligible_from=decision.eligible_from,
+            rules_version=policy_row.rules_version,
+            rules=policy.to_json(),
+            previous=earlier_row if "changed_answers" in decision.flags else None,
+            created_at=now,
+            expires_at=now + timedelta(minutes=policy_row.screening_valid_minutes),
+        )
+        _hold_bookings_the_answers_rule_out(screening, now=now)
+    return screening
+
+
+def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime) -> list[Appointment]:
+    """A patient told to wait or not to book may already hold a confirmed booking of this treatment, made on
+    earlier answers: each one before the date these answers allow goes back on hold for a clinician."""
+    if screening.outcome not in (Screening.Outcome.WAIT, Screening.Outcome.BLOCKED):
+        return []
+    booked = Appointment.objects.filter(
+        treatment=screening.treatment,
+        patient_email__iexact=screening.email,
+        status=Appointment.Status.CONFIRMED,
+        start__gt=now,
     )
+    if (not_before := screening_not_before(screening)) is not None:
+        booked = booked.filter(start__lt=not_before)
+    # Neutral words: reception reads this reason too, and health answers are for clinicians.
+    reason = f"Held again for a clinician: the patient answered the health questions again on {today_local(now)}."
+    held = [appointment_hold_for_review(appointment=a, reason=reason, now=now) for a in booked]
+    return [appointment for appointment in held if appointment is not None]
 
 
 def screening_not_before(screening: Screening | None) -> datetime | None:
