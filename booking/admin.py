@@ -94,17 +94,7 @@ class AppointmentAdminForm(forms.ModelForm):
 
     class Meta:
         model = Appointment
-        fields = [
-            "treatment",
-            "practitioner",
-            "start",
-            "status",
-            "status_reason",
-            "patient_name",
-            "patient_email",
-            "patient_phone",
-            "patient_date_of_birth",
-        ]
+        fields = "__all__"  # the admin builds the form with the fields it shows (AppointmentAdmin.get_fields)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

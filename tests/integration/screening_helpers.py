@@ -3,6 +3,8 @@
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import Group, User
+
 from booking.forms import slot_value
 from screening.gate import screening_token
 from screening.models import Contraindication, Screening
@@ -11,6 +13,7 @@ from ..factories import booking_post, make_practitioner, make_treatment
 
 LONDON = ZoneInfo("Europe/London")
 SLUG = "microneedling"
+QUEUE = "/admin/screening/flaggedbooking/"  # bookings awaiting review
 
 
 def local(day, hh=10, mm=0):
@@ -56,3 +59,29 @@ def book(client, commits, start, token=None, **overrides):
         data["screening"] = token
     with commits(execute=True):
         return client.post(f"/book/{SLUG}/details/", data)
+
+
+def signed_in(client, group):
+    """`client`, signed in as the staff member of `group` (Reception or Clinician)."""
+    user = User.objects.filter(username=f"{group.lower()}-user").first()
+    user = user or User.objects.create_user(f"{group.lower()}-user", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    client.force_login(user)
+    return client
+
+
+def book_held_for_review(client, commits, day):
+    """A microneedling booking at 10:00 on `day`, held because the patient was unsure of their last isotretinoin
+    dose; the client is signed out again and the outbox emptied."""
+    from django.core import mail
+
+    from booking.models import Appointment
+
+    make_clinic()
+    screen(client, isotretinoin_recently="yes", last_dose_unsure="on")
+    book(client, commits, local(day), token=token_of(latest_screening()))
+    client.logout()
+    appointment = Appointment.objects.get()
+    assert appointment.status == Appointment.Status.PENDING_REVIEW
+    mail.outbox.clear()
+    return appointment

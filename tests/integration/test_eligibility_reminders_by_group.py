@@ -6,21 +6,14 @@ from datetime import date, datetime
 
 import pytest
 from django.apps import apps as django_apps
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, Permission
 
 from screening.models import EligibilityReminder
 
-from .screening_helpers import LONDON, make_microneedling
+from .screening_helpers import LONDON, make_microneedling, signed_in
 
 pytestmark = pytest.mark.django_db
 REMINDERS = "/admin/screening/eligibilityreminder/"
-
-
-def signed_in(client, group):
-    user = User.objects.create_user(f"{group.lower()}-user", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -5,38 +5,28 @@ from datetime import date, timedelta
 
 import pytest
 from auditlog.models import LogEntry
-from django.contrib.auth.models import Group, User
 from django.core import mail
 
 from booking import services as booking_services
 from booking.models import Appointment, AppointmentEmail
 
-from .screening_helpers import book, latest_screening, local, make_clinic, screen, token_of
+from .screening_helpers import (
+    QUEUE,
+    book_held_for_review,
+    local,
+    signed_in,
+)
 
 pytestmark = pytest.mark.django_db
-QUEUE = "/admin/screening/flaggedbooking/"
 TUESDAY = date(2026, 3, 3)
 LATE = "Not reviewed before the appointment time."
-
-
-def signed_in(client, group):
-    user = User.objects.create_user(f"{group.lower()}-user", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
 def held_and_passed(client, clock, commits):
     """Held for review for Tuesday 10:00, and it is now Tuesday 10:05 with no decision."""
-    make_clinic()
-    screen(client, isotretinoin_recently="yes", last_dose_unsure="on")
-    book(client, commits, local(TUESDAY), token=token_of(latest_screening()))
-    client.logout()
-    appointment = Appointment.objects.get()
-    assert appointment.status == Appointment.Status.PENDING_REVIEW
+    appointment = book_held_for_review(client, commits, TUESDAY)
     clock.move_to(local(TUESDAY) + timedelta(minutes=5))
-    mail.outbox.clear()
     return appointment
 
 

@@ -4,22 +4,13 @@ from datetime import date
 
 import pytest
 from auditlog.models import LogEntry
-from django.contrib.auth.models import Group, User
 
 from booking.models import Appointment
 
-from .screening_helpers import book, latest_screening, local, make_clinic, screen, token_of
+from .screening_helpers import QUEUE, book, latest_screening, local, make_clinic, screen, signed_in, token_of
 
 pytestmark = pytest.mark.django_db
 TUESDAY = date(2026, 3, 3)
-QUEUE = "/admin/screening/flaggedbooking/"
-
-
-def signed_in(client, group):
-    user = User.objects.create_user(f"{group.lower()}-user", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -4,23 +4,14 @@ one for a booking that is not held says there is nothing to review."""
 from datetime import date, datetime
 
 import pytest
-from django.contrib.auth.models import Group, User
 
 from booking import services
 
 from ..factories import patient
-from .screening_helpers import LONDON, local, make_clinic
+from .screening_helpers import LONDON, QUEUE, local, make_clinic, signed_in
 
 pytestmark = pytest.mark.django_db
-QUEUE = "/admin/screening/flaggedbooking/"
 TUESDAY = date(2026, 3, 3)
-
-
-def signed_in(client, group):
-    user = User.objects.create_user(f"{group.lower()}-user", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("object_id", ["abc", "1.5", "-1", "99999", "99999999999999999999999", "1%00", "1/2"])

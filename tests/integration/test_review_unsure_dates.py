@@ -4,23 +4,14 @@ and what the patient gave, not only that the dose was recent."""
 from datetime import date
 
 import pytest
-from django.contrib.auth.models import Group, User
 
 from booking.models import Appointment
 
-from .screening_helpers import book, latest_screening, local, make_clinic, screen, token_of
+from .screening_helpers import QUEUE, book, latest_screening, local, make_clinic, screen, signed_in, token_of
 
 pytestmark = pytest.mark.django_db
-QUEUE = "/admin/screening/flaggedbooking/"
 # Screened on Monday 2 Mar 2026 with a rough last dose of 15 Oct 2025: wait until 15 Apr 2026, booked 16 Apr.
 AFTER_THE_WAIT = date(2026, 4, 16)
-
-
-def signed_in(client, group):
-    user = User.objects.create_user(f"{group.lower()}-user", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

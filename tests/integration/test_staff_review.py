@@ -4,7 +4,6 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from auditlog.models import LogEntry
-from django.contrib.auth.models import Group, User
 from django.core import mail
 
 from booking import services
@@ -12,32 +11,27 @@ from booking.models import Appointment, AppointmentEmail
 from screening.models import Screening
 
 from ..factories import patient
-from .screening_helpers import LONDON, book, latest_screening, local, make_clinic, screen, token_of
+from .screening_helpers import (
+    LONDON,
+    QUEUE,
+    book,
+    book_held_for_review,
+    latest_screening,
+    local,
+    make_clinic,
+    screen,
+    signed_in,
+    token_of,
+)
 
 pytestmark = pytest.mark.django_db
 TUESDAY = date(2026, 3, 3)
-QUEUE = "/admin/screening/flaggedbooking/"
-
-
-def staff_client(client, group):
-    user = User.objects.filter(username=f"{group.lower()}-user").first()
-    user = user or User.objects.create_user(f"{group.lower()}-user", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
 def held(client, clock, commits):
     """A microneedling booking held because the patient was unsure of their last isotretinoin dose."""
-    make_clinic()
-    screen(client, isotretinoin_recently="yes", last_dose_unsure="on")
-    book(client, commits, local(TUESDAY), token=token_of(latest_screening()))
-    client.logout()
-    appointment = Appointment.objects.get()
-    assert appointment.status == Appointment.Status.PENDING_REVIEW
-    mail.outbox.clear()
-    return appointment
+    return book_held_for_review(client, commits, TUESDAY)
 
 
 def review_url(appointment):
@@ -45,7 +39,7 @@ def review_url(appointment):
 
 
 def test_the_queue_lists_held_bookings_with_a_non_clinical_reason_and_time_left(client, held):
-    page = staff_client(client, "Reception").get(QUEUE).content.decode()
+    page = signed_in(client, "Reception").get(QUEUE).content.decode()
     assert "Microneedling" in page and "Alex Morgan" in page and "Nurse Ben" in page
     assert "Held for a clinician" in page and "Unsure" not in page
     assert "1\xa0day" in page  # Tuesday 10:00 seen from Monday 08:00
@@ -53,12 +47,12 @@ def test_the_queue_lists_held_bookings_with_a_non_clinical_reason_and_time_left(
 
 
 def test_the_admin_index_counts_bookings_awaiting_review(client, held):
-    page = staff_client(client, "Reception").get("/admin/").content.decode()
+    page = signed_in(client, "Reception").get("/admin/").content.decode()
     assert "1 booking awaits a clinician" in page
 
 
 def test_reception_sees_the_booking_but_not_the_answers_and_cannot_decide(client, held):
-    reception = staff_client(client, "Reception")
+    reception = signed_in(client, "Reception")
     page = reception.get(review_url(held)).content.decode()
     assert "Alex Morgan" in page and "visible to clinicians only" in page
     assert "Last dose" not in page and "Not sure of the last dose" not in page
@@ -71,7 +65,7 @@ def test_reception_sees_the_booking_but_not_the_answers_and_cannot_decide(client
 
 
 def test_clinician_sees_the_answers_and_the_view_is_on_the_audit_record(client, held):
-    page = staff_client(client, "Clinician").get(review_url(held), REMOTE_ADDR="10.1.2.3").content.decode()
+    page = signed_in(client, "Clinician").get(review_url(held), REMOTE_ADDR="10.1.2.3").content.decode()
     assert "Not sure of the last dose" in page and "Yes" in page
     [entry] = LogEntry.objects.filter(action=LogEntry.Action.ACCESS)
     assert entry.object_pk == str(held.screening.pk) and entry.actor.username == "clinician-user"
@@ -79,7 +73,7 @@ def test_clinician_sees_the_answers_and_the_view_is_on_the_audit_record(client, 
 
 
 def test_clinician_approves_and_the_patient_gets_a_confirmation_with_calendar(client, held, commits):
-    clinician = staff_client(client, "Clinician")
+    clinician = signed_in(client, "Clinician")
     with commits(execute=True):
         response = clinician.post(review_url(held), {"approve": "1"}, follow=True)
     assert "Approved" in response.content.decode()
@@ -93,7 +87,7 @@ def test_clinician_approves_and_the_patient_gets_a_confirmation_with_calendar(cl
 
 
 def test_clinician_declines_with_a_reason_the_time_frees_and_the_email_is_kind(client, held, commits):
-    clinician = staff_client(client, "Clinician")
+    clinician = signed_in(client, "Clinician")
     assert clinician.post(review_url(held), {"decline": "1", "reason": " "}).status_code == 200  # reason required
     held.refresh_from_db()
     assert held.status == Appointment.Status.PENDING_REVIEW
@@ -126,7 +120,7 @@ def test_bulk_actions_approve_and_decline_through_the_same_services(client, held
     )
     services.appointment_emails_dispatch(now=datetime.now(LONDON))  # the two "we have received" emails
     mail.outbox.clear()
-    clinician = staff_client(client, "Clinician")
+    clinician = signed_in(client, "Clinician")
     with commits(execute=True):
         clinician.post(QUEUE, {"action": "approve_selected", "_selected_action": [held.pk]})
         page = clinician.post(QUEUE, {"action": "decline_selected", "_selected_action": [second.pk]})
@@ -142,20 +136,20 @@ def test_bulk_actions_approve_and_decline_through_the_same_services(client, held
 
 
 def test_reception_has_no_bulk_decision_actions(client, held):
-    page = staff_client(client, "Reception").get(QUEUE).content.decode()
+    page = signed_in(client, "Reception").get(QUEUE).content.decode()
     assert "approve_selected" not in page and "decline_selected" not in page
 
 
 def test_a_decision_on_a_booking_cancelled_meanwhile_is_refused_with_a_message(client, held):
     services.appointment_cancel(appointment=held, now=datetime.now(LONDON))
-    response = staff_client(client, "Clinician").post(
+    response = signed_in(client, "Clinician").post(
         QUEUE, {"action": "approve_selected", "_selected_action": [held.pk]}, follow=True
     )
     held.refresh_from_db()
     assert held.status == Appointment.Status.CANCELLED
     # A cancelled booking has left the queue, so the action finds nothing to approve.
     assert "0 booking(s) approved" in response.content.decode() or "No action selected" in response.content.decode()
-    response = staff_client(client, "Clinician").post(review_url(held), {"approve": "1"}, follow=True)
+    response = signed_in(client, "Clinician").post(review_url(held), {"approve": "1"}, follow=True)
     assert "already cancelled; no decision was recorded" in response.content.decode()
     held.refresh_from_db()
     assert held.status == Appointment.Status.CANCELLED
@@ -169,7 +163,7 @@ def test_review_page_shows_earlier_screenings_from_the_same_email(client, clock,
     assert later.outcome == "review" and later.previous is not None
     book(client, commits, local(TUESDAY), token=token_of(later))
     appointment = Appointment.objects.get()
-    page = staff_client(client, "Clinician").get(review_url(appointment)).content.decode()
+    page = signed_in(client, "Clinician").get(review_url(appointment)).content.decode()
     assert "Answers changed since an earlier screening" in page
     assert "Earlier screenings from alex@example.com" in page and "Wait" in page
 
@@ -242,7 +236,7 @@ def _pending_bookings(starts, treatment):
 @pytest.mark.parametrize("url", [QUEUE, "/admin/booking/appointment/"])
 def test_changelists_run_a_fixed_number_of_queries_for_1_and_200_rows(client, clock, url, django_assert_num_queries):
     treatment = make_clinic()
-    clinician = staff_client(client, "Clinician")
+    clinician = signed_in(client, "Clinician")
     _pending_bookings(STARTS[:1], treatment)
     clinician.get(url)  # warm caches (content types, session)
     from django.db import connection

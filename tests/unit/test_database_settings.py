@@ -1,25 +1,12 @@
 """DATABASE_URL decides the database; unset or empty (as `DATABASE_URL= make run` leaves it) means SQLite."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..settings_probe import settings_in_fresh_process
 
 
 def database_engine(**environment) -> str:
-    code = "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
-    result = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"DJANGO_SETTINGS_MODULE": "clinic.settings", "DEBUG": "true", "PATH": "", **environment},
-    )
-    return result.stdout.strip()
+    return settings_in_fresh_process("settings.DATABASES['default']['ENGINE']", **environment)
 
 
 @pytest.mark.parametrize("environment", [{}, {"DATABASE_URL": ""}], ids=["unset", "empty"])

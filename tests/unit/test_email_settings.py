@@ -1,23 +1,11 @@
 """EMAIL_URL decides where emails go; a mail folder is where the URL says, or var/mail."""
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from ..settings_probe import ROOT, settings_in_fresh_process
 
 
 def file_path(email_url):
-    code = "from django.conf import settings; print(settings.EMAIL_BACKEND, settings.EMAIL_FILE_PATH)"
-    result = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"DJANGO_SETTINGS_MODULE": "clinic.settings", "DEBUG": "true", "EMAIL_URL": email_url, "PATH": ""},
-    )
-    backend, path = result.stdout.split()
+    printed = settings_in_fresh_process("settings.EMAIL_BACKEND, settings.EMAIL_FILE_PATH", EMAIL_URL=email_url)
+    backend, path = printed.split()
     assert backend.endswith("filebased.EmailBackend")
     return path
 
