@@ -127,6 +127,37 @@ def free_slot_at(
     return Slot(start, tuple(practitioner.pk for practitioner in free)) if free else None
 
 
+def why_not_bookable(
+    *, treatment: Treatment, start: datetime, now: datetime, not_before: datetime | None = None
+) -> str:
+    """Say why a patient cannot book `treatment` at `start`, asked once `free_slot_at` has refused it: "passed",
+    "too_soon" (within the minimum notice, or before `not_before`), "too_far" (beyond the horizon), "closed" (no one
+    who gives it works then), "off_grid" (not one of the times offered that day) or "taken"."""
+    earliest, latest = booking_window(now, not_before)
+    if start < now:
+        return "passed"
+    if start < earliest:
+        return "too_soon"
+    if start > latest:
+        return "too_far"
+    practitioners, weekly = _hours_under(treatment, diary_version())
+    tz = clinic_tz()
+    day = start.astimezone(tz).date()
+    windows = [
+        (datetime.combine(day, opens, tzinfo=tz), datetime.combine(day, closes, tzinfo=tz))
+        for pk in practitioners
+        for opens, closes in weekly[pk].get(day.weekday(), ())
+    ]
+    if not any(opens <= start < closes for opens, closes in windows):
+        return "closed"
+    # The same sweep as the day's times with nobody busy: a start it offers was refused for a booking or time off.
+    schedules = [PractitionerSchedule(pk, weekly[pk]) for pk in practitioners]
+    offered = _treatment_free_starts(
+        treatment, schedules, first_day=day, last_day=day, not_before=start, not_after=start
+    )
+    return "taken" if offered[day] else "off_grid"
+
+
 def free_practitioners_at(
     *,
     treatment: Treatment,

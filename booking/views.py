@@ -34,7 +34,7 @@ from screening.gate import booking_gate
 
 from . import selectors, services
 from .availability import Slot
-from .exceptions import AlreadyBooked, BookingError, SameTime, SlotTaken
+from .exceptions import AlreadyBooked, BookingError, SameTime, SlotTaken, SlotUnavailable
 from .forms import BookingForm, CancelForm, DayForm, SlotChoiceForm, parse_slot_value, slot_value
 from .memo import RecentResults
 from .models import Appointment, AppointmentEmail
@@ -251,10 +251,47 @@ def booking_details(request, slug):
             return _empty_details_page(request, treatment=treatment, slot=slot)
         form = BookingForm(initial={"start": slot_value(start)}, slots=[slot] if slot else [])
         if slot is None:
-            error = gate.refusal_for(start) or SlotTaken()
-            form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=not_before)
-            status = 409
+            return _refused_details_page(request, gate=gate, treatment=treatment, form=form, start=start, now=now)
     context = {"treatment": treatment, "form": form, **_chosen_time_in_words(start)}
+    context.update(screening=gate.screening, screening_token=gate.token)
+    return render(request, "booking/details.html", context, status=status)
+
+
+# Why a time opened from a link (an old bookmark, a hand-made URL, a time just booked) cannot be booked, in the
+# patient's words, with its status: 410 for a time gone for good, 404 for one that is not offered (or not yet), and
+# 409 for one another booking holds.
+_REFUSALS = {
+    "passed": ("That time has passed.", 410),
+    "too_soon": ("That time is too soon to book online. Please choose a later time, or call the clinic.", 410),
+    "too_far": ("That time is further ahead than we take bookings (up to {last_day}).", 404),
+    "closed": ("We are not open then.", 404),
+    "off_grid": ("That time is not one we offer.", 404),
+}
+
+
+def _refused_details_page(request, *, gate, treatment, form, start, now) -> HttpResponse:
+    """The details form for a time `free_slot_at` refused: say why, and offer that day's free times when the day
+    can be booked at all (else a link to the nearest day that can)."""
+    reason = selectors.why_not_bookable(treatment=treatment, start=start, now=now, not_before=gate.not_before)
+    first_day, last_day = selectors.bookable_days(now)
+    if gate.not_before is not None:
+        first_day = max(first_day, gate.not_before.astimezone(selectors.clinic_tz()).date())
+    if reason == "taken":
+        error, status = SlotTaken(), 409
+    else:
+        message, status = _REFUSALS[reason]
+        error = SlotUnavailable(message.format(last_day=date_format(last_day, "l j F Y")))
+    words = _chosen_time_in_words(start)
+    day = start.astimezone(selectors.clinic_tz()).date()
+    times_url = None
+    if first_day <= day <= last_day:
+        form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=gate.not_before)
+    else:
+        form = _with_fresh_times(form, treatment=treatment, day=None, error=error)
+        # No times to show for that day: the links go to the nearest day that has some to show.
+        words["day_param"] = min(max(day, first_day), last_day).isoformat()
+        times_url = f"{reverse('booking:times', args=[treatment.slug])}?date={words['day_param']}"
+    context = {"treatment": treatment, "form": form, "times_url": times_url, **words}
     context.update(screening=gate.screening, screening_token=gate.token)
     return render(request, "booking/details.html", context, status=status)
 
@@ -304,8 +341,13 @@ def _empty_details_page(request, *, treatment, slot) -> HttpResponse:
 
 
 def _with_fresh_times(form, *, treatment, day, error, not_before=None):
-    """Rebuild the form's time choices from fresh availability and say why the chosen one failed."""
-    slots = selectors.slots_on(treatment=treatment, day=day, now=timezone.now(), not_before=not_before)
+    """Rebuild the form's time choices from fresh availability and say why the chosen one failed (no choices when
+    `day` is None: a day outside the booking window)."""
+    slots = (
+        []
+        if day is None
+        else selectors.slots_on(treatment=treatment, day=day, now=timezone.now(), not_before=not_before)
+    )
     fresh = BookingForm(form.data if form.is_bound else None, slots=slots, initial=form.initial)
     fresh.is_valid()
     # The chosen time is gone from the fresh choices: one clear message instead of "not a valid choice".

@@ -1,0 +1,85 @@
+"""Opening the details form for a time that cannot be booked says why (not "just been taken"), and what to do."""
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from booking.forms import slot_value
+
+from ..factories import make_practitioner
+
+pytestmark = pytest.mark.django_db
+LONDON = ZoneInfo("Europe/London")
+MONDAY = date(2026, 3, 2)  # the clock fixture's day, 08:00; the horizon (90 days) ends on Sunday 31 May 2026
+TUESDAY = date(2026, 3, 3)
+
+
+def local(day, hh, mm=0):
+    return datetime.combine(day, time(hh, mm), tzinfo=LONDON)
+
+
+def open_details(client, start):
+    response = client.get("/book/hydrating-facial/details/", {"start": start})
+    return response, response.content.decode()
+
+
+def test_an_old_bookmark_for_a_past_time_says_it_has_passed_and_links_to_the_times(client, clock, nurse):
+    response, page = open_details(client, "2020-01-01T09:00Z")
+    assert response.status_code == 410
+    assert "That time has passed." in page and "just been taken" not in page
+    assert 'href="/book/hydrating-facial/?date=2026-03-02">See the times you can book</a>' in page
+    assert "?date=2020-01-01" not in page  # no link to a day the times page refuses
+    assert "Please check the following" in page  # the error summary, linked to the message
+    assert 'href="#id_start"' in page and 'id="id_start"' in page
+
+
+def test_a_time_earlier_today_says_it_has_passed_and_offers_todays_free_times(client, clock, nurse):
+    response, page = open_details(client, slot_value(local(MONDAY, 7)))
+    assert response.status_code == 410
+    assert "That time has passed." in page
+    assert slot_value(local(MONDAY, 11)) in page and "Choose another time" in page
+
+
+def test_a_time_within_the_minimum_notice_is_too_soon_to_book_online(client, clock, nurse):
+    response, page = open_details(client, slot_value(local(MONDAY, 9)))  # two hours' notice: 10:00 onwards
+    assert response.status_code == 410
+    assert "That time is too soon to book online." in page and "just been taken" not in page
+    assert slot_value(local(MONDAY, 11)) in page
+
+
+def test_a_time_beyond_the_horizon_names_the_last_day_we_take_bookings_for(client, clock, nurse):
+    response, page = open_details(client, slot_value(local(date(2026, 6, 2), 10)))
+    assert response.status_code == 404
+    assert "That time is further ahead than we take bookings (up to Sunday 31 May 2026)." in page
+    assert 'href="/book/hydrating-facial/?date=2026-05-31">See the times you can book</a>' in page
+    assert "just been taken" not in page
+
+
+def test_a_time_after_closing_says_we_are_not_open_and_offers_the_days_times(client, clock, nurse):
+    response, page = open_details(client, slot_value(local(TUESDAY, 20)))
+    assert response.status_code == 404
+    assert "We are not open then." in page and "just been taken" not in page
+    assert slot_value(local(TUESDAY, 10)) in page and "Choose another time" in page
+
+
+def test_a_day_the_clinic_is_closed_says_so_and_links_to_the_next_free_day(client, clock, facial):
+    make_practitioner("Weekdays only", treatments=[facial], weekdays=[0, 1, 2, 3, 4])
+    response, page = open_details(client, slot_value(local(date(2026, 3, 7), 10)))  # a Saturday
+    assert response.status_code == 404
+    assert "We are not open then." in page
+    assert 'href="/book/hydrating-facial/next/?after=2026-03-07">See the next free day</a>' in page
+
+
+@pytest.mark.parametrize("hh, mm", [(10, 7), (16, 30)])  # off the 15-minute grid; too late to finish by 17:00
+def test_a_time_off_the_grid_is_not_one_we_offer(client, clock, nurse, hh, mm):
+    response, page = open_details(client, slot_value(local(TUESDAY, hh, mm)))
+    assert response.status_code == 404
+    assert "That time is not one we offer." in page and "just been taken" not in page
+    assert slot_value(local(TUESDAY, 10)) in page
+
+
+def test_a_free_time_still_opens_the_empty_form(client, clock, nurse):
+    response, page = open_details(client, slot_value(local(TUESDAY, 10)))
+    assert response.status_code == 200
+    assert "Tuesday 3 March 2026, 10:00" in page and "Please check the following" not in page
