@@ -184,10 +184,19 @@ def next_day_with_times(request, slug):
     after = form.cleaned_data["date"] if form.is_valid() else first_day - timedelta(days=1)
     day = selectors.next_day_with_times(treatment=treatment, after=after, now=now, not_before=gate.not_before)
     url = reverse("booking:times", args=[slug])
-    if day is None:
+    if day is not None:
+        return redirect(f"{url}?date={day.isoformat()}")
+    if not form.is_valid():
         messages.info(request, "There are no free times in the diary yet. Please call the clinic.")
         return redirect(url)
-    return redirect(f"{url}?date={day.isoformat()}")
+    # Nothing free between that day and the horizon's last: stay on it and say where online booking ends.
+    last = date_format(last_day, "l j F Y")
+    if after < last_day:
+        message = f"There are no free times after {date_format(after, 'l j F')}: we take bookings online up to {last}."
+    else:
+        message = f"We take bookings online up to {last}."
+    messages.info(request, f"{message} For a later time, please call the clinic on {settings.CLINIC_PHONE}.")
+    return redirect(f"{url}?date={after.isoformat()}")
 
 
 @sensitive_post_parameters("name", "email", "phone", "date_of_birth")
