@@ -475,12 +475,15 @@ def availability_api(request, slug):
         if content is not None:
             return _json(request, content, key)
     began = time.perf_counter()
-    treatment = _bookable_treatment(slug)
+    treatment = selectors.bookable_treatment(slug)
+    if treatment is None:
+        return JsonResponse({"error": "No such treatment is bookable online."}, status=404)
     gate = booking_gate(request, treatment, now, announce=False)
     if gate.response:
         return JsonResponse({"errors": {"screening": [gate.refusal]}}, status=403)
     if not valid:
-        errors = dict(form.errors)
+        # Keyed by the parameter the client sent (?start=), not the form's field.
+        errors = {"start": form.errors["date"]} if "date" in form.errors else {}
         if not 1 <= days <= MAX_API_DAYS:
             errors["days"] = [f"days must be a whole number from 1 to {MAX_API_DAYS}."]
         return JsonResponse({"errors": errors}, status=400)
