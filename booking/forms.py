@@ -71,13 +71,16 @@ class DayForm(forms.Form):
 
     date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Day")
 
-    def __init__(self, *args, first_day: date, last_day: date, **kwargs):
+    # Quoted: in the class body `date` is the field above, not the type.
+    def __init__(self, *args, first_day: date, last_day: date, default_day: "date | None" = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.first_day, self.last_day = first_day, last_day
+        # The day shown when none is asked for: `default_day` while it can be booked, else the first that can.
+        self.default_day = default_day if default_day and first_day <= default_day <= last_day else first_day
         self.fields["date"].widget.attrs.update({"min": first_day.isoformat(), "max": last_day.isoformat()})
 
     def clean_date(self):
-        day = self.cleaned_data["date"] or self.first_day
+        day = self.cleaned_data["date"] or self.default_day
         if not self.first_day <= day <= self.last_day:
             raise forms.ValidationError(
                 f"Please choose a day between {date_format(self.first_day, 'j F Y')} "

@@ -101,18 +101,19 @@ def _same_for_everyone(request) -> bool:
     return settings.SESSION_COOKIE_NAME not in request.COOKIES and CookieStorage.cookie_name not in request.COOKIES
 
 
-def _requested_day(request, *, now, not_before=None) -> tuple[DayForm, date]:
-    """Read the day a patient asked for (?date=), or the first day they may book when they did not."""
+def _requested_day(request, *, now, not_before=None, default_day=None) -> tuple[DayForm, date]:
+    """Read the day a patient asked for (?date=), or when they did not, `default_day` if they may book it, else the
+    first day they may book."""
     first_day, last_day = selectors.bookable_days(now)
     if not_before is not None:
         first_day = max(first_day, not_before.astimezone(selectors.clinic_tz()).date())
-    form = DayForm(request.GET or None, first_day=first_day, last_day=last_day)
-    return form, form.cleaned_data["date"] if form.is_valid() else first_day
+    form = DayForm(request.GET or None, first_day=first_day, last_day=last_day, default_day=default_day)
+    return form, form.cleaned_data["date"] if form.is_valid() else form.default_day
 
 
-def _day_context(*, request, treatment, now, exclude_appointment=None, not_before=None):
+def _day_context(*, request, treatment, now, exclude_appointment=None, not_before=None, default_day=None):
     """Read the requested day, and return the page context with its free times (or the form's error)."""
-    form, day = _requested_day(request, now=now, not_before=not_before)
+    form, day = _requested_day(request, now=now, not_before=not_before, default_day=default_day)
     first_day, last_day = form.first_day, form.last_day
     slots = selectors.slots_on(
         treatment=treatment, day=day, now=now, exclude_appointment=exclude_appointment, not_before=not_before
@@ -426,6 +427,8 @@ def manage_reschedule(request, token):
         now=now,
         exclude_appointment=appointment,
         not_before=not_before,
+        # Open on the day now booked: a patient moving a time usually moves it within that day.
+        default_day=appointment.start.astimezone(selectors.clinic_tz()).date(),
     )
     if request.method == "POST":
         start = parse_slot_value(source.get("start"))

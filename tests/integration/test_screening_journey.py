@@ -173,7 +173,9 @@ def test_rescheduling_a_screened_booking_never_moves_it_before_the_eligible_day(
     appointment = Appointment.objects.get()
     url = f"/booking/{manage_token(appointment.public_id)}/reschedule/"
     page = client.get(url).content.decode()
-    assert "Monday 30 March 2026" in page  # the first day offered is the eligible day, not tomorrow
+    assert "Tuesday 31 March 2026" in page  # it opens on the day now booked
+    assert 'min="2026-03-30"' in page and "Mon 30 Mar" in page  # the first day offered is the eligible day
+    assert client.get(url, {"date": "2026-03-29"}).status_code == 400  # not tomorrow, nor any day before it
     response = client.post(url, {"start": slot_value(local(date(2026, 3, 27)))})
     assert response.status_code in (400, 409)
     appointment.refresh_from_db()
