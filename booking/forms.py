@@ -100,6 +100,7 @@ class SlotChoiceForm(forms.Form):
         self.fields["start"].error_messages["invalid_choice"] = (
             "That time is not available. Please choose one of the times shown."
         )
+        self.fields["start"].error_messages["required"] = "Please choose a time."
         self.helper = FormHelper()
         self.helper.form_tag = False
 
