@@ -368,6 +368,26 @@ def _with_fresh_times(form, *, treatment, day, error, not_before=None):
     return fresh
 
 
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a form sent without its security cookie (open too long, or cookies blocked), said plainly
+    in the site's layout with a way back. Django's `reason` goes to the log (django.security.csrf), not the page; what
+    was typed is not shown back, as the post may have come from another site."""
+    kwargs = request.resolver_match.kwargs if request.resolver_match else {}  # resolved before the CSRF check
+    back_url, back_text = reverse("booking:treatments"), "See our treatments"
+    if request.resolver_match and request.resolver_match.namespace == "booking" and "token" in kwargs:
+        back_url, back_text = reverse("booking:manage", args=[kwargs["token"]]), "Back to your booking"
+    treatment = selectors.bookable_treatment(kwargs["slug"]) if isinstance(kwargs.get("slug"), str) else None
+    if treatment is not None:
+        back_url, back_text = reverse("booking:times", args=[treatment.slug]), f"Back to the times for {treatment.name}"
+        start = parse_slot_value(request.POST.get("start"))
+        first_day, last_day = selectors.bookable_days(timezone.now())
+        # The day of the time they chose, while it can still be booked (a form open overnight may be for yesterday).
+        if start is not None and first_day <= (day := start.astimezone(selectors.clinic_tz()).date()) <= last_day:
+            back_url += f"?date={day.isoformat()}"
+    context = {"treatment": treatment, "back_url": back_url, "back_text": back_text}
+    return render(request, "403_csrf.html", context, status=403)
+
+
 def _appointment_from_token(token) -> Appointment:
     public_id = public_id_from_token(token)
     appointment = selectors.appointment_for_manage(public_id) if public_id else None

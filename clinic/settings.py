@@ -20,6 +20,7 @@ DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me" if DEBUG else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "booking.views.csrf_failure"  # the site's own page, with a way back to the times
 
 INSTALLED_APPS = [
     "clinic.apps.ClinicAdminConfig",  # django.contrib.admin with the staff two-factor switch
