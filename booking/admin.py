@@ -88,13 +88,32 @@ class AppointmentEmailInline(admin.TabularInline):
         return False
 
 
+APPOINTMENT_FIELDS = [
+    "treatment",
+    "practitioner",
+    "start",
+    "end",
+    "busy_until",
+    "status",
+    "status_reason",
+    "patient_name",
+    "patient_email",
+    "patient_phone",
+    "patient_date_of_birth",
+    "public_id",
+    "created_at",
+    "updated_at",
+]
+APPOINTMENT_READONLY = ["public_id", "end", "busy_until", "created_at", "updated_at"]
+
+
 class AppointmentAdminForm(forms.ModelForm):
     """A phone booking, or an edit of one in the diary. A new booking, or a new time or practitioner, is checked by
     the booking service's own rules; each refusal is shown beside the input at fault."""
 
     class Meta:
         model = Appointment
-        fields = "__all__"  # the admin builds the form with the fields it shows (AppointmentAdmin.get_fields)
+        fields = [name for name in APPOINTMENT_FIELDS if name not in APPOINTMENT_READONLY]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -138,23 +157,8 @@ class AppointmentAdmin(admin.ModelAdmin):
     search_fields = ["patient_name", "patient_email", "patient_phone", "=public_id"]
     date_hierarchy = "start"
     list_select_related = ["treatment", "practitioner"]
-    readonly_fields = ["public_id", "end", "busy_until", "created_at", "updated_at"]
-    fields = [
-        "treatment",
-        "practitioner",
-        "start",
-        "end",
-        "busy_until",
-        "status",
-        "status_reason",
-        "patient_name",
-        "patient_email",
-        "patient_phone",
-        "patient_date_of_birth",
-        "public_id",
-        "created_at",
-        "updated_at",
-    ]
+    readonly_fields = APPOINTMENT_READONLY
+    fields = APPOINTMENT_FIELDS
     inlines = [AppointmentEmailInline]
     actions = [
         _status_action(Appointment.Status.COMPLETED, "Mark selected as completed"),
