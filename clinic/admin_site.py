@@ -1,10 +1,13 @@
 """The staff admin site: django-otp's two-factor admin, with a switch to turn two-factor off for the demo."""
 
 import math
+from datetime import MAXYEAR, MINYEAR, date
+from functools import cache
 
 from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.options import IncorrectLookupParameters, ModelAdmin
 from django.contrib.admin.sites import AdminSite
 from django.core.validators import MaxLengthValidator
 from django.shortcuts import render
@@ -32,6 +35,49 @@ class TwoFactorSignInForm(_UsernameLengthChecked, OTPAdminAuthenticationForm):
     pass
 
 
+# The years a list's date navigation goes to. Django bounds a year by the next one, a month by the next month and a
+# day by the next day, in the clinic's time zone: at the calendar's first and last years that bound (or its UTC
+# equivalent) does not exist, and the list was a 500.
+FIRST_NAVIGABLE_YEAR, LAST_NAVIGABLE_YEAR = MINYEAR + 1, MAXYEAR - 1
+
+
+def check_date_navigation(params: dict[str, list[str]], field: str) -> None:
+    """Raise IncorrectLookupParameters for a year, month or day in a list's date navigation that is no date the
+    list can narrow to: not a number, out of the calendar (30 February, month 13) or in its first or last year."""
+    if f"{field}__year" not in params:
+        return  # no navigation: a month or day alone is an ordinary filter, which the admin checks itself
+    try:
+        # Django reads the last value of each, as here.
+        year, month, day = (int(params.get(f"{field}__{part}", ["1"])[-1]) for part in ("year", "month", "day"))
+        if not FIRST_NAVIGABLE_YEAR <= year <= LAST_NAVIGABLE_YEAR:
+            raise ValueError(f"year {year} is outside {FIRST_NAVIGABLE_YEAR}-{LAST_NAVIGABLE_YEAR}")
+        date(year, month, day)
+    except (ValueError, OverflowError) as error:
+        raise IncorrectLookupParameters(error) from error
+
+
+class DateNavigationChecked:
+    """A changelist that answers a date navigation link it cannot follow as the admin answers any filter it cannot
+    apply (IncorrectLookupParameters: back to the whole list, "?e=1"), not with a 500."""
+
+    def get_filters(self, request):
+        if self.date_hierarchy:
+            check_date_navigation(self.filter_params, self.date_hierarchy)
+        return super().get_filters(request)
+
+
+@cache
+def _date_navigation_checked(changelist_class: type) -> type:
+    return type(changelist_class.__name__, (DateNavigationChecked, changelist_class), {})
+
+
+class DateNavigationCheckedAdmin:
+    """Given to every ModelAdmin registered on the clinic's site (ours and the libraries', the audit log's too)."""
+
+    def get_changelist(self, request, **kwargs):
+        return _date_navigation_checked(super().get_changelist(request, **kwargs))
+
+
 class ClinicAdminSite(OTPAdminSite):
     """Admit staff verified by a TOTP (or backup) code when STAFF_2FA_REQUIRED is on; plain sign-in otherwise.
 
@@ -57,6 +103,17 @@ class ClinicAdminSite(OTPAdminSite):
         if staff_2fa_required():
             return super().has_permission(request)
         return AdminSite.has_permission(self, request)
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Register as Django does, each ModelAdmin with date navigation that never ends in a 500."""
+        admin_class = admin_class or ModelAdmin
+        if not issubclass(admin_class, DateNavigationCheckedAdmin):
+            admin_class = type(
+                admin_class.__name__,
+                (DateNavigationCheckedAdmin, admin_class),
+                {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__},
+            )
+        super().register(model_or_iterable, admin_class, **options)
 
 
 def locked_out(request, original_response=None, credentials=None):
