@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import connections, models
 from django.db.models import Func, Q
 from django.db.models.functions import Upper
@@ -48,15 +49,20 @@ class PostgresOnlyExclusionConstraint(ExclusionConstraint):
             super().validate(model, instance, exclude=exclude, using=using)
 
 
+DURATION_TOO_SHORT = "A treatment lasts at least one minute."
+NEGATIVE_PRICE = "The price cannot be negative."
+END_NOT_AFTER_START = "The end must be after the start."
+
+
 class Treatment(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(unique=True)
     description = models.TextField(blank=True)
-    duration_minutes = models.PositiveSmallIntegerField()
+    duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(1, DURATION_TOO_SHORT)])
     buffer_after_minutes = models.PositiveSmallIntegerField(
         default=0, help_text="Time kept free after the treatment for cleaning and notes."
     )
-    price = models.DecimalField(max_digits=8, decimal_places=2)
+    price = models.DecimalField(max_digits=8, decimal_places=2, validators=[MinValueValidator(0, NEGATIVE_PRICE)])
     requires_screening = models.BooleanField(
         default=False, help_text="Patients answer the pre-treatment screening before they see times."
     )
@@ -68,7 +74,21 @@ class Treatment(models.Model):
 
     class Meta:
         ordering = ["display_order", "name"]
-        constraints = [models.CheckConstraint(condition=Q(duration_minutes__gt=0), name="treatment_duration_positive")]
+        # The validators above put these messages beside the field in a form; the constraints guard every other write.
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gt=0),
+                name="treatment_duration_positive",
+                violation_error_message=DURATION_TOO_SHORT,
+                violation_error_code="duration_too_short",
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gte=0),
+                name="treatment_price_not_negative",
+                violation_error_message=NEGATIVE_PRICE,
+                violation_error_code="negative_price",
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -119,7 +139,10 @@ class WorkingHours(models.Model):
         verbose_name_plural = "working hours"
         constraints = [
             models.CheckConstraint(
-                condition=Q(start_time__lt=models.F("end_time")), name="working_hours_start_before_end"
+                condition=Q(start_time__lt=models.F("end_time")),
+                name="working_hours_start_before_end",
+                violation_error_message="The end time must be after the start time.",
+                violation_error_code="end_not_after_start",
             ),
         ]
 
@@ -140,7 +163,14 @@ class TimeOff(models.Model):
         ordering = ["start"]
         verbose_name_plural = "time off"
         indexes = [models.Index(fields=["practitioner", "start", "end"])]
-        constraints = [models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="time_off_start_before_end")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__lt=models.F("end")),
+                name="time_off_start_before_end",
+                violation_error_message=END_NOT_AFTER_START,
+                violation_error_code="end_not_after_start",
+            )
+        ]
 
     def __str__(self):
         return f"{self.practitioner} away {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
