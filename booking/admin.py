@@ -49,8 +49,31 @@ class WorkingHoursAdmin(admin.ModelAdmin):
     list_select_related = ["practitioner"]
 
 
+class TimeOffAdminForm(forms.ModelForm):
+    """Time off as staff enter it: a start or end typed with a wrong year is refused beside it. A row recorded long
+    ago can still be edited: only a start or end being changed is checked."""
+
+    class Meta:
+        model = TimeOff
+        fields = ["practitioner", "start", "end", "reason"]
+
+    def _within_reach(self, name):
+        moment = self.cleaned_data[name]
+        refusal = name in self.changed_data and TimeOff.out_of_reach(moment, now=timezone.now())
+        if refusal:
+            raise forms.ValidationError(refusal, code="out_of_reach")
+        return moment
+
+    def clean_start(self):
+        return self._within_reach("start")
+
+    def clean_end(self):
+        return self._within_reach("end")
+
+
 @admin.register(TimeOff)
 class TimeOffAdmin(admin.ModelAdmin):
+    form = TimeOffAdminForm
     list_display = ["practitioner", "start", "end", "reason"]
     list_filter = ["practitioner"]
     search_fields = ["practitioner__name", "reason"]

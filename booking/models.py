@@ -150,6 +150,11 @@ class WorkingHours(models.Model):
         return f"{self.practitioner}: {self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
 
 
+# How far from today staff record time off, either way: further is a mistyped year, never a real absence (and the
+# diary takes no booking further ahead than two years either).
+TIME_OFF_REACH = timedelta(days=2 * 366)
+
+
 class TimeOff(models.Model):
     """A period a practitioner is away (holiday, training, a closed afternoon)."""
 
@@ -174,6 +179,15 @@ class TimeOff(models.Model):
 
     def __str__(self):
         return f"{self.practitioner} away {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
+
+    @staticmethod
+    def out_of_reach(moment: datetime, *, now: datetime) -> str | None:
+        """Say why `moment` is no start or end of time off staff mean to record at `now` (None if it may be)."""
+        if moment > now + TIME_OFF_REACH:
+            return "That is more than two years ahead. Please check the year."
+        if moment < now - TIME_OFF_REACH:
+            return "That is more than two years ago. Please check the year."
+        return None
 
 
 class AppointmentQuerySet(models.QuerySet):

@@ -58,6 +58,43 @@ def form_errors(response):
     return {field or "__all__": " ".join(errors) for field, errors in form.errors.items()}
 
 
+# --- Dates at the edge of the calendar ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field, day, message",
+    [
+        ("end", date(9999, 12, 31), "That is more than two years ahead. Please check the year."),
+        ("start", date(1, 1, 1), "That is more than two years ago. Please check the year."),
+        ("end", date(2029, 3, 3), "That is more than two years ahead."),
+    ],
+)
+def test_time_off_with_a_mistyped_year_is_refused_beside_the_date(reception, clock, nurse, field, day, message):
+    start, end = at(TUESDAY, 9), at(TUESDAY, 13)
+    dates = {"start": at(day, 9), "end": end} if field == "start" else {"start": start, "end": at(day, 13)}
+    response = reception.post(TIME_OFF_ADD, time_off(nurse, dates["start"], dates["end"]))
+    assert response.status_code == 200
+    assert message in form_errors(response)[field]
+    assert not TimeOff.objects.exists()
+
+
+def test_time_off_months_ahead_and_behind_is_recorded(reception, clock, nurse):
+    for start in (at(date(2027, 8, 2), 9), at(date(2025, 1, 6), 9)):
+        response = reception.post(TIME_OFF_ADD, time_off(nurse, start, start.replace(hour=17)))
+        assert response.status_code == 302
+    assert TimeOff.objects.count() == 2
+
+
+def test_time_off_recorded_long_ago_can_still_be_edited(reception, clock, nurse):
+    away = TimeOff.objects.create(practitioner=nurse, start=at(date(2020, 8, 3), 9), end=at(date(2020, 8, 7), 17))
+    response = reception.post(
+        f"/admin/booking/timeoff/{away.pk}/change/", time_off(nurse, away.start, away.end, reason="Annual leave")
+    )
+    assert response.status_code == 302, form_errors(response)
+    away.refresh_from_db()
+    assert away.reason == "Annual leave"
+
+
 # --- Plain words for the diary's constraints ------------------------------------------------------------------------
 
 
