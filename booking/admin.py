@@ -1,12 +1,69 @@
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from . import services
 from .exceptions import BookingError
 from .forms import check_date_of_birth
 from .models import Appointment, AppointmentEmail, Practitioner, TimeOff, Treatment, WorkingHours
+
+# How many stranded bookings a warning names; the rest are counted, and found in the practitioner's list.
+MOST_NAMED = 20
+
+
+def warn_of_stranded_bookings(modeladmin, request, appointments: list[Appointment], *, practitioner, where: str):
+    """Tell staff which booked patients a change just left outside the diary (`where`: "in this time off"), each
+    linked, so reception can call them and move them. The change itself stands: staff may mean it."""
+    if not appointments:
+        return
+    site = modeladmin.admin_site.name
+    named = format_html_join(
+        "; ",
+        '<a href="{}">{}, {} ({})</a>',
+        (
+            (
+                reverse("admin:booking_appointment_change", args=[each.pk], current_app=site),
+                each.patient_name,
+                f"{timezone.localtime(each.start):%a %d %b %Y %H:%M}",
+                each.treatment,
+            )
+            for each in appointments[:MOST_NAMED]
+        ),
+    )
+    more = ""
+    if len(appointments) > MOST_NAMED:
+        listed = reverse("admin:booking_appointment_changelist", current_app=site)
+        more = format_html(
+            '; and {} more (<a href="{}?practitioner__id__exact={}">{}\'s appointments</a>)',
+            len(appointments) - MOST_NAMED,
+            listed,
+            practitioner.pk,
+            practitioner,
+        )
+    count = f"{len(appointments)} upcoming appointment{'s' if len(appointments) > 1 else ''}"
+    modeladmin.message_user(
+        request,
+        format_html(
+            "{} with {} {} still booked {}: {}{}. Please call the patients to move them.",
+            count,
+            practitioner,
+            "are" if len(appointments) > 1 else "is",
+            where,
+            named,
+            more,
+        ),
+        messages.WARNING,
+    )
+
+
+def warn_of_bookings_outside_hours(modeladmin, request, practitioner):
+    stranded = Appointment.objects.still_to_come(timezone.now()).outside_hours(practitioner.pk)
+    warn_of_stranded_bookings(
+        modeladmin, request, stranded, practitioner=practitioner, where="outside their working hours"
+    )
 
 
 @admin.register(Treatment)
@@ -40,6 +97,11 @@ class PractitionerAdmin(admin.ModelAdmin):
     filter_horizontal = ["treatments"]
     inlines = [WorkingHoursInline]
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:
+            warn_of_bookings_outside_hours(self, request, form.instance)
+
 
 @admin.register(WorkingHours)
 class WorkingHoursAdmin(admin.ModelAdmin):
@@ -47,6 +109,22 @@ class WorkingHoursAdmin(admin.ModelAdmin):
     list_filter = ["weekday", "practitioner"]
     search_fields = ["practitioner__name"]
     list_select_related = ["practitioner"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        moved_from = form.initial.get("practitioner") if change else None
+        for practitioner in Practitioner.objects.filter(pk__in={obj.practitioner_id, moved_from} - {None}):
+            warn_of_bookings_outside_hours(self, request, practitioner)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        warn_of_bookings_outside_hours(self, request, obj.practitioner)
+
+    def delete_queryset(self, request, queryset):
+        practitioners = list(Practitioner.objects.filter(working_hours__in=queryset).distinct())
+        super().delete_queryset(request, queryset)
+        for practitioner in practitioners:
+            warn_of_bookings_outside_hours(self, request, practitioner)
 
 
 class TimeOffAdminForm(forms.ModelForm):
@@ -79,6 +157,11 @@ class TimeOffAdmin(admin.ModelAdmin):
     search_fields = ["practitioner__name", "reason"]
     date_hierarchy = "start"
     list_select_related = ["practitioner"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        stranded = list(Appointment.objects.still_to_come(timezone.now()).in_time_off(obj).select_related("treatment"))
+        warn_of_stranded_bookings(self, request, stranded, practitioner=obj.practitioner, where="in this time off")
 
 
 def _status_action(status, description):

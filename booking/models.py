@@ -1,4 +1,5 @@
 import uuid
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -202,6 +203,35 @@ class AppointmentQuerySet(models.QuerySet):
             return self.alias(busy_span=BUSY_SPAN).filter(busy_span__overlap=DateTimeTZRange(start, end, "[)"))
         return self.filter(start__lt=end, busy_until__gt=start)
 
+    def still_to_come(self, now: datetime):
+        """Bookings starting from `now` on that the patient still expects to keep: confirmed, or held for review."""
+        return self.filter(status__in=STILL_EXPECTED, start__gte=now)
+
+    def in_time_off(self, time_off: "TimeOff"):
+        """Bookings of the practitioner whose time (the buffer included, as availability counts it) meets
+        `time_off`: ones the diary would no longer take."""
+        return self.filter(practitioner_id=time_off.practitioner_id).overlapping(time_off.start, time_off.end)
+
+    def outside_hours(self, practitioner_id: int) -> list["Appointment"]:
+        """The practitioner's bookings among these that no window of their working hours on that weekday holds from
+        start to end (in the clinic's time, as availability requires), in time order; two queries."""
+        windows = defaultdict(list)
+        for weekday, opens, closes in WorkingHours.objects.filter(practitioner_id=practitioner_id).values_list(
+            "weekday", "start_time", "end_time"
+        ):
+            windows[weekday].append((opens, closes))
+        outside = []
+        for appointment in self.filter(practitioner_id=practitioner_id).select_related("treatment").order_by("start"):
+            start, end = localtime(appointment.start), localtime(appointment.end)
+            held = any(
+                datetime.combine(start.date(), opens, tzinfo=start.tzinfo) <= start
+                and end <= datetime.combine(start.date(), closes, tzinfo=start.tzinfo)
+                for opens, closes in windows[start.weekday()]
+            )
+            if not held:
+                outside.append(appointment)
+        return outside
+
     def clashing_with(self, appointment: "Appointment"):
         """Other bookings that hold time the practitioner would need for `appointment` (its buffer included)."""
         return (
@@ -228,6 +258,9 @@ HOLDING_TIME = [
     AppointmentStatus.COMPLETED,
     AppointmentStatus.NO_SHOW,
 ]
+
+# Statuses of a visit still ahead that the patient expects to keep.
+STILL_EXPECTED = [AppointmentStatus.PENDING_REVIEW, AppointmentStatus.CONFIRMED]
 
 ONCE_PER_PATIENT_AND_TIME = "appointment_once_per_patient_and_time"
 

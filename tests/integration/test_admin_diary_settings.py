@@ -8,10 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth.models import Group, User
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.html import strip_tags
 
-from booking.models import TimeOff, Treatment
+from booking import services
+from booking.models import Appointment, TimeOff, Treatment, WorkingHours
 
-from ..factories import make_treatment
+from ..factories import make_treatment, patient
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
@@ -155,3 +158,142 @@ def test_a_free_treatment_is_still_allowed(lead):
     response = lead.post(TREATMENT_ADD, treatment_form(price="0"))
     assert response.status_code == 302
     assert Treatment.objects.get(slug="brow-lift").price == 0
+
+
+# --- Booked patients a change leaves outside the diary --------------------------------------------------------------
+
+
+def book(treatment, start, name):
+    email = f"{name.split()[0].lower()}@example.com"
+    return services.appointment_book(
+        treatment=treatment, start=start, patient=patient(name=name, email=email), now=timezone.now()
+    )
+
+
+def warnings(response):
+    """The warnings shown, in words (their links are checked in the page)."""
+    return [strip_tags(str(message)) for message in response.context["messages"] if message.level_tag == "warning"]
+
+
+def change_link(appointment):
+    return f'href="/admin/booking/appointment/{appointment.pk}/change/"'
+
+
+def test_time_off_over_booked_patients_is_saved_with_a_warning_naming_them(reception, clock, facial, nurse):
+    sam = book(facial, at(TUESDAY, 10), "Sam Carter")
+    alex = book(facial, at(TUESDAY, 11), "Alex Morgan")
+    kept = book(facial, at(TUESDAY, 14), "Jo Blake")
+    gone = book(facial, at(TUESDAY, 12), "Ray Finch")
+    services.appointment_change_status(appointment=gone, status="cancelled", now=timezone.now())
+
+    response = reception.post(TIME_OFF_ADD, time_off(nurse, at(TUESDAY, 9), at(TUESDAY, 13)), follow=True)
+
+    assert response.status_code == 200
+    assert TimeOff.objects.filter(practitioner=nurse).count() == 1
+    [warning] = warnings(response)
+    assert warning.startswith("2 upcoming appointments with Nurse Ben are still booked in this time off:")
+    assert "Sam Carter, Tue 03 Mar 2026 10:00 (Hydrating facial)" in warning
+    assert "Alex Morgan, Tue 03 Mar 2026 11:00 (Hydrating facial)" in warning
+    assert "Please call the patients to move them." in warning
+    assert "Jo Blake" not in warning and "Ray Finch" not in warning
+    page = response.content.decode()
+    assert change_link(sam) in page and change_link(alex) in page and change_link(kept) not in page
+    assert set(Appointment.objects.filter(pk__in=[sam.pk, alex.pk]).values_list("status", flat=True)) == {"confirmed"}
+
+
+def test_time_off_moved_onto_a_booking_warns_too(reception, clock, facial, nurse):
+    sam = book(facial, at(TUESDAY, 15), "Sam Carter")
+    away = TimeOff.objects.create(practitioner=nurse, start=at(TUESDAY, 9), end=at(TUESDAY, 13))
+    response = reception.post(
+        f"/admin/booking/timeoff/{away.pk}/change/", time_off(nurse, at(TUESDAY, 9), at(TUESDAY, 17)), follow=True
+    )
+    [warning] = warnings(response)
+    assert warning.startswith("1 upcoming appointment with Nurse Ben is still booked in this time off:")
+    assert change_link(sam) in response.content.decode()
+
+
+def test_time_off_clear_of_bookings_gives_no_warning(reception, clock, facial, nurse):
+    book(facial, at(TUESDAY, 14), "Jo Blake")
+    response = reception.post(TIME_OFF_ADD, time_off(nurse, at(TUESDAY, 9), at(TUESDAY, 13)), follow=True)
+    assert response.status_code == 200 and warnings(response) == []
+
+
+def test_shortened_hours_are_saved_with_a_warning_naming_the_bookings_outside_them(reception, clock, facial, nurse):
+    morning = book(facial, at(TUESDAY, 10), "Sam Carter")
+    afternoon = book(facial, at(TUESDAY, 14), "Jo Blake")
+    tuesday = WorkingHours.objects.get(practitioner=nurse, weekday=TUESDAY.weekday())
+    data = {"practitioner": nurse.pk, "weekday": tuesday.weekday, "start_time": "09:00", "end_time": "12:00"}
+
+    response = reception.post(f"/admin/booking/workinghours/{tuesday.pk}/change/", data, follow=True)
+
+    tuesday.refresh_from_db()
+    assert tuesday.end_time == time(12)
+    [warning] = warnings(response)
+    assert warning.startswith("1 upcoming appointment with Nurse Ben is still booked outside their working hours:")
+    assert "Jo Blake, Tue 03 Mar 2026 14:00 (Hydrating facial)" in warning and "Sam Carter" not in warning
+    page = response.content.decode()
+    assert change_link(afternoon) in page and change_link(morning) not in page
+
+
+def test_a_day_of_hours_removed_on_the_practitioners_page_warns_of_its_bookings(reception, clock, facial, nurse):
+    sam = book(facial, at(TUESDAY, 10), "Sam Carter")
+    hours = list(WorkingHours.objects.filter(practitioner=nurse).order_by("weekday"))
+    data = {
+        "name": nurse.name,
+        "title": "",
+        "email": "",
+        "treatments": [facial.pk],
+        "active": "on",
+        "working_hours-TOTAL_FORMS": str(len(hours)),
+        "working_hours-INITIAL_FORMS": str(len(hours)),
+    }
+    for index, row in enumerate(hours):
+        prefix = f"working_hours-{index}-"
+        data |= {
+            f"{prefix}id": row.pk,
+            f"{prefix}practitioner": nurse.pk,
+            f"{prefix}weekday": row.weekday,
+            f"{prefix}start_time": f"{row.start_time:%H:%M}",
+            f"{prefix}end_time": f"{row.end_time:%H:%M}",
+        }
+        if row.weekday == TUESDAY.weekday():
+            data[f"{prefix}DELETE"] = "on"
+
+    response = reception.post(f"/admin/booking/practitioner/{nurse.pk}/change/", data, follow=True)
+
+    assert response.status_code == 200
+    assert not WorkingHours.objects.filter(practitioner=nurse, weekday=TUESDAY.weekday()).exists()
+    [warning] = warnings(response)
+    assert "outside their working hours: Sam Carter, Tue 03 Mar 2026 10:00" in warning
+    assert change_link(sam) in response.content.decode()
+
+
+def test_removing_a_day_of_hours_warns_of_its_bookings_still_to_come_only(reception, clock, facial, nurse):
+    book(facial, at(TUESDAY, 10), "Sam Carter")
+    next_week = book(facial, at(date(2026, 3, 10), 10), "Jo Blake")
+    clock.move_to(at(TUESDAY, 12))  # Sam's visit is over
+    tuesday = WorkingHours.objects.get(practitioner=nurse, weekday=TUESDAY.weekday())
+
+    response = reception.post(f"/admin/booking/workinghours/{tuesday.pk}/delete/", {"post": "yes"}, follow=True)
+
+    assert response.status_code == 200
+    assert not WorkingHours.objects.filter(pk=tuesday.pk).exists()
+    [warning] = warnings(response)
+    assert "outside their working hours: Jo Blake, Tue 10 Mar 2026 10:00" in warning and "Sam Carter" not in warning
+    assert change_link(next_week) in response.content.decode()
+
+
+def test_a_long_leave_names_the_first_twenty_and_links_to_the_rest(reception, clock, facial, nurse):
+    days = [date(2026, 3, 3), date(2026, 3, 4), date(2026, 3, 5)]
+    for day in days:
+        for hour in range(9, 17):
+            book(facial, at(day, hour), f"Pat <i>{day.day}-{hour}</i>")
+
+    response = reception.post(TIME_OFF_ADD, time_off(nurse, at(days[0], 0), at(days[-1], 23)), follow=True)
+
+    [warning] = warnings(response)
+    assert warning.startswith("24 upcoming appointments with Nurse Ben are still booked in this time off:")
+    assert warning.count("Pat &lt;i&gt;") == 20 and "and 4 more (Nurse Ben's appointments)" in warning
+    page = response.content.decode()
+    assert "Pat &lt;i&gt;3-9&lt;/i&gt;" in page and "<i>3-9</i>" not in page  # a name is text, never markup
+    assert f'href="/admin/booking/appointment/?practitioner__id__exact={nurse.pk}"' in page
