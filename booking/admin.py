@@ -175,7 +175,12 @@ def _status_action(status, description):
                 changed += 1
             except BookingError as error:
                 modeladmin.message_user(request, f"{appointment}: {error.message}", messages.WARNING)
-        modeladmin.message_user(request, f"{changed} appointment(s) marked {Appointment.Status(status).label.lower()}.")
+        if changed:
+            modeladmin.message_user(
+                request, f"{changed} appointment(s) marked {Appointment.Status(status).label.lower()}."
+            )
+        else:
+            modeladmin.message_user(request, "No appointment was changed.", messages.WARNING)
 
     action.__name__ = f"mark_{status}"
     action.short_description = description

@@ -259,6 +259,18 @@ HOLDING_TIME = [
     AppointmentStatus.NO_SHOW,
 ]
 
+# How a status reads in a sentence, where its label does not ("This booking is marked as a no-show").
+_STATUS_IN_WORDS = {
+    AppointmentStatus.PENDING_REVIEW: "awaiting a clinician's review",
+    AppointmentStatus.NO_SHOW: "marked as a no-show",
+}
+
+
+def status_in_words(status: str) -> str:
+    """The status as it reads after "is" or "be": "cancelled", "marked as a no-show"."""
+    return _STATUS_IN_WORDS.get(status) or AppointmentStatus(status).label.lower()
+
+
 # Statuses of a visit still ahead that the patient expects to keep.
 STILL_EXPECTED = [AppointmentStatus.PENDING_REVIEW, AppointmentStatus.CONFIRMED]
 
@@ -389,8 +401,7 @@ class Appointment(models.Model):
         """Move to `status`, refusing any change the transition table does not allow. The caller saves."""
         if not self.can_transition_to(status):
             raise InvalidTransition(
-                f"This booking is {self.get_status_display().lower()} and can no longer be "
-                f"{Appointment.Status(status).label.lower()}."
+                f"This booking is {status_in_words(self.status)} and can no longer be {status_in_words(status)}."
             )
         self.status = status
         if reason:

@@ -335,7 +335,7 @@ def test_a_visit_ahead_cannot_be_marked_completed_or_no_show(reception, clock, f
     response = reception.post(LIST, {"action": action, "_selected_action": [appointment.pk]}, follow=True)
     page = response.content.decode()
     assert f"starts on 03 Mar at 10:00: it can be marked {label} only once it has started" in page
-    assert "0 appointment(s) marked" in page
+    assert "No appointment was changed." in page and "0 appointment(s) marked" not in page
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.CONFIRMED
 
