@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 from . import services
 from .exceptions import BookingError
 from .forms import check_date_of_birth
-from .models import Appointment, AppointmentEmail, Practitioner, TimeOff, Treatment, WorkingHours
+from .models import Appointment, AppointmentEmail, Practitioner, TimeOff, Treatment, WorkingHours, status_in_words
 
 # How many stranded bookings a warning names; the rest are counted, and found in the practitioner's list.
 MOST_NAMED = 20
@@ -176,9 +176,7 @@ def _status_action(status, description):
             except BookingError as error:
                 modeladmin.message_user(request, f"{appointment}: {error.message}", messages.WARNING)
         if changed:
-            modeladmin.message_user(
-                request, f"{changed} appointment(s) marked {Appointment.Status(status).label.lower()}."
-            )
+            modeladmin.message_user(request, f"{changed} appointment(s) {status_in_words(status)}.")
         else:
             modeladmin.message_user(request, "No appointment was changed.", messages.WARNING)
 

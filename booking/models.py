@@ -263,6 +263,7 @@ HOLDING_TIME = [
 _STATUS_IN_WORDS = {
     AppointmentStatus.PENDING_REVIEW: "awaiting a clinician's review",
     AppointmentStatus.NO_SHOW: "marked as a no-show",
+    AppointmentStatus.COMPLETED: "marked completed",
 }
 
 

@@ -22,7 +22,14 @@ from .exceptions import (
     TooLateToChange,
     TreatmentUnavailable,
 )
-from .models import ONCE_PER_PATIENT_AND_TIME, Appointment, AppointmentEmail, Practitioner, Treatment
+from .models import (
+    ONCE_PER_PATIENT_AND_TIME,
+    Appointment,
+    AppointmentEmail,
+    Practitioner,
+    Treatment,
+    status_in_words,
+)
 from .selectors import booking_window, clinic_tz, free_practitioners_at, staff_booking_window, why_not_free
 
 logger = logging.getLogger(__name__)
@@ -187,7 +194,7 @@ def appointment_staff_check(
         Appointment.Status.PENDING_REVIEW,
     ):
         raise TooLateToChange(
-            f"This booking is {appointment.get_status_display().lower()}: its time can no longer be changed."
+            f"This booking is {status_in_words(appointment.status)}: its time can no longer be changed."
         )
     if not treatment.active:
         raise TreatmentUnavailable(f"{treatment} is not active. Make it active under Treatments, or choose another.")
@@ -484,7 +491,7 @@ def appointment_change_status(*, appointment: Appointment, status: str, now: dat
         if status in _OUTCOMES and now < appointment.start:
             raise InvalidTransition(
                 f"This booking starts on {appointment.start.astimezone(clinic_tz()):%d %b at %H:%M}: it can be "
-                f"marked {Appointment.Status(status).label.lower()} only once it has started."
+                f"{status_in_words(status)} only once it has started."
             )
         appointment.transition_to(status, reason=reason)
         appointment.save()
@@ -502,7 +509,7 @@ def _pending_for_decision(appointment: Appointment, now: datetime, *, after_its_
     )
     if appointment.status != Appointment.Status.PENDING_REVIEW:
         raise DecisionRefused(
-            f"This booking is already {appointment.get_status_display().lower()}; no decision was recorded."
+            f"This booking is already {status_in_words(appointment.status)}; no decision was recorded."
         )
     if appointment.start <= now and not after_its_time:
         raise DecisionRefused("This booking's time has passed; no decision was recorded.")

@@ -329,7 +329,7 @@ def test_the_treatment_of_a_booking_is_not_edited_in_place(reception, clock, fac
 # --- Recording how a visit went -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("action, label", [("mark_completed", "completed"), ("mark_no_show", "no-show")])
+@pytest.mark.parametrize("action, label", [("mark_completed", "completed"), ("mark_no_show", "as a no-show")])
 def test_a_visit_ahead_cannot_be_marked_completed_or_no_show(reception, clock, facial, nurse, action, label):
     appointment = booked_online(facial, at(TUESDAY, 10))
     response = reception.post(LIST, {"action": action, "_selected_action": [appointment.pk]}, follow=True)
