@@ -3,6 +3,8 @@
 from datetime import date, time
 from decimal import Decimal
 
+from django.contrib.auth.models import Group, User
+
 from booking.models import Practitioner, Treatment, WorkingHours
 from booking.services import PatientDetails
 
@@ -42,3 +44,12 @@ def booking_post(start_value, **overrides):
     }
     data.update(overrides)
     return data
+
+
+def signed_in(client, group):
+    """`client`, signed in as the staff member of `group` (Reception or Clinician)."""
+    user = User.objects.filter(username=f"{group.lower()}-user").first()
+    user = user or User.objects.create_user(f"{group.lower()}-user", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    client.force_login(user)
+    return client

@@ -3,8 +3,6 @@
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import Group, User
-
 from booking.forms import slot_value
 from screening.gate import screening_token
 from screening.models import Contraindication, Screening
@@ -59,15 +57,6 @@ def book(client, commits, start, token=None, **overrides):
         data["screening"] = token
     with commits(execute=True):
         return client.post(f"/book/{SLUG}/details/", data)
-
-
-def signed_in(client, group):
-    """`client`, signed in as the staff member of `group` (Reception or Clinician)."""
-    user = User.objects.filter(username=f"{group.lower()}-user").first()
-    user = user or User.objects.create_user(f"{group.lower()}-user", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    client.force_login(user)
-    return client
 
 
 def book_held_for_review(client, commits, day):

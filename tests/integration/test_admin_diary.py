@@ -4,7 +4,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.utils import timezone
 
@@ -24,14 +23,6 @@ Kind = AppointmentEmail.Kind
 
 def at(day: date, hh: int, mm: int = 0) -> datetime:
     return datetime.combine(day, time(hh, mm), tzinfo=LONDON)
-
-
-@pytest.fixture
-def reception(client):
-    user = User.objects.create_user("reception", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name="Reception"))
-    client.force_login(user)
-    return client
 
 
 def phone_booking(treatment, practitioner, start, **overrides):

@@ -6,7 +6,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -27,14 +27,6 @@ RAW_CONSTRAINT = "Constraint “"
 
 def at(day: date, hh: int, mm: int = 0) -> datetime:
     return datetime.combine(day, time(hh, mm), tzinfo=LONDON)
-
-
-@pytest.fixture
-def reception(client):
-    user = User.objects.create_user("reception", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name="Reception"))
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from booking import services
@@ -16,14 +15,6 @@ pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
 LIST = "/admin/booking/appointment/"
 TEN_ON_TUESDAY = datetime.combine(date(2026, 3, 3), time(10), tzinfo=LONDON)
-
-
-@pytest.fixture
-def reception(client):
-    user = User.objects.create_user("reception", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name="Reception"))
-    client.force_login(user)
-    return client
 
 
 def shown(response):

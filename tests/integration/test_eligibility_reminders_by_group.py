@@ -10,7 +10,8 @@ from django.contrib.auth.models import Group, Permission
 
 from screening.models import EligibilityReminder
 
-from .screening_helpers import LONDON, make_microneedling, signed_in
+from ..factories import signed_in
+from .screening_helpers import LONDON, make_microneedling
 
 pytestmark = pytest.mark.django_db
 REMINDERS = "/admin/screening/eligibilityreminder/"

@@ -10,11 +10,11 @@ from django.core import mail
 from booking import services as booking_services
 from booking.models import Appointment, AppointmentEmail
 
+from ..factories import signed_in
 from .screening_helpers import (
     QUEUE,
     book_held_for_review,
     local,
-    signed_in,
 )
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,8 @@ from auditlog.models import LogEntry
 
 from booking.models import Appointment
 
-from .screening_helpers import QUEUE, book, latest_screening, local, make_clinic, screen, signed_in, token_of
+from ..factories import signed_in
+from .screening_helpers import QUEUE, book, latest_screening, local, make_clinic, screen, token_of
 
 pytestmark = pytest.mark.django_db
 TUESDAY = date(2026, 3, 3)

@@ -7,8 +7,8 @@ import pytest
 
 from booking import services
 
-from ..factories import patient
-from .screening_helpers import LONDON, QUEUE, local, make_clinic, signed_in
+from ..factories import patient, signed_in
+from .screening_helpers import LONDON, QUEUE, local, make_clinic
 
 pytestmark = pytest.mark.django_db
 TUESDAY = date(2026, 3, 3)

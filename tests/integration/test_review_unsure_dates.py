@@ -7,7 +7,8 @@ import pytest
 
 from booking.models import Appointment
 
-from .screening_helpers import QUEUE, book, latest_screening, local, make_clinic, screen, signed_in, token_of
+from ..factories import signed_in
+from .screening_helpers import QUEUE, book, latest_screening, local, make_clinic, screen, token_of
 
 pytestmark = pytest.mark.django_db
 # Screened on Monday 2 Mar 2026 with a rough last dose of 15 Oct 2025: wait until 15 Apr 2026, booked 16 Apr.

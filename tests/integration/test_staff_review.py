@@ -10,7 +10,7 @@ from booking import services
 from booking.models import Appointment, AppointmentEmail
 from screening.models import Screening
 
-from ..factories import patient
+from ..factories import patient, signed_in
 from .screening_helpers import (
     LONDON,
     QUEUE,
@@ -20,7 +20,6 @@ from .screening_helpers import (
     local,
     make_clinic,
     screen,
-    signed_in,
     token_of,
 )
 
