@@ -245,6 +245,7 @@ class AppointmentAdminForm(forms.ModelForm):
             return cleaned  # the missing input already has its error
         if self.booked_time is not None and not self.moves_the_booking():
             return cleaned  # the time stays as it is: nothing to check, nobody to email
+        name, email = (cleaned.get(f, getattr(self.instance, f)) for f in ("patient_name", "patient_email"))
         try:
             services.appointment_staff_check(
                 treatment=treatment,
@@ -252,6 +253,9 @@ class AppointmentAdminForm(forms.ModelForm):
                 start=start,
                 now=timezone.now(),
                 appointment=self.instance if self.booked_time else None,
+                patient=services.PatientDetails(name=name, email=email, phone="", date_of_birth=None)
+                if name and email
+                else None,
             )
         except BookingError as error:
             self.add_error(error.field if error.field in self.fields else None, error.message)
@@ -280,7 +284,19 @@ class AppointmentAdmin(admin.ModelAdmin):
             # A new booking is confirmed, or held for review when its treatment needs the screening: the booking
             # service decides, never the form (a visit ahead cannot already be completed).
             return [name for name in self.fields if name not in ("status", "status_reason")]
+        if self._reason_is_clinical(request, obj):
+            return [("status_reason_shown" if name == "status_reason" else name) for name in self.fields]
         return self.fields
+
+    @staticmethod
+    def _reason_is_clinical(request, obj) -> bool:
+        """A clinician's decline reason may name health answers: for clinicians' eyes only, as the answers are."""
+        declined = obj.status == Appointment.Status.DECLINED
+        return declined and not request.user.has_perm("screening.view_health_answers")
+
+    @admin.display(description="Status reason")
+    def status_reason_shown(self, obj):
+        return "Declined by a clinician. The reason is on the record for clinicians."
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -289,7 +305,8 @@ class AppointmentAdmin(admin.ModelAdmin):
         # treatment is another booking (its own length, its own screening): cancel this one and add that. Erased
         # details stay erased: nobody is asked to type a date of birth back in to save another change.
         erased = [name for name in self.fields if name.startswith("patient_")] if obj.details_erased else []
-        return [*self.readonly_fields, "treatment", "status", *erased]
+        shown = ["status_reason_shown"] if self._reason_is_clinical(request, obj) else []
+        return [*self.readonly_fields, "treatment", "status", *erased, *shown]
 
     def save_model(self, request, obj, form, change):
         now = timezone.now()

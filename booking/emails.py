@@ -68,8 +68,12 @@ def appointment_ics(appointment: Appointment) -> bytes:
 
 
 def still_relevant(email: AppointmentEmail, *, now: datetime) -> bool:
-    """A reminder goes only for the time it was queued for, while the booking is confirmed and still ahead."""
+    """Whether a due email should still go: none to a patient whose details were erased; the clinic's review nudge
+    while the booking awaits review and is ahead; a reminder only for the time it was queued for, while the booking
+    is confirmed and still ahead."""
     appointment = email.appointment
+    if appointment.details_erased and email.kind != AppointmentEmail.Kind.REVIEW_DUE:
+        return False  # the patient asked to be forgotten: their address is a placeholder now
     if email.kind == AppointmentEmail.Kind.REVIEW_DUE:
         return appointment.status == Appointment.Status.PENDING_REVIEW and appointment.start > now
     if email.kind != AppointmentEmail.Kind.REMINDER:

@@ -179,7 +179,9 @@ class TimeOff(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.practitioner} away {self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M}"
+        return (
+            f"{self.practitioner} away {localtime(self.start):%Y-%m-%d %H:%M} to {localtime(self.end):%Y-%m-%d %H:%M}"
+        )
 
     @staticmethod
     def out_of_reach(moment: datetime, *, now: datetime) -> str | None:
@@ -357,7 +359,7 @@ class Appointment(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.treatment} with {self.practitioner} at {self.start:%Y-%m-%d %H:%M}"
+        return f"{self.treatment} with {self.practitioner} at {localtime(self.start):%Y-%m-%d %H:%M}"  # clinic time
 
     def save(self, *args, **kwargs):
         self.fill_times()

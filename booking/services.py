@@ -146,11 +146,15 @@ def appointment_book(
     )
 
 
-def _already_holds(patient: PatientDetails, *, treatment: Treatment, start: datetime) -> bool:
+def _already_holds(
+    patient: PatientDetails, *, treatment: Treatment, start: datetime, other_than: Appointment | None = None
+) -> bool:
+    """Whether this patient (by email and name, whatever their case) already holds `treatment` at `start`."""
     return (
         Appointment.objects.holding_time()
         .filter(treatment=treatment, start=start, patient_email__iexact=patient.email)
         .filter(patient_name__iexact=patient.name)
+        .exclude(pk=other_than.pk if other_than else None)
         .exists()
     )
 
@@ -181,9 +185,11 @@ def appointment_staff_check(
     start: datetime,
     now: datetime,
     appointment: Appointment | None = None,
+    patient: PatientDetails | None = None,
 ) -> None:
     """Raise the refusal `appointment_staff_book` (or, given `appointment`, `appointment_staff_move`) would make, and
-    write nothing: forms call it to show the refusal beside the input at fault (the error's `field`).
+    write nothing: forms call it to show the refusal beside the input at fault (the error's `field`). Given
+    `patient`, also refuse booking them into a time they already hold (the once-per-patient constraint's rule).
 
     The patients' rules for the one practitioner staff chose: both active, the practitioner gives the treatment, and
     the start is on their times grid, within their hours, not in their time off and clear of their other bookings.
@@ -215,6 +221,8 @@ def appointment_staff_check(
             why_not_free(practitioner=practitioner, treatment=treatment, start=start, exclude_appointment=appointment)
             or SlotTaken.default_message
         )
+    if patient is not None and _already_holds(patient, treatment=treatment, start=start, other_than=appointment):
+        raise AlreadyBooked(f"{patient.name} already has {treatment} booked at this time.")
 
 
 def _new_appointment(*, treatment: Treatment, start: datetime, patient: PatientDetails, status: str) -> Appointment:
@@ -497,7 +505,8 @@ def appointment_change_status(*, appointment: Appointment, status: str, now: dat
         appointment.save()
         if status == Appointment.Status.CANCELLED:
             _skip_pending_reminders(appointment)
-            appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.CANCELLED, now=now)
+            if appointment.start > now:  # a visit already past frees no time: nothing to tell the patient
+                appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.CANCELLED, now=now)
     return appointment
 
 

@@ -335,3 +335,62 @@ def test_a_visit_ahead_cannot_be_marked_completed_or_no_show(reception, clock, f
     assert f"1 appointment(s) marked {label}" in response.content.decode()
     appointment.refresh_from_db()
     assert appointment.status == action.removeprefix("mark_")
+
+
+# --- Found by the second QA round ------------------------------------------------------------------------------------
+
+
+def test_booking_a_patient_into_a_time_they_already_hold_is_a_form_error_that_keeps_the_form(
+    reception, clock, facial, nurse
+):
+    other = make_practitioner("Nurse Sofia", treatments=[facial])
+    reception.post(ADD, phone_booking(facial, nurse, at(TUESDAY, 10)))
+    response = reception.post(ADD, phone_booking(facial, other, at(TUESDAY, 10), patient_email="SAM@example.com"))
+    assert response.status_code == 200  # the form comes back, with what staff typed
+    page = response.content.decode()
+    assert "Sam Carter already has Hydrating facial booked at this time." in page and "07700 900456" in page
+    assert Appointment.objects.count() == 1
+
+
+def test_cancelling_a_visit_already_past_emails_nobody(reception, clock, facial, nurse):
+    appointment = booked_online(facial, at(TUESDAY, 10))
+    clock.move_to(at(TUESDAY, 15))
+    mail.outbox.clear()
+    reception.post(LIST, {"action": "mark_cancelled", "_selected_action": [appointment.pk]})
+    services.appointment_emails_dispatch(now=timezone.now())
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CANCELLED and mail.outbox == []
+
+
+def test_no_email_goes_to_a_patient_whose_details_were_erased(clock, facial, nurse):
+    from screening import patient_data
+
+    appointment = booked_online(facial, at(TUESDAY, 10))
+    clock.move_to(at(TUESDAY, 15))
+    patient_data.patient_data_erase(email="alex@example.com", now=timezone.now())
+    # Something queued for them afterwards (here by hand) is skipped, not sent to the placeholder address.
+    services.appointment_email_queue(appointment=Appointment.objects.get(), kind=Kind.CANCELLED, now=timezone.now())
+    mail.outbox.clear()
+    services.appointment_emails_dispatch(now=timezone.now())
+    assert mail.outbox == [] and appointment.emails.get(kind=Kind.CANCELLED).state == "skipped"
+
+
+def test_staff_see_the_clinic_time_in_summer_not_utc(reception, clock, facial, nurse):
+    summer = at(date(2026, 6, 16), 10)  # British Summer Time: 09:00 UTC
+    response = reception.post(ADD, phone_booking(facial, nurse, summer), follow=True)
+    assert "at 2026-06-16 10:00" in response.content.decode()
+    assert str(Appointment.objects.get()).endswith("at 2026-06-16 10:00")
+
+
+def test_reception_sees_that_a_clinician_declined_but_not_the_clinical_reason(reception, client, clock, facial, nurse):
+    from ..factories import signed_in
+
+    held = services.appointment_book(
+        treatment=facial, start=at(TUESDAY, 10), patient=patient(), now=timezone.now(), status="pending_review"
+    )
+    services.appointment_decline(appointment=held, reason="Restarted isotretinoin last month", now=timezone.now())
+    page = reception.get(change_url(held)).content.decode()
+    assert "Restarted isotretinoin" not in page and "Declined by a clinician" in page
+    reception.logout()
+    clinician_page = signed_in(client, "Clinician").get(change_url(held)).content.decode()
+    assert "Restarted isotretinoin last month" in clinician_page
