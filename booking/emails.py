@@ -35,6 +35,7 @@ WITH_CALENDAR = {
     AppointmentEmail.Kind.APPROVED,
     AppointmentEmail.Kind.REMINDER,
     AppointmentEmail.Kind.CANCELLED,
+    AppointmentEmail.Kind.DECLINED,  # a booking held again after it was confirmed may be in the calendar already
 }
 
 
@@ -51,9 +52,11 @@ def appointment_ics(appointment: Appointment) -> bytes:
     calendar.add("method", "PUBLISH")
     event = Event()
     event.add("uid", f"{appointment.public_id}@{settings.SITE_URL.split('://')[-1]}")
-    # Calendars apply a file for an event they hold only if its SEQUENCE is higher: seconds since the booking was
-    # made, at its last change, only ever grow.
-    event.add("sequence", int((appointment.updated_at - appointment.created_at).total_seconds()))
+    # Calendars apply a file for an event they hold only if its SEQUENCE is higher: the time since the booking was
+    # made, at its last change, only ever grows.
+    # Tenths of a second: a change in the same second as the booking still counts, and a booking's whole life fits
+    # in the 32-bit integer calendars read (6.8 years).
+    event.add("sequence", int((appointment.updated_at - appointment.created_at).total_seconds() * 10))
     cancelled = appointment.status in (Appointment.Status.CANCELLED, Appointment.Status.DECLINED)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("dtstamp", timezone.now())
@@ -67,22 +70,36 @@ def appointment_ics(appointment: Appointment) -> bytes:
     return calendar.to_ical()
 
 
+# What a booking must still be for each email to go: one sent late (a worker down, a retry) never contradicts what
+# happened since, e.g. a confirmation after the patient cancelled.
+_STILL_TRUE_OF = {
+    AppointmentEmail.Kind.CONFIRMED: {Appointment.Status.CONFIRMED},
+    AppointmentEmail.Kind.APPROVED: {Appointment.Status.CONFIRMED},
+    AppointmentEmail.Kind.RECEIVED: {Appointment.Status.PENDING_REVIEW},
+    AppointmentEmail.Kind.RESCHEDULED: {Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW},
+    AppointmentEmail.Kind.CANCELLED: {Appointment.Status.CANCELLED},
+    AppointmentEmail.Kind.DECLINED: {Appointment.Status.DECLINED},
+    AppointmentEmail.Kind.REMINDER: {Appointment.Status.CONFIRMED},
+    AppointmentEmail.Kind.REVIEW_DUE: {Appointment.Status.PENDING_REVIEW},
+}
+# These speak of one start time: a move since makes them stale (the move queues its own).
+_FOR_ONE_START = {AppointmentEmail.Kind.RESCHEDULED, AppointmentEmail.Kind.REMINDER}
+# These are about a time still to come.
+_AHEAD_ONLY = {AppointmentEmail.Kind.REMINDER, AppointmentEmail.Kind.REVIEW_DUE}
+
+
 def still_relevant(email: AppointmentEmail, *, now: datetime) -> bool:
-    """Whether a due email should still go: none to a patient whose details were erased; the clinic's review nudge
-    while the booking awaits review and is ahead; a reminder only for the time it was queued for, while the booking
-    is confirmed and still ahead."""
+    """Whether a due email should still go: none to a patient whose details were erased (the clinic's review nudge
+    aside); each only while the booking is still what it says (`_STILL_TRUE_OF`), for the start it was queued for
+    when it names one, and reminders and nudges only for a time still ahead."""
     appointment = email.appointment
     if appointment.details_erased and email.kind != AppointmentEmail.Kind.REVIEW_DUE:
         return False  # the patient asked to be forgotten: their address is a placeholder now
-    if email.kind == AppointmentEmail.Kind.REVIEW_DUE:
-        return appointment.status == Appointment.Status.PENDING_REVIEW and appointment.start > now
-    if email.kind != AppointmentEmail.Kind.REMINDER:
-        return True
-    return (
-        appointment.status == Appointment.Status.CONFIRMED
-        and appointment.start == email.appointment_start
-        and appointment.start > now
-    )
+    if appointment.status not in _STILL_TRUE_OF.get(email.kind, {appointment.status}):
+        return False
+    if email.kind in _FOR_ONE_START and appointment.start != email.appointment_start:
+        return False
+    return email.kind not in _AHEAD_ONLY or appointment.start > now
 
 
 def when_words(start_local: datetime, *, now: datetime) -> str:

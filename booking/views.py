@@ -403,6 +403,7 @@ def booking_confirmed(request, token):
         return redirect("booking:manage", token)  # cancelled since (Back, a reload): not "You're booked"
     reminders = appointment.emails.filter(kind=AppointmentEmail.Kind.REMINDER, state=AppointmentEmail.State.PENDING)
     context = {"appointment": appointment, "token": token, "reminder_due": reminders.exists()}
+    context["change_refusal"] = services.appointment_change_refusal(appointment=appointment, now=timezone.now())
     return render(request, "booking/confirmed.html", context)
 
 
@@ -459,7 +460,7 @@ def manage_reschedule(request, token):
         form = SlotChoiceForm(request.POST, slots=slots)
         if form.is_valid():
             try:
-                services.appointment_reschedule(
+                screening_services.screened_booking_reschedule(
                     appointment=appointment, new_start=form.cleaned_data["start"], now=now, not_before=not_before
                 )
             except BookingError as error:

@@ -152,6 +152,17 @@ def booking_gate(request, treatment: Treatment, now: datetime, *, announce: bool
     later = selectors.later_screening(screening, also_ids=session_screening_ids(request))
     if later is not None:
         return superseded(request, treatment, later, announce=announce)
+    if screening.used_at is not None and screening.appointment_id is not None:
+        # Most often the booking form sent again (Back, then Confirm): say the booking exists, not "expired".
+        return _turn_away(
+            request,
+            start_url,
+            "These answers were used for a booking already",
+            announce=announce,
+            message=f"You have already booked {treatment.name.lower()} with these answers: your confirmation email "
+            "has the details and a link to change or cancel it. To book another time, please answer the questions "
+            "again.",
+        )
     if not screening.is_usable(now):
         return _turn_away(
             request,

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
-from booking.models import Appointment, Treatment
+from booking.models import Treatment
 
 from . import rules
 from .models import Contraindication, Screening, ScreeningPolicy
@@ -81,16 +81,3 @@ def later_screening(screening: Screening, *, also_ids=()) -> Screening | None:
 
 def screening_for_appointment(appointment) -> Screening | None:
     return Screening.objects.filter(appointment=appointment).first()
-
-
-def upcoming_held_bookings(screening: Screening, *, now: datetime) -> list[Appointment]:
-    """The patient's bookings of this treatment still ahead and waiting for a clinician (e.g. held again by these
-    answers), to tell them on their result page."""
-    return list(
-        Appointment.objects.filter(
-            treatment=screening.treatment,
-            patient_email__iexact=screening.email,
-            status=Appointment.Status.PENDING_REVIEW,
-            start__gt=now,
-        ).order_by("start")
-    )

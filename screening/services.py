@@ -7,7 +7,7 @@ from django.utils.formats import date_format
 
 from booking.models import Appointment, Treatment
 from booking.selectors import clinic_tz, today_local
-from booking.services import PatientDetails, appointment_book, appointment_hold_for_review
+from booking.services import PatientDetails, appointment_book, appointment_hold_for_review, appointment_reschedule
 
 from . import rules, selectors
 from .exceptions import EmailMismatch, NoReminderDate, NotEligible, ScreeningInvalid
@@ -109,9 +109,10 @@ def screening_submit(
 
 
 def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime) -> list[Appointment]:
-    """A patient told to wait or not to book may already hold a confirmed booking of this treatment, made on
-    earlier answers: each one before the date these answers allow goes back on hold for a clinician."""
-    if screening.outcome not in (Screening.Outcome.WAIT, Screening.Outcome.BLOCKED):
+    """A patient told to wait or not to book, or whose answers a clinician must check, may already hold a confirmed
+    booking of this treatment, made on earlier answers: each one before the date these answers allow (any, without
+    a date) goes back on hold for a clinician."""
+    if screening.outcome not in (Screening.Outcome.WAIT, Screening.Outcome.BLOCKED) and not screening.needs_review:
         return []
     booked = Appointment.objects.filter(
         treatment=screening.treatment,
@@ -201,3 +202,25 @@ def screening_book(*, screening: Screening, start: datetime, patient: PatientDet
         screening.used_at = now
         screening.save(update_fields=["appointment", "used_at", "reasons", "needs_review"])
     return appointment
+
+
+def screened_booking_reschedule(
+    *, appointment: Appointment, new_start: datetime, now: datetime, not_before: datetime | None = None
+) -> Appointment:
+    """Move a booking (`appointment_reschedule`); one made with a screening is weighed again at its new time, as a
+    booking made then would be: a date of birth that now needs a clinician (e.g. under 18 on the new day) holds it."""
+    with transaction.atomic():
+        moved = appointment_reschedule(appointment=appointment, new_start=new_start, now=now, not_before=not_before)
+        screening = selectors.screening_for_appointment(moved)
+        if screening is None or moved.status != Appointment.Status.CONFIRMED:
+            return moved
+        patient = PatientDetails(
+            name=moved.patient_name,
+            email=moved.patient_email,
+            phone=moved.patient_phone,
+            date_of_birth=moved.patient_date_of_birth,
+        )
+        if _date_of_birth_reasons(screening, patient, moved.start):
+            reason = "Held for a clinician: at the new time the patient's date of birth needs a check."
+            moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved
+    return moved

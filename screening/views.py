@@ -104,7 +104,6 @@ def _result_context(request, treatment, screening, token, now, reminder_form=Non
         "reminded": bool(reminders),
         "advance_too": can_remind and (eligible_from - today).days > services.ADVANCE_REMINDER_DAYS,
         "isotretinoin": any(r.get("code") in ISOTRETINOIN_WAIT_CODES for r in screening.reasons),
-        "held_bookings": selectors.upcoming_held_bookings(screening, now=now),
     }
 
 

@@ -108,6 +108,7 @@ def test_a_same_day_booking_is_promised_neither_a_reminder_nor_changes_online(cl
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert "re booked" in page and "reminder" not in page
+    assert "can no longer be changed online" in page and "manage your booking here" not in page
     assert not AppointmentEmail.objects.filter(kind="reminder").exists()
     [message] = mail.outbox
     assert "too close to the appointment to change it online" in message.body

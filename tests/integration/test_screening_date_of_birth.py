@@ -57,3 +57,21 @@ def test_a_child_is_held_for_a_clinician_and_an_adult_on_the_day_is_not(client, 
     screen(client)  # 18 on the day of the appointment: confirmed
     book(client, commits, local(TUESDAY, 14), token_of(latest_screening()), date_of_birth="2008-03-03")
     assert Appointment.objects.latest("start").status == Appointment.Status.CONFIRMED
+
+
+def test_moving_a_screened_booking_to_a_day_the_patient_is_under_18_holds_it(client, clock, microneedling, commits):
+    from booking.forms import slot_value
+    from booking.tokens import manage_token
+
+    screen(client)
+    book(client, commits, local(date(2026, 3, 10)), token_of(latest_screening()), date_of_birth="2008-03-05")
+    appointment = Appointment.objects.get()
+    assert appointment.status == Appointment.Status.CONFIRMED  # 18 on 5 March
+    token = manage_token(appointment.public_id)
+    with commits(execute=True):
+        response = client.post(
+            f"/booking/{token}/reschedule/?date=2026-03-04", {"start": slot_value(local(date(2026, 3, 4)))}
+        )
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.start == local(date(2026, 3, 4)) and appointment.status == Appointment.Status.PENDING_REVIEW

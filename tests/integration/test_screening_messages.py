@@ -47,7 +47,4 @@ def test_the_availability_api_asks_for_answers_again_once_they_were_used(client,
     screen(client)
     book(client, commits, local(date(2026, 3, 3)), token_of(latest_screening()))
     message = client.get(f"/api/availability/{SLUG}/", {"start": "2026-03-03"}).json()["errors"]["screening"][0]
-    assert message == (
-        f"Your answers have expired or were already used. Please answer the health questions again: "
-        f"/book/{SLUG}/screening/"
-    )
+    assert message == f"These answers were used for a booking already: /book/{SLUG}/screening/"
