@@ -101,6 +101,12 @@ class PractitionerAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         if change:
             warn_of_bookings_outside_hours(self, request, form.instance)
+            practitioner = form.instance
+            stranded = list(
+                Appointment.objects.still_to_come(timezone.now()).not_given_by(practitioner).select_related("treatment")
+            )
+            where = "now that they are inactive" if not practitioner.active else "for treatments they no longer give"
+            warn_of_stranded_bookings(self, request, stranded, practitioner=practitioner, where=where)
 
 
 @admin.register(WorkingHours)

@@ -209,6 +209,12 @@ class AppointmentQuerySet(models.QuerySet):
         """Bookings starting from `now` on that the patient still expects to keep: confirmed, or held for review."""
         return self.filter(status__in=STILL_EXPECTED, start__gte=now)
 
+    def not_given_by(self, practitioner: "Practitioner"):
+        """Bookings of `practitioner` they can no longer give: all of them once they are inactive, else those of a
+        treatment they no longer offer."""
+        mine = self.filter(practitioner=practitioner)
+        return mine if not practitioner.active else mine.exclude(treatment__in=practitioner.treatments.all())
+
     def in_time_off(self, time_off: "TimeOff"):
         """Bookings of the practitioner whose time (the buffer included, as availability counts it) meets
         `time_off`: ones the diary would no longer take."""

@@ -273,7 +273,8 @@ def booking_details(request, slug):
 _REFUSALS = {
     "passed": ("That time has passed.", 410),
     "too_soon": ("That time is too soon to book online. Please choose a later time, or call the clinic.", 410),
-    "too_far": ("That time is further ahead than we take bookings (up to {last_day}).", 404),
+    # The horizon is a moment (BOOKING_HORIZON_DAYS from now), so a time later on its last day is already too far.
+    "too_far": ("That time is further ahead than we take bookings (up to {latest}).", 404),
     "closed": ("We are not open then.", 404),
     "off_grid": ("That time is not one we offer.", 404),
 }
@@ -290,7 +291,8 @@ def _refused_details_page(request, *, gate, treatment, form, start, now) -> Http
         error, status = SlotTaken(), 409
     else:
         message, status = _REFUSALS[reason]
-        error = SlotUnavailable(message.format(last_day=date_format(last_day, "l j F Y")))
+        latest = selectors.booking_window(now, gate.not_before)[1].astimezone(selectors.clinic_tz())
+        error = SlotUnavailable(message.format(latest=date_format(latest, "l j F Y, H:i")))
     words = _chosen_time_in_words(start)
     day = start.astimezone(selectors.clinic_tz()).date()
     times_url = None

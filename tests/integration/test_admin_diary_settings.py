@@ -289,3 +289,40 @@ def test_a_long_leave_names_the_first_twenty_and_links_to_the_rest(reception, cl
     page = response.content.decode()
     assert "Pat &lt;i&gt;3-9&lt;/i&gt;" in page and "<i>3-9</i>" not in page  # a name is text, never markup
     assert f'href="/admin/booking/appointment/?practitioner__id__exact={nurse.pk}"' in page
+
+
+def practitioner_page(practitioner, *, treatments, active=True):
+    """The practitioner's change form as posted, their working hours unchanged."""
+    hours = list(WorkingHours.objects.filter(practitioner=practitioner).order_by("weekday"))
+    data = {
+        "name": practitioner.name,
+        "title": "",
+        "email": "",
+        "treatments": [treatment.pk for treatment in treatments],
+        "working_hours-TOTAL_FORMS": str(len(hours)),
+        "working_hours-INITIAL_FORMS": str(len(hours)),
+        **({"active": "on"} if active else {}),
+    }
+    for index, row in enumerate(hours):
+        prefix = f"working_hours-{index}-"
+        data |= {
+            f"{prefix}id": row.pk,
+            f"{prefix}practitioner": practitioner.pk,
+            f"{prefix}weekday": row.weekday,
+            f"{prefix}start_time": f"{row.start_time:%H:%M}",
+            f"{prefix}end_time": f"{row.end_time:%H:%M}",
+        }
+    return data
+
+
+def test_taking_a_treatment_off_a_practitioner_warns_of_its_booked_patients(reception, clock, facial, nurse):
+    peel = make_treatment("mild-peel", minutes=30)
+    nurse.treatments.add(peel)
+    sam = book(facial, at(TUESDAY, 10), "Sam Carter")
+    url = f"/admin/booking/practitioner/{nurse.pk}/change/"
+    response = reception.post(url, practitioner_page(nurse, treatments=[peel]), follow=True)
+    [warning] = warnings(response)
+    assert "for treatments they no longer give: Sam Carter, Tue 03 Mar 2026 10:00" in warning
+    assert change_link(sam) in response.content.decode()
+    response = reception.post(url, practitioner_page(nurse, treatments=[facial, peel], active=False), follow=True)
+    assert "now that they are inactive: Sam Carter" in warnings(response)[0]

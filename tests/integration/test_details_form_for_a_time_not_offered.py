@@ -51,9 +51,16 @@ def test_a_time_within_the_minimum_notice_is_too_soon_to_book_online(client, clo
 def test_a_time_beyond_the_horizon_names_the_last_day_we_take_bookings_for(client, clock, nurse):
     response, page = open_details(client, slot_value(local(date(2026, 6, 2), 10)))
     assert response.status_code == 404
-    assert "That time is further ahead than we take bookings (up to Sunday 31 May 2026)." in page
+    assert "That time is further ahead than we take bookings (up to Sunday 31 May 2026, 09:00)." in page
     assert 'href="/book/hydrating-facial/?date=2026-05-31">See the times you can book</a>' in page
     assert "just been taken" not in page
+
+
+def test_a_time_later_on_the_horizons_last_day_names_the_moment_bookings_end(client, clock, nurse):
+    # The clock says Monday 2 March 08:00 (UTC): bookings run to 31 May 08:00 UTC, 09:00 in summer time.
+    response, page = open_details(client, slot_value(local(date(2026, 5, 31), 15)))
+    assert response.status_code == 404
+    assert "(up to Sunday 31 May 2026, 09:00)" in page
 
 
 def test_a_time_after_closing_says_we_are_not_open_and_offers_the_days_times(client, clock, nurse):
