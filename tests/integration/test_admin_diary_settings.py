@@ -229,27 +229,10 @@ def test_shortened_hours_are_saved_with_a_warning_naming_the_bookings_outside_th
 
 def test_a_day_of_hours_removed_on_the_practitioners_page_warns_of_its_bookings(reception, clock, facial, nurse):
     sam = book(facial, at(TUESDAY, 10), "Sam Carter")
-    hours = list(WorkingHours.objects.filter(practitioner=nurse).order_by("weekday"))
-    data = {
-        "name": nurse.name,
-        "title": "",
-        "email": "",
-        "treatments": [facial.pk],
-        "active": "on",
-        "working_hours-TOTAL_FORMS": str(len(hours)),
-        "working_hours-INITIAL_FORMS": str(len(hours)),
-    }
-    for index, row in enumerate(hours):
-        prefix = f"working_hours-{index}-"
-        data |= {
-            f"{prefix}id": row.pk,
-            f"{prefix}practitioner": nurse.pk,
-            f"{prefix}weekday": row.weekday,
-            f"{prefix}start_time": f"{row.start_time:%H:%M}",
-            f"{prefix}end_time": f"{row.end_time:%H:%M}",
-        }
-        if row.weekday == TUESDAY.weekday():
-            data[f"{prefix}DELETE"] = "on"
+    data = practitioner_page(nurse, treatments=[facial])
+    hours = WorkingHours.objects.filter(practitioner=nurse).order_by("weekday")
+    tuesday_row = [row.weekday for row in hours].index(TUESDAY.weekday())
+    data[f"working_hours-{tuesday_row}-DELETE"] = "on"
 
     response = reception.post(f"/admin/booking/practitioner/{nurse.pk}/change/", data, follow=True)
 
