@@ -18,7 +18,7 @@ from icalendar import Calendar, Event
 
 from clinic.mail import send_templated_email
 
-from .models import Appointment, AppointmentEmail, Treatment
+from .models import STILL_EXPECTED, Appointment, AppointmentEmail, Treatment
 from .selectors import clinic_tz
 from .tokens import manage_token
 
@@ -76,7 +76,7 @@ _STILL_TRUE_OF = {
     AppointmentEmail.Kind.CONFIRMED: {Appointment.Status.CONFIRMED},
     AppointmentEmail.Kind.APPROVED: {Appointment.Status.CONFIRMED},
     AppointmentEmail.Kind.RECEIVED: {Appointment.Status.PENDING_REVIEW},
-    AppointmentEmail.Kind.RESCHEDULED: {Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW},
+    AppointmentEmail.Kind.RESCHEDULED: set(STILL_EXPECTED),
     AppointmentEmail.Kind.CANCELLED: {Appointment.Status.CANCELLED},
     AppointmentEmail.Kind.DECLINED: {Appointment.Status.DECLINED},
     AppointmentEmail.Kind.REMINDER: {Appointment.Status.CONFIRMED},

@@ -24,6 +24,7 @@ from .exceptions import (
 )
 from .models import (
     ONCE_PER_PATIENT_AND_TIME,
+    STILL_EXPECTED,
     Appointment,
     AppointmentEmail,
     Practitioner,
@@ -195,10 +196,7 @@ def appointment_staff_check(
     the start is on their times grid, within their hours, not in their time off and clear of their other bookings.
     Staff may book sooner than the minimum notice and beyond the online horizon, never in the past.
     """
-    if appointment is not None and appointment.status not in (
-        Appointment.Status.CONFIRMED,
-        Appointment.Status.PENDING_REVIEW,
-    ):
+    if appointment is not None and appointment.status not in STILL_EXPECTED:
         raise TooLateToChange(
             f"This booking is {status_in_words(appointment.status)}: its time can no longer be changed."
         )
@@ -265,9 +263,7 @@ def appointment_change_refusal(*, appointment: Appointment, now: datetime) -> st
         return "This appointment is cancelled."
     if appointment.status == Appointment.Status.DECLINED:
         return "This booking request was declined, so there is nothing to change."
-    if appointment.status not in (Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW) or (
-        appointment.start <= now
-    ):
+    if appointment.status not in STILL_EXPECTED or (appointment.start <= now):
         return "This appointment has already taken place."
     if now > appointment.changeable_online_until:
         hours = settings.BOOKING_CANCEL_CUTOFF_HOURS

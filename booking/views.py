@@ -37,7 +37,7 @@ from .availability import Slot
 from .exceptions import AlreadyBooked, BookingError, SameTime, SlotTaken, SlotUnavailable
 from .forms import BookingForm, CancelForm, DayForm, SlotChoiceForm, parse_slot_value, slot_value
 from .memo import RecentResults
-from .models import Appointment, AppointmentEmail
+from .models import STILL_EXPECTED, Appointment, AppointmentEmail
 from .tokens import manage_token, public_id_from_token
 
 MAX_API_DAYS = 31
@@ -401,7 +401,7 @@ def _appointment_from_token(token) -> Appointment:
 @require_GET
 def booking_confirmed(request, token):
     appointment = _appointment_from_token(token)
-    if appointment.status not in (Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW):
+    if appointment.status not in STILL_EXPECTED:
         return redirect("booking:manage", token)  # cancelled since (Back, a reload): not "You're booked"
     reminders = appointment.emails.filter(kind=AppointmentEmail.Kind.REMINDER, state=AppointmentEmail.State.PENDING)
     context = {"appointment": appointment, "token": token, "reminder_due": reminders.exists()}

@@ -108,12 +108,12 @@ def screening_submit(
     return screening
 
 
-def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime) -> list[Appointment]:
+def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime) -> None:
     """A patient told to wait or not to book, or whose answers a clinician must check, may already hold a confirmed
     booking of this treatment, made on earlier answers: each one before the date these answers allow (any, without
     a date) goes back on hold for a clinician."""
     if screening.outcome not in (Screening.Outcome.WAIT, Screening.Outcome.BLOCKED) and not screening.needs_review:
-        return []
+        return
     booked = Appointment.objects.filter(
         treatment=screening.treatment,
         patient_email__iexact=screening.email,
@@ -124,8 +124,8 @@ def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime) 
         booked = booked.filter(start__lt=not_before)
     # Neutral words: reception reads this reason too, and health answers are for clinicians.
     reason = f"Held again for a clinician: the patient answered the health questions again on {today_local(now)}."
-    held = [appointment_hold_for_review(appointment=a, reason=reason, now=now) for a in booked]
-    return [appointment for appointment in held if appointment is not None]
+    for appointment in booked:
+        appointment_hold_for_review(appointment=appointment, reason=reason, now=now)
 
 
 def screening_not_before(screening: Screening | None) -> datetime | None:
