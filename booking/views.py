@@ -241,9 +241,12 @@ def booking_details(request, slug):
             except ScreeningError as error:
                 form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=not_before)
                 status = 400
+            except (SlotTaken, SlotUnavailable):
+                # Say why, as the form's own page would for that time: passed, too soon, closed... or taken.
+                return _refused_details_page(request, gate=gate, treatment=treatment, form=form, start=start, now=now)
             except BookingError as error:
                 form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=not_before)
-                status = 409 if isinstance(error, SlotTaken | AlreadyBooked) else 400
+                status = 409 if isinstance(error, AlreadyBooked) else 400
             else:
                 return redirect("booking:confirmed", manage_token(appointment.public_id))
         elif "start" in form.errors:

@@ -26,23 +26,34 @@ def post(client, start, **overrides):
     return client.post("/book/hydrating-facial/details/", booking_post(start, **overrides))
 
 
-def test_a_past_time_is_refused(client, clock, nurse):
-    response = post(client, slot_value(local(date(2026, 3, 1), 10)))
-    assert response.status_code in (400, 409)
-    assert "not available" in response.content.decode() or "just been taken" in response.content.decode()
+def refused(response, status, reason):
+    """The POST was refused with `status`, saying `reason`; what the patient typed is kept and nothing is written."""
+    page = response.content.decode()
+    assert response.status_code == status
+    assert reason in page and "just been taken" not in page
+    assert 'value="Alex Morgan"' in page and 'value="alex@example.com"' in page
     assert not Appointment.objects.exists()
 
 
-def test_a_time_not_offered_is_refused(client, clock, nurse):
-    response = post(client, slot_value(local(TUESDAY, 10, 7)))  # not on the 15 minute grid
-    assert response.status_code in (400, 409)
-    assert not Appointment.objects.exists()
+def test_a_past_time_is_refused_as_passed(client, clock, nurse):
+    refused(post(client, slot_value(local(date(2026, 3, 1), 10))), 410, "That time has passed.")
 
 
-def test_a_time_outside_working_hours_is_refused(client, clock, nurse):
-    response = post(client, slot_value(local(TUESDAY, 20)))
-    assert response.status_code in (400, 409)
-    assert not Appointment.objects.exists()
+def test_a_time_within_the_minimum_notice_is_refused_as_too_soon(client, clock, nurse):
+    refused(post(client, slot_value(local(date(2026, 3, 2), 9))), 410, "That time is too soon to book online.")
+
+
+def test_a_time_beyond_the_horizon_is_refused_naming_where_bookings_end(client, clock, nurse):
+    refused(post(client, slot_value(local(date(2026, 9, 1), 10))), 404, "further ahead than we take bookings")
+
+
+def test_a_time_not_offered_is_refused_as_not_one_we_offer(client, clock, nurse):
+    # not on the 15 minute grid
+    refused(post(client, slot_value(local(TUESDAY, 10, 7))), 404, "That time is not one we offer.")
+
+
+def test_a_time_outside_working_hours_is_refused_as_closed(client, clock, nurse):
+    refused(post(client, slot_value(local(TUESDAY, 20))), 404, "We are not open then.")
 
 
 def test_a_malformed_start_goes_back_to_the_times(client, clock, nurse):
