@@ -389,6 +389,14 @@ def csrf_failure(request, reason=""):
         # The day of the time they chose, while it can still be booked (a form open overnight may be for yesterday).
         if start is not None and first_day <= (day := start.astimezone(selectors.clinic_tz()).date()) <= last_day:
             back_url += f"?date={day.isoformat()}"
+    match = request.resolver_match
+    if treatment is not None and match.namespace == "screening":
+        # From the health questions (or their result page): back to them, not to times the gate would refuse.
+        if match.url_name == "start":
+            back_url, back_text = reverse("screening:start", args=[treatment.slug]), "Back to the health questions"
+        elif isinstance(kwargs.get("token"), str):
+            back_url = reverse("screening:result", args=[treatment.slug, kwargs["token"]])
+            back_text = "Back to your answers"
     context = {"treatment": treatment, "back_url": back_url, "back_text": back_text}
     return render(request, "403_csrf.html", context, status=403)
 

@@ -12,8 +12,10 @@ from booking import services
 from booking.forms import slot_value
 from booking.models import Appointment
 from booking.tokens import manage_token
+from screening.models import Screening
 
 from ..factories import booking_post, patient
+from .screening_helpers import answers_post, make_clinic
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
@@ -85,3 +87,10 @@ def test_the_403_page_is_the_sites_own(rf, settings, db):
     assert response.status_code == 403
     assert "Quayside Skin" in page and "Sorry, you can't open this page" in page and 'href="/"' in page
     assert "403 Forbidden" not in page and "internal reason 42" not in page
+
+
+def test_health_answers_sent_without_the_cookie_link_back_to_the_questions(browser, clock):
+    make_clinic()
+    page = assert_branded_csrf_page(browser.post("/book/microneedling/screening/", answers_post()))
+    assert 'href="/book/microneedling/screening/">Back to the health questions</a>' in page
+    assert not Screening.objects.exists()
