@@ -7,7 +7,7 @@ from django.utils.html import format_html, format_html_join
 
 from . import services
 from .exceptions import BookingError
-from .forms import check_date_of_birth
+from .forms import check_date_of_birth, check_name, check_phone
 from .models import Appointment, AppointmentEmail, Practitioner, TimeOff, Treatment, WorkingHours, status_in_words
 
 # How many stranded bookings a warning names; the rest are counted, and found in the practitioner's list.
@@ -233,6 +233,13 @@ class AppointmentAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.booked_time = (self.instance.start, self.instance.practitioner_id) if self.instance.pk else None
+
+    # The same checks as the patient's own form, so a phone booking is written as an online one would be.
+    def clean_patient_name(self):
+        return check_name(self.cleaned_data["patient_name"], whose="the patient's")
+
+    def clean_patient_phone(self):
+        return check_phone(self.cleaned_data["patient_phone"])
 
     def clean_patient_date_of_birth(self):
         born = self.cleaned_data["patient_date_of_birth"]

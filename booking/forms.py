@@ -46,6 +46,22 @@ def check_date_of_birth(born: date, *, whose: str = "Your") -> date:
     return born
 
 
+def check_name(name: str, *, whose: str = "your") -> str:
+    """A name as it is written on letters: runs of spaces and line breaks made one space, and something left."""
+    name = " ".join(name.split())
+    if not name:
+        raise forms.ValidationError(f"Please enter {whose} name.")
+    return name
+
+
+def check_phone(phone: str) -> str:
+    """A number reception can call back: digits with the usual spacing and punctuation, and enough of them."""
+    phone = phone.strip()
+    if not PHONE_PATTERN.match(phone) or sum(c.isdigit() for c in phone) < FEWEST_PHONE_DIGITS:
+        raise forms.ValidationError("Please enter a phone number of digits, e.g. 07700 900123.")
+    return phone
+
+
 def slot_label(start: datetime) -> str:
     """The local clock time, 24-hour ("09:15"); strftime, as a day's worth of choices is built on every request."""
     return start.astimezone(clinic_tz()).strftime("%H:%M")
@@ -123,16 +139,10 @@ class BookingForm(SlotChoiceForm):
     )
 
     def clean_name(self):
-        name = " ".join(self.cleaned_data["name"].split())
-        if not name:
-            raise forms.ValidationError("Please enter your name.")
-        return name
+        return check_name(self.cleaned_data["name"])
 
     def clean_phone(self):
-        phone = self.cleaned_data["phone"].strip()
-        if not PHONE_PATTERN.match(phone) or sum(c.isdigit() for c in phone) < FEWEST_PHONE_DIGITS:
-            raise forms.ValidationError("Please enter a phone number of digits, e.g. 07700 900123.")
-        return phone
+        return check_phone(self.cleaned_data["phone"])
 
     def clean_date_of_birth(self):
         return check_date_of_birth(self.cleaned_data["date_of_birth"])

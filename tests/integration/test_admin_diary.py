@@ -223,6 +223,32 @@ def test_a_date_of_birth_must_be_a_real_past_date(reception, clock, facial, nurs
     assert not Appointment.objects.exists() and not AppointmentEmail.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("patient_phone", "-------", "Please enter a phone number of digits"),
+        ("patient_phone", "call after 6", "Please enter a phone number of digits"),
+        ("patient_name", "   ", "This field is required."),
+    ],
+)
+def test_a_phone_booking_needs_a_number_to_call_back_and_a_name(reception, clock, facial, nurse, field, value, message):
+    response = reception.post(ADD, phone_booking(facial, nurse, at(TUESDAY, 10), **{field: value}))
+    assert response.status_code == 200
+    assert message in field_errors(response)[field]
+    assert not Appointment.objects.exists() and not AppointmentEmail.objects.exists()
+
+
+def test_a_phone_booking_writes_the_name_as_the_online_form_does(reception, clock, facial, nurse):
+    reception.post(
+        ADD,
+        phone_booking(
+            facial, nurse, at(TUESDAY, 10), patient_name="  Alex \n  Morgan ", patient_phone=" 07700 900456 "
+        ),
+    )
+    appointment = Appointment.objects.get()
+    assert (appointment.patient_name, appointment.patient_phone) == ("Alex Morgan", "07700 900456")
+
+
 def test_a_time_taken_between_the_check_and_the_save_saves_nothing(reception, clock, facial, nurse, monkeypatch):
     save_form = AppointmentAdmin.save_form
 
