@@ -295,8 +295,9 @@ class AppointmentAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             # A new booking is confirmed, or held for review when its treatment needs the screening: the booking
-            # service decides, never the form (a visit ahead cannot already be completed).
-            return [name for name in self.fields if name not in ("status", "status_reason")]
+            # service decides, never the form (a visit ahead cannot already be completed). What the save works out
+            # (its reference, end, timestamps) is shown once there is something to show.
+            return [name for name in self.fields if name not in ("status", "status_reason", *APPOINTMENT_READONLY)]
         if self._reason_is_clinical(request, obj):
             return [("status_reason_shown" if name == "status_reason" else name) for name in self.fields]
         return self.fields

@@ -121,6 +121,18 @@ def test_a_phone_booking_is_added_as_confirmed_whatever_status_is_posted(recepti
     assert email_kinds(appointment) == [Kind.CONFIRMED, Kind.REMINDER]
 
 
+def test_the_add_page_asks_only_for_what_staff_type_and_the_saved_booking_shows_the_rest(
+    reception, clock, facial, nurse
+):
+    page = reception.get(ADD).content.decode()
+    for worked_out in ("public_id", "end", "busy_until", "created_at", "updated_at"):
+        assert f"field-{worked_out}" not in page  # nothing yet: no empty boxes
+    reception.post(ADD, phone_booking(facial, nurse, at(TUESDAY, 10)))
+    appointment = Appointment.objects.get()
+    page = reception.get(change_url(appointment)).content.decode()
+    assert "field-public_id" in page and str(appointment.public_id) in page
+
+
 def test_a_screened_treatment_booked_by_phone_is_held_for_a_clinician(reception, clock, commits):
     microneedling = make_treatment("microneedling", minutes=60, buffer=15, requires_screening=True)
     nurse = make_practitioner("Nurse Ben", treatments=[microneedling])
