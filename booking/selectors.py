@@ -697,6 +697,19 @@ def next_day_with_times(*, treatment: Treatment, after: date, now: datetime, **k
     return None
 
 
+def last_day_with_times(*, treatment: Treatment, now: datetime, **kwargs) -> date | None:
+    """Return the last local day within the horizon with at least one free start, or None."""
+    first_bookable, last_day = bookable_days(now)
+    while last_day >= first_bookable:
+        first_day = max(last_day - timedelta(days=NEXT_DAY_CHUNK_DAYS - 1), first_bookable)
+        days = availability(treatment=treatment, first_day=first_day, last_day=last_day, now=now, **kwargs)
+        for day in sorted(days, reverse=True):
+            if days[day]:
+                return day
+        last_day = first_day - timedelta(days=1)
+    return None
+
+
 def appointment_for_manage(public_id) -> Appointment | None:
     return Appointment.objects.select_related("treatment", "practitioner").filter(public_id=public_id).first()
 

@@ -303,8 +303,14 @@ def _refused_details_page(request, *, gate, treatment, form, start, now) -> Http
         form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=gate.not_before)
     else:
         form = _with_fresh_times(form, treatment=treatment, day=None, error=error)
-        # No times to show for that day: the links go to the nearest day that has some to show.
-        words["day_param"] = min(max(day, first_day), last_day).isoformat()
+        # No times to show for that day: the links go to the nearest day that has some (the horizon's last day may
+        # be one the clinic is closed).
+        nearest = min(max(day, first_day), last_day)
+        if day > last_day:
+            nearest = (
+                selectors.last_day_with_times(treatment=treatment, now=now, not_before=gate.not_before) or nearest
+            )
+        words["day_param"] = nearest.isoformat()
         times_url = f"{reverse('booking:times', args=[treatment.slug])}?date={words['day_param']}"
     context = {"treatment": treatment, "form": form, "times_url": times_url, **words}
     context.update(screening=gate.screening, screening_token=gate.token)

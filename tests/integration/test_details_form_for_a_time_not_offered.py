@@ -56,6 +56,13 @@ def test_a_time_beyond_the_horizon_names_the_last_day_we_take_bookings_for(clien
     assert "just been taken" not in page
 
 
+def test_a_time_beyond_the_horizon_links_to_the_last_day_with_times_when_the_last_day_is_closed(client, clock, facial):
+    make_practitioner("Nurse Ada", treatments=[facial], weekdays=range(5))  # Monday to Friday; 31 May is a Sunday
+    response, page = open_details(client, slot_value(local(date(2026, 6, 2), 10)))
+    assert response.status_code == 404
+    assert 'href="/book/hydrating-facial/?date=2026-05-29">See the times you can book</a>' in page
+
+
 def test_a_time_later_on_the_horizons_last_day_names_the_moment_bookings_end(client, clock, nurse):
     # The clock says Monday 2 March 08:00 (UTC): bookings run to 31 May 08:00 UTC, 09:00 in summer time.
     response, page = open_details(client, slot_value(local(date(2026, 5, 31), 15)))
