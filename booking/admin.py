@@ -5,6 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from screening.services import screened_booking_allows, screened_booking_weigh_moved
+
 from . import services
 from .exceptions import BookingError
 from .forms import check_date_of_birth, check_name, check_phone
@@ -272,6 +274,10 @@ class AppointmentAdminForm(forms.ModelForm):
             )
         except BookingError as error:
             self.add_error(error.field if error.field in self.fields else None, error.message)
+            return cleaned
+        # A screened booking moves no earlier than the patient's answers allow, as when they move it themselves.
+        if self.booked_time is not None and (refusal := screened_booking_allows(self.instance).refusal(start)):
+            self.add_error("start", refusal)
         return cleaned
 
 
@@ -350,7 +356,17 @@ class AppointmentAdmin(admin.ModelAdmin):
             edited = [name for name in form.changed_data if name not in ("start", "practitioner")]
             if edited:
                 obj.save(update_fields=[*edited, "updated_at"])
-            services.appointment_staff_move(appointment=obj, start=obj.start, practitioner=obj.practitioner, now=now)
+            moved = services.appointment_staff_move(
+                appointment=obj, start=obj.start, practitioner=obj.practitioner, now=now
+            )
+            held = Appointment.Status.PENDING_REVIEW
+            if obj.status != held and screened_booking_weigh_moved(moved, now=now).status == held:
+                self.message_user(
+                    request,
+                    "At the new time the patient's details need a clinician's check, so this booking is held for "
+                    "review. The patient is told it awaits a clinician.",
+                    messages.WARNING,
+                )
             obj.refresh_from_db()
         else:
             super().save_model(request, obj, form, change)

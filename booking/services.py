@@ -523,12 +523,16 @@ def _pending_for_decision(appointment: Appointment, now: datetime, *, after_its_
 
 def appointment_hold_for_review(*, appointment: Appointment, reason: str, now: datetime) -> Appointment | None:
     """Put a confirmed booking back on hold for a clinician, its time still held (e.g. the patient's later screening
-    answers rule it out); the clinic is nudged as for any held booking. None when it is no longer confirmed and
-    ahead, so there is nothing to hold."""
+    answers rule it out); the clinic is nudged as for any held booking. One already held keeps its nudge and takes
+    `reason`, so the queue says what is new. None when it is neither, or its time has passed: nothing to hold."""
     with transaction.atomic():
         locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
-        if locked.status != Appointment.Status.CONFIRMED or locked.start <= now:
+        if locked.start <= now or locked.status not in STILL_EXPECTED:
             return None
+        if locked.status == Appointment.Status.PENDING_REVIEW:
+            locked.status_reason = reason
+            locked.save(update_fields=["status_reason", "updated_at"])
+            return locked
         locked.transition_to(Appointment.Status.PENDING_REVIEW, reason=reason)
         locked.save()
         due_at = review_nudge_due_at(locked.start, now=now)

@@ -27,7 +27,6 @@ from django.utils.text import compress_string
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
-from screening import selectors as screening_selectors
 from screening import services as screening_services
 from screening.exceptions import EmailMismatch, ScreeningError, ScreeningInvalid
 from screening.gate import booking_gate
@@ -307,9 +306,7 @@ def _refused_details_page(request, *, gate, treatment, form, start, now) -> Http
         # be one the clinic is closed).
         nearest = min(max(day, first_day), last_day)
         if day > last_day:
-            nearest = (
-                selectors.last_day_with_times(treatment=treatment, now=now, not_before=gate.not_before) or nearest
-            )
+            nearest = selectors.last_day_with_times(treatment=treatment, now=now, not_before=gate.not_before) or nearest
         words["day_param"] = nearest.isoformat()
         times_url = f"{reverse('booking:times', args=[treatment.slug])}?date={words['day_param']}"
     context = {"treatment": treatment, "form": form, "times_url": times_url, **words}
@@ -459,8 +456,16 @@ def manage_reschedule(request, token):
     if services.appointment_change_refusal(appointment=appointment, now=now):
         return redirect("booking:manage", token)  # which says why
     source = request.POST if request.method == "POST" else request.GET
-    # A screened booking never moves before the day its screening allows.
-    not_before = screening_services.screening_not_before(screening_selectors.screening_for_appointment(appointment))
+    # A screened booking never moves before the day its screening, or answers given since, allow.
+    allows = screening_services.screened_booking_allows(appointment)
+    if allows.blocked:
+        messages.info(
+            request,
+            "Since you booked, your answers to the health questions mean this appointment cannot be moved online. "
+            f"A clinician will look at it; you can also call us on {settings.CLINIC_PHONE}.",
+        )
+        return redirect("booking:manage", token)
+    not_before = allows.not_before
     context, status = _day_context(
         request=request,
         treatment=appointment.treatment,

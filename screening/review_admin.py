@@ -25,6 +25,7 @@ from .review import (
     record_answers_viewed,
     unsure_dose_note,
 )
+from .services import screened_booking_approve
 
 REVIEW_PERMISSION = "screening.review_booking"
 ANSWERS_PERMISSION = "screening.view_health_answers"
@@ -134,7 +135,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
         if request.method == "POST":
             who = request.user.get_username()
             if "approve" in request.POST:
-                approve = partial(services.appointment_approve, now=now, decided_by=who)
+                approve = partial(screened_booking_approve, now=now, decided_by=who)
                 if _decide(request, [appointment], lambda a: approve(appointment=a)):
                     messages.success(request, f"Approved: {appointment.patient_name} is emailed the confirmation.")
                 return redirect("admin:screening_flaggedbooking_changelist")
@@ -192,9 +193,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
     @admin.action(description="Approve selected bookings (patients are emailed)", permissions=["review"])
     def approve_selected(self, request, queryset):
         now, who = timezone.now(), request.user.get_username()
-        done = _decide(
-            request, queryset, lambda a: services.appointment_approve(appointment=a, now=now, decided_by=who)
-        )
+        done = _decide(request, queryset, lambda a: screened_booking_approve(appointment=a, now=now, decided_by=who))
         self.message_user(request, f"{done} booking(s) approved; the patients have been emailed.")
 
     @admin.action(description="Decline selected bookings (asks for a reason)", permissions=["review"])

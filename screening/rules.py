@@ -121,11 +121,12 @@ class Reason:
 
 @dataclass(frozen=True)
 class EarlierDecision:
-    """The latest recent screening by the same patient that told them to wait or stopped them."""
+    """The latest recent screening by the same patient that told them to wait, stopped them, or needed a clinician."""
 
     outcome: Outcome
     eligible_from: date | None
     days_ago: int
+    needs_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,9 @@ def _combine(findings: list[_Finding]) -> tuple[Outcome, date | None]:
 
 
 def _less_strict(outcome: Outcome, eligible_from: date | None, earlier: EarlierDecision, today: date) -> bool:
-    """Whether a new decision lets the patient book sooner than the earlier one still would."""
+    """Whether a new decision lets the patient book sooner, or with less care, than the earlier one still would."""
+    if earlier.needs_review and outcome == Outcome.CLEAR:
+        return True  # a clinician was to look at the earlier answers; new ones that raise nothing are no reason not to
     if earlier.outcome not in (Outcome.WAIT, Outcome.BLOCKED):
         return False
     if earlier.eligible_from is not None and earlier.eligible_from <= today:
@@ -253,7 +256,14 @@ def _less_strict(outcome: Outcome, eligible_from: date | None, earlier: EarlierD
     return False
 
 
-def decide(answers: Answers, policy: Policy, today: date, *, earlier: EarlierDecision | None = None) -> Decision:
+def decide(
+    answers: Answers,
+    policy: Policy,
+    today: date,
+    *,
+    earlier: EarlierDecision | None = None,
+    declined_recently: bool = False,
+) -> Decision:
     """Decide whether, and from when, the treatment may be booked.
 
     Each answer that matters gives a finding (blocked, wait until a date, or review); the strictest wins:
@@ -268,8 +278,9 @@ def decide(answers: Answers, policy: Policy, today: date, *, earlier: EarlierDec
     - REVIEW beats CLEAR: the patient may pick a time, and it is held until a clinician confirms.
 
     The day of eligibility itself is allowed; the day before is not. `earlier` is the same patient's recent
-    "wait" or "blocked" decision: new answers that would let them book sooner are held for review ("changed
-    answers") instead of being silently accepted.
+    "wait", "blocked" or held-for-review decision: new answers that would let them book sooner, or without a
+    clinician, are held for review ("changed answers") instead of being silently accepted. `declined_recently`
+    (a clinician declined this patient's booking of the treatment within REANSWER_DAYS) holds any new booking too.
     """
     findings = _isotretinoin_findings(answers, policy, today) + _question_findings(answers, policy, today)
     outcome, eligible_from = _combine(findings)
@@ -286,6 +297,17 @@ def decide(answers: Answers, policy: Policy, today: date, *, earlier: EarlierDec
                 "changed_answers",
                 "Your answers are different from the ones you gave us recently, so a clinician will check them "
                 "before confirming.",
+            )
+        )
+        if outcome == Outcome.CLEAR:
+            outcome = Outcome.REVIEW
+    if declined_recently:
+        flags.append("declined_recently")
+        reasons.append(
+            Reason(
+                "declined_recently",
+                "A clinician looked at a recent booking of yours, so a clinician will check these answers before "
+                "confirming.",
             )
         )
         if outcome == Outcome.CLEAR:

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
-from booking.models import Treatment
+from booking.models import Appointment, Treatment
 
 from . import rules
 from .models import Contraindication, Screening, ScreeningPolicy
@@ -45,18 +45,46 @@ def screening_by_public_id(public_id, *, treatment: Treatment | None = None) -> 
     return screenings.filter(public_id=public_id).first()
 
 
-def earlier_wait(*, treatment: Treatment, email: str, now: datetime, also_ids=()) -> Screening | None:
-    """Return the latest screening in the last 30 days, by this email or this browser, that said wait or blocked."""
+def earlier_to_weigh(*, treatment: Treatment, email: str, now: datetime, also_ids=()) -> Screening | None:
+    """Return the latest screening in the last 30 days, by this email or this browser, whose answers said wait or
+    blocked, or that a clinician must look: new answers are weighed against it (`rules.decide`'s `earlier`). A clear
+    screening held only for the date of birth given at booking is not one: its answers raised nothing."""
 
     since = now - timedelta(days=rules.REANSWER_DAYS)
     return (
         Screening.objects.filter(
             Q(email__iexact=email) | Q(public_id__in=list(also_ids)),
+            outcome__in=[Screening.Outcome.WAIT, Screening.Outcome.BLOCKED, Screening.Outcome.REVIEW],
             treatment=treatment,
             created_at__gte=since,
-            outcome__in=[Screening.Outcome.WAIT, Screening.Outcome.BLOCKED],
         )
         .order_by("-created_at")
+        .first()
+    )
+
+
+def declined_recently(*, treatment: Treatment, email: str, now: datetime) -> bool:
+    """Whether a clinician declined this email's booking of `treatment` in the last 30 days."""
+    return Appointment.objects.filter(
+        patient_email__iexact=email,
+        treatment=treatment,
+        status=Appointment.Status.DECLINED,
+        updated_at__gte=now - timedelta(days=rules.REANSWER_DAYS),
+    ).exists()
+
+
+def answers_since(appointment: Appointment, own: Screening | None) -> Screening | None:
+    """Return the latest screening for the booking's treatment its email gave after the booking's own screening
+    `own` (after the booking was made, for one made without a screening: by staff)."""
+    if own is not None:
+        return later_screening(own)
+    return (
+        Screening.objects.filter(
+            email__iexact=appointment.patient_email,
+            treatment_id=appointment.treatment_id,
+            created_at__gte=appointment.created_at,
+        )
+        .order_by("-created_at", "-pk")
         .first()
     )
 

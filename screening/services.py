@@ -1,13 +1,21 @@
 """Screening use cases. Views, admin actions, commands and tasks call these; none re-implements them."""
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 from django.utils.formats import date_format
 
+from booking.exceptions import DecisionRefused
 from booking.models import Appointment, Treatment
 from booking.selectors import clinic_tz, today_local
-from booking.services import PatientDetails, appointment_book, appointment_hold_for_review, appointment_reschedule
+from booking.services import (
+    PatientDetails,
+    appointment_approve,
+    appointment_book,
+    appointment_hold_for_review,
+    appointment_reschedule,
+)
 
 from . import rules, selectors
 from .exceptions import EmailMismatch, NoReminderDate, NotEligible, ScreeningInvalid
@@ -80,15 +88,17 @@ def screening_submit(
     policy_row = screening_policy_ensure(treatment=treatment)
     policy = selectors.policy_values(policy_row, selectors.active_contraindications())
     today = today_local(now)
-    earlier_row = selectors.earlier_wait(treatment=treatment, email=email, now=now, also_ids=earlier_ids)
+    earlier_row = selectors.earlier_to_weigh(treatment=treatment, email=email, now=now, also_ids=earlier_ids)
     earlier = None
     if earlier_row is not None:
         earlier = rules.EarlierDecision(
             outcome=rules.Outcome(earlier_row.outcome),
             eligible_from=earlier_row.eligible_from,
             days_ago=(today - today_local(earlier_row.created_at)).days,
+            needs_review=earlier_row.needs_review,
         )
-    decision = rules.decide(answers, policy, today, earlier=earlier)
+    declined = selectors.declined_recently(treatment=treatment, email=email, now=now)
+    decision = rules.decide(answers, policy, today, earlier=earlier, declined_recently=declined)
     with transaction.atomic():
         screening = Screening.objects.create(
             treatment=treatment,
@@ -109,23 +119,72 @@ def screening_submit(
 
 
 def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime) -> None:
-    """A patient told to wait or not to book, or whose answers a clinician must check, may already hold a confirmed
-    booking of this treatment, made on earlier answers: each one before the date these answers allow (any, without
-    a date) goes back on hold for a clinician."""
+    """A patient told to wait or not to book, or whose answers a clinician must check, may already hold a booking of
+    this treatment made on earlier answers. A confirmed one goes back on hold for a clinician: any, when a clinician
+    must check these answers; else each before the date they allow (any, without a date). One already held is left
+    held, its reason saying the patient answered again (the clinician's approval weighs these answers:
+    `screened_booking_approve`)."""
     if screening.outcome not in (Screening.Outcome.WAIT, Screening.Outcome.BLOCKED) and not screening.needs_review:
         return
     booked = Appointment.objects.filter(
         treatment=screening.treatment,
         patient_email__iexact=screening.email,
-        status=Appointment.Status.CONFIRMED,
+        status__in=[Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW],
         start__gt=now,
     )
-    if (not_before := screening_not_before(screening)) is not None:
+    if not screening.needs_review and (not_before := screening_not_before(screening)) is not None:
         booked = booked.filter(start__lt=not_before)
     # Neutral words: reception reads this reason too, and health answers are for clinicians.
-    reason = f"Held again for a clinician: the patient answered the health questions again on {today_local(now)}."
+    reason = f"Held for a clinician: the patient answered the health questions again on {today_local(now)}."
     for appointment in booked:
         appointment_hold_for_review(appointment=appointment, reason=reason, now=now)
+
+
+@dataclass(frozen=True)
+class AnswersAllow:
+    """What a patient's answers allow for one booking: nothing (`blocked`), or starts from `not_before` (any when
+    None). The booking's own screening, and any answers the same email gave since the booking was made, weigh."""
+
+    treatment_name: str
+    blocked: bool = False
+    not_before: datetime | None = None
+
+    def refusal(self, start: datetime, *, whose: str = "the patient's") -> str | None:
+        """Why `start` is ruled out, in words reception may read (no answers, only what they mean for the diary)."""
+        if self.blocked:
+            return (
+                f"Since this booking was made, {whose} answers to the health questions mean {self.treatment_name} "
+                "cannot be booked now. A clinician must review it."
+            )
+        if self.not_before is not None and start < self.not_before:
+            return (
+                f"{whose[0].upper()}{whose[1:]} answers to the health questions allow {self.treatment_name} from "
+                f"{date_format(self.not_before, 'l j F Y')}, not before."
+            )
+        return None
+
+
+def screened_booking_allows(appointment: Appointment) -> AnswersAllow:
+    """What the answers behind `appointment` allow now: its own screening's date, and the latest answers its email
+    gave for the treatment since it was booked (a wait they set, or a block). Nothing limits an unscreened booking."""
+    own = selectors.screening_for_appointment(appointment)
+    since = selectors.answers_since(appointment, own)
+    limits = [s for s in (own, since) if s is not None]
+    dates = [not_before for s in limits if (not_before := screening_not_before(s)) is not None]
+    blocked = since is not None and since.outcome == Screening.Outcome.BLOCKED and since.eligible_from is None
+    return AnswersAllow(
+        treatment_name=appointment.treatment.name,
+        blocked=blocked,
+        not_before=max(dates, default=None),
+    )
+
+
+def screened_booking_approve(*, appointment: Appointment, now: datetime, decided_by: str = "") -> Appointment:
+    """A clinician confirms a held booking (`appointment_approve`), unless answers the patient gave since it was
+    booked rule its time out: those answers, not the earlier ones, are the patient's own word now."""
+    if refusal := screened_booking_allows(appointment).refusal(appointment.start):
+        raise DecisionRefused(f"{refusal} Decline it, or speak to the patient; no decision was recorded.")
+    return appointment_approve(appointment=appointment, now=now, decided_by=decided_by)
 
 
 def screening_not_before(screening: Screening | None) -> datetime | None:
@@ -211,16 +270,22 @@ def screened_booking_reschedule(
     booking made then would be: a date of birth that now needs a clinician (e.g. under 18 on the new day) holds it."""
     with transaction.atomic():
         moved = appointment_reschedule(appointment=appointment, new_start=new_start, now=now, not_before=not_before)
-        screening = selectors.screening_for_appointment(moved)
-        if screening is None or moved.status != Appointment.Status.CONFIRMED:
-            return moved
-        patient = PatientDetails(
-            name=moved.patient_name,
-            email=moved.patient_email,
-            phone=moved.patient_phone,
-            date_of_birth=moved.patient_date_of_birth,
-        )
-        if _date_of_birth_reasons(screening, patient, moved.start):
-            reason = "Held for a clinician: at the new time the patient's date of birth needs a check."
-            moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved
+        return screened_booking_weigh_moved(moved, now=now)
+
+
+def screened_booking_weigh_moved(moved: Appointment, *, now: datetime) -> Appointment:
+    """Weigh a booking made with a screening again at the time it was moved to, by the patient or by staff: a date
+    of birth that now needs a clinician (e.g. under 18 on the new day) puts it on hold."""
+    screening = selectors.screening_for_appointment(moved)
+    if screening is None or moved.status != Appointment.Status.CONFIRMED or moved.details_erased:
+        return moved
+    patient = PatientDetails(
+        name=moved.patient_name,
+        email=moved.patient_email,
+        phone=moved.patient_phone,
+        date_of_birth=moved.patient_date_of_birth,
+    )
+    if _date_of_birth_reasons(screening, patient, moved.start):
+        reason = "Held for a clinician: at the new time the patient's date of birth needs a check."
+        moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved
     return moved

@@ -293,6 +293,25 @@ def test_a_later_wait_than_before_needs_no_review():
     assert decision.outcome == WAIT and not decision.needs_review
 
 
+def test_held_for_a_clinician_then_answering_clear_within_30_days_is_held_again():
+    earlier = EarlierDecision(outcome=REVIEW, eligible_from=None, days_ago=5, needs_review=True)
+    decision = decide(never(), POLICY, TODAY, earlier=earlier)
+    assert decision.outcome == REVIEW and "changed_answers" in decision.flags
+
+
+def test_held_for_a_clinician_then_answering_with_a_flag_again_is_held_for_that_flag_alone():
+    earlier = EarlierDecision(outcome=REVIEW, eligible_from=None, days_ago=5, needs_review=True)
+    decision = decide(never(yes={"keloid"}), POLICY, TODAY, earlier=earlier)
+    assert decision.outcome == REVIEW and decision.flags == ("keloid",)
+
+
+def test_a_recent_decline_holds_any_new_booking_and_says_why():
+    assert decide(never(), POLICY, TODAY, declined_recently=True).outcome == REVIEW
+    decision = decide(stopped(date(2026, 1, 1)), POLICY, TODAY, declined_recently=True)
+    assert decision.outcome == WAIT and decision.needs_review  # still a wait first: then a clinician looks
+    assert decision.reasons[-1].code == "declined_recently"
+
+
 def test_every_reason_is_plain_words_with_a_short_code():
     decision = decide(taking(yes={"keloid", "sunburn", "pregnancy"}), POLICY, TODAY)
     assert [r.code for r in decision.reasons] == ["isotretinoin_current", "pregnancy", "keloid", "sunburn"]

@@ -1,0 +1,148 @@
+"""Answers a patient gives after a clinician was involved, or after they booked, are weighed before anything is
+confirmed: a patient declined or held for review cannot answer their way to an instant booking, a clinician cannot
+approve a time the patient's newer answers rule out, and neither the patient nor reception can move a booking into
+a wait the answers set."""
+
+from datetime import date
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from booking import services
+from booking.forms import slot_value
+from booking.models import Appointment
+from booking.tokens import manage_token
+
+from ..factories import signed_in
+from .screening_helpers import (
+    QUEUE,
+    answers_post,
+    book,
+    book_held_for_review,
+    latest_screening,
+    local,
+    make_clinic,
+    screen,
+    token_of,
+)
+from .test_admin_diary import change_url, edit_form, field_errors
+
+pytestmark = pytest.mark.django_db
+TUESDAY = date(2026, 3, 3)
+ON_ISOTRETINOIN = {"taking_isotretinoin": "yes", "isotretinoin_recently": None}
+# Monday 2 March 2026 is the clock's day: a last dose on 10 Sep 2025 allows microneedling from 10 March 2026.
+LAST_DOSE_10_SEPTEMBER = {"isotretinoin_recently": "yes", "last_dose": "2025-09-10"}
+
+
+def screen_and_book(client, commits, day, hh=10, **answers):
+    screen(client, **answers)
+    book(client, commits, local(day, hh), token_of(latest_screening()))
+    return Appointment.objects.latest("created_at", "pk")
+
+
+def review_url(appointment):
+    return f"{QUEUE}{appointment.pk}/review/"
+
+
+def test_a_patient_a_clinician_declined_who_answers_again_without_the_flag_is_held_not_confirmed(
+    client, clock, commits
+):
+    make_clinic()
+    first = screen_and_book(client, commits, TUESDAY, q_keloid="yes")
+    assert first.status == Appointment.Status.PENDING_REVIEW
+    services.appointment_decline(appointment=first, reason="Keloid history: consultation first", now=timezone.now())
+    again = screen_and_book(client, commits, date(2026, 3, 5))  # "No" to everything this time
+    assert again.status == Appointment.Status.PENDING_REVIEW
+    assert "A clinician looked at a recent booking of yours" in latest_screening().reasons[-1]["text"]
+
+
+def test_a_patient_held_for_an_unsure_date_who_answers_no_isotretinoin_is_held_again(client, clock, commits):
+    held = book_held_for_review(client, commits, TUESDAY)
+    again = screen_and_book(client, commits, date(2026, 3, 5))
+    assert again.status == Appointment.Status.PENDING_REVIEW
+    assert "changed_answers" in [reason["code"] for reason in latest_screening().reasons]
+    held.refresh_from_db()
+    assert held.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_a_clinician_cannot_approve_a_booking_the_patients_newer_answers_rule_out(client, clock, commits):
+    held = book_held_for_review(client, commits, TUESDAY)
+    Client().post("/book/microneedling/screening/", data=answers_post(**ON_ISOTRETINOIN))  # now on it
+    held.refresh_from_db()
+    assert "answered the health questions again" in held.status_reason  # the queue says what is new
+    clinician = signed_in(client, "Clinician")
+    page = clinician.post(review_url(held), {"approve": "1"}, follow=True).content.decode()
+    assert "cannot be booked now" in page and "no decision was recorded" in page
+    clinician.post(QUEUE, {"action": "approve_selected", "_selected_action": [held.pk]})  # nor all at once
+    held.refresh_from_db()
+    assert held.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_newer_answers_that_a_clinician_must_check_and_set_a_wait_hold_a_booking_after_the_wait(client, clock, commits):
+    make_clinic()
+    booked = screen_and_book(client, commits, date(2026, 3, 20))
+    # Keloid needs a clinician; sunburn sets a wait of its own, which ends before 20 March.
+    Client().post("/book/microneedling/screening/", data=answers_post(q_keloid="yes", q_sunburn="yes"))
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_the_patient_cannot_move_a_booking_into_the_wait_their_newer_answers_set(client, clock, commits):
+    make_clinic()
+    booked = screen_and_book(client, commits, date(2026, 3, 20))
+    Client().post("/book/microneedling/screening/", data=answers_post(**LAST_DOSE_10_SEPTEMBER))
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.CONFIRMED  # 20 March is after the wait: it stands
+    url = f"/booking/{manage_token(booked.public_id)}/reschedule/"
+    page = client.get(url, {"date": "2026-03-05"}).content.decode()
+    assert slot_value(local(date(2026, 3, 5), 11)) not in page  # no times inside the wait are offered
+    client.post(url, {"start": slot_value(local(date(2026, 3, 5), 11))})
+    booked.refresh_from_db()
+    assert booked.start == local(date(2026, 3, 20))
+    client.post(url, {"start": slot_value(local(date(2026, 3, 12), 11))})  # after the wait: moves
+    booked.refresh_from_db()
+    assert booked.start == local(date(2026, 3, 12), 11)
+
+
+def test_a_patient_whose_newer_answers_block_cannot_move_the_booking_online(client, clock, commits):
+    make_clinic()
+    booked = screen_and_book(client, commits, date(2026, 3, 20))
+    Client().post("/book/microneedling/screening/", data=answers_post(**ON_ISOTRETINOIN))
+    url = f"/booking/{manage_token(booked.public_id)}/reschedule/"
+    page = client.get(url, follow=True).content.decode()
+    assert "cannot be moved online" in page
+    booked.refresh_from_db()
+    assert booked.start == local(date(2026, 3, 20)) and booked.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_reception_cannot_move_a_screened_booking_before_the_day_the_answers_allow(client, clock, commits):
+    make_clinic()
+    booked = screen_and_book(client, commits, date(2026, 3, 12), **LAST_DOSE_10_SEPTEMBER)
+    assert booked.status == Appointment.Status.CONFIRMED
+    reception = signed_in(Client(), "Reception")
+    response = reception.post(change_url(booked), edit_form(booked, start_0="2026-03-04", start_1="10:00:00"))
+    assert response.status_code == 200
+    assert "allow Microneedling from Tuesday 10 March 2026, not before" in field_errors(response)["start"]
+    booked.refresh_from_db()
+    assert booked.start == local(date(2026, 3, 12))
+    response = reception.post(change_url(booked), edit_form(booked, start_0="2026-03-10", start_1="10:00:00"))
+    assert response.status_code == 302
+    booked.refresh_from_db()
+    assert booked.start == local(date(2026, 3, 10))
+
+
+def test_a_staff_move_to_a_day_the_patient_is_under_18_holds_the_booking(client, clock, commits):
+    make_clinic()
+    screen(client)
+    # 18 on Thursday 5 March 2026: a booking on the 6th is fine, one on the 4th is not.
+    book(client, commits, local(date(2026, 3, 6)), token_of(latest_screening()), date_of_birth="2008-03-05")
+    booked = Appointment.objects.get()
+    assert booked.status == Appointment.Status.CONFIRMED
+    reception = signed_in(Client(), "Reception")
+    response = reception.post(
+        change_url(booked), edit_form(booked, start_0="2026-03-04", start_1="10:00:00"), follow=True
+    )
+    assert "held for review" in response.content.decode()
+    booked.refresh_from_db()
+    assert booked.start == local(date(2026, 3, 4)) and booked.status == Appointment.Status.PENDING_REVIEW
