@@ -1,6 +1,7 @@
 """Reads for the clinicians' review of flagged bookings, and the record of who looked at health answers."""
 
 from datetime import date
+from typing import NamedTuple
 
 from auditlog.signals import accessed
 from django.core.exceptions import ValidationError
@@ -71,14 +72,33 @@ def unsure_dose_note(screening: Screening) -> str | None:
     return note
 
 
-def earlier_screenings(screening: Screening) -> list[Screening]:
-    """Other screenings by the same email for the same treatment, newest first."""
-    return list(
-        Screening.objects.filter(email__iexact=screening.email, treatment_id=screening.treatment_id)
-        .exclude(pk=screening.pk)
-        .select_related("treatment", "appointment")
-        .order_by("-created_at")[:20]
-    )
+class PatientScreenings(NamedTuple):
+    """A patient's screenings for a booking's treatment, besides the booking's own, each list newest first."""
+
+    email: str
+    since: list[Screening]  # answered after the booking's own screening, or after a phone booking was made
+    earlier: list[Screening]
+    # What the patient said last, when the booking's own screening is not it: a clinician sees it first.
+    latest: Screening | None
+
+
+def patient_screenings(appointment: Appointment, screening: Screening | None) -> PatientScreenings:
+    """The patient's other screenings for the booking's treatment, found by email whatever its case.
+
+    A booking made by staff has no screening of its own: the patient's online screenings are found by the booking's
+    email, and the newest of them, whenever it was answered, is the latest word.
+    """
+    email = screening.email if screening is not None else appointment.patient_email
+    others = Screening.objects.filter(email__iexact=email, treatment_id=appointment.treatment_id)
+    if screening is not None:
+        others = others.exclude(pk=screening.pk)
+    others = list(others.select_related("treatment", "appointment").order_by("-created_at", "-pk")[:20])
+    if screening is None:
+        since = [s for s in others if s.created_at > appointment.created_at]
+    else:
+        since = [s for s in others if (s.created_at, s.pk) > (screening.created_at, screening.pk)]
+    latest = others[0] if others and (since or screening is None) else None
+    return PatientScreenings(email=email, since=since, earlier=others[len(since) :], latest=latest)
 
 
 def awaiting_review():

@@ -20,8 +20,8 @@ from .models import FlaggedBooking, Screening
 from .review import (
     answers_in_words,
     booking_not_held,
-    earlier_screenings,
     flag_label,
+    patient_screenings,
     record_answers_viewed,
     unsure_dose_note,
 )
@@ -118,7 +118,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
         return redirect("admin:screening_flaggedbooking_review", object_id)
 
     def review_view(self, request, object_id):
-        """Show a held booking with its screening, and take the clinician's decision."""
+        """Show a held booking with its screening and the patient's others, and take the clinician's decision."""
         can_review = self.has_review_permission(request)
         if not self.has_view_permission(request) or (request.method == "POST" and not can_review):
             raise PermissionDenied
@@ -157,8 +157,12 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
                     )
                 return redirect("admin:screening_flaggedbooking_changelist")
         can_see_answers = request.user.has_perm(ANSWERS_PERMISSION)
-        if screening is not None and can_see_answers:
-            record_answers_viewed(screening)
+        # The patient's other screenings, outcomes and eligibility dates are health data too: clinicians only.
+        others = patient_screenings(appointment, screening) if can_see_answers else None
+        if can_see_answers:
+            for shown in (screening, others.latest):  # the reasons of both are on the page
+                if shown is not None:
+                    record_answers_viewed(shown)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -169,8 +173,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             "answers": answers_in_words(screening) if screening and can_see_answers else None,
             "unsure_note": unsure_dose_note(screening) if screening and can_see_answers else None,
             "can_see_answers": can_see_answers,
-            # Earlier outcomes and eligibility dates are health data too.
-            "earlier": earlier_screenings(screening) if screening and can_see_answers else [],
+            "others": others,
             "can_review": can_review,
             "time_passed": time_passed,
             "decline_form": decline_form,
