@@ -1,5 +1,6 @@
 """Staff screens for the screening policy, its questions, stored decisions, eligibility reminders and the record of
-patient data requests; and the patient data export and erasure actions on the appointments list.
+patient data requests; and the patient data export and erasure actions on the appointments, screenings and
+eligibility reminders lists.
 
 Health answers never appear in a list or a search: only on a single screening's page, in one read-only block.
 """
@@ -69,8 +70,86 @@ class LaterScreeningInline(admin.TabularInline):
         return False
 
 
+# A patient's data export (JSON) and erasure, as actions on the appointments, screenings and eligibility reminders
+# lists. Staff find the patient's rows (search by email), select one, and choose the action; every appointment,
+# screening and reminder under the same email is included (screening.patient_data does the work). The actions are
+# added to booking's AppointmentAdmin from here, so the booking app knows nothing about them, and only staff holding
+# the permission see them.
+
+
+def _emails(modeladmin, queryset) -> list[str]:
+    field = getattr(modeladmin, "patient_email_field", "patient_email")
+    emails = {email.strip().lower() for email in queryset.values_list(field, flat=True)}
+    # A row already erased carries a made-up address: there is no patient behind it to export or erase.
+    return sorted(email for email in emails if not email.endswith(f"@{patient_data.ERASED_EMAIL_DOMAIN}"))
+
+
+@admin.action(description="Export the selected patients' data (JSON)", permissions=["export_patient_data"])
+def export_patient_data(modeladmin, request, queryset):
+    now = timezone.now()
+    patients = [
+        patient_data.patient_data_export(email=email, now=now, done_by=request.user, done_from=client_ip(request))
+        for email in _emails(modeladmin, queryset)
+    ]
+    response = HttpResponse(
+        json.dumps({"patients": patients}, cls=DjangoJSONEncoder, indent=2), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="patient-data-{now:%Y%m%d-%H%M}.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@admin.action(description="Erase the selected patients' data", permissions=["erase_patient_data"])
+def erase_patient_data(modeladmin, request, queryset):
+    emails = _emails(modeladmin, queryset)
+    if not emails:
+        modeladmin.message_user(request, "The selected patients' data has already been erased.", messages.INFO)
+        return None
+    if request.POST.get("confirm") != "yes":
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Erase patient data?",
+            "patient_count": len(emails),
+            "rows": modeladmin.model._meta.verbose_name_plural,
+            "queryset": queryset,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "opts": modeladmin.model._meta,
+        }
+        return TemplateResponse(request, "admin/screening/patient_data_erase_confirm.html", context)
+    now, erased, refused = timezone.now(), 0, []
+    for email in emails:
+        try:
+            patient_data.patient_data_erase(email=email, now=now, done_by=request.user, done_from=client_ip(request))
+        except PatientDataError as error:
+            refused.append(error.message)
+        else:
+            erased += 1
+    if erased:
+        modeladmin.message_user(request, f"Erased the data of {erased} patient(s).", messages.SUCCESS)
+    for message in dict.fromkeys(refused):
+        modeladmin.message_user(request, message, messages.ERROR)
+    return None
+
+
+class PatientDataActions:
+    """Export and erase the data of the patients behind the selected rows (see `export_patient_data`).
+
+    A patient who screened but never booked has no appointment to start from, so the lists of screenings and
+    eligibility reminders carry the same actions as the appointments list.
+    """
+
+    actions = [export_patient_data, erase_patient_data]
+    patient_email_field = "email"
+
+    def has_export_patient_data_permission(self, request):
+        return request.user.has_perm(EXPORT_PERMISSION)
+
+    def has_erase_patient_data_permission(self, request):
+        return request.user.has_perm(ERASE_PERMISSION)
+
+
 @admin.register(Screening)
-class ScreeningAdmin(admin.ModelAdmin):
+class ScreeningAdmin(PatientDataActions, admin.ModelAdmin):
     list_display = ["created_at", "treatment", "email", "outcome", "needs_review", "eligible_from", "appointment"]
     list_filter = ["outcome", "needs_review", "treatment", "rules_version"]
     search_fields = ["email", "=public_id"]
@@ -130,7 +209,7 @@ class ScreeningAdmin(admin.ModelAdmin):
 
 
 @admin.register(EligibilityReminder)
-class EligibilityReminderAdmin(admin.ModelAdmin):
+class EligibilityReminderAdmin(PatientDataActions, admin.ModelAdmin):
     list_display = [
         "send_at",
         "kind",
@@ -185,59 +264,6 @@ class PatientDataRequestAdmin(admin.ModelAdmin):
         return False
 
 
-# A patient's data export (JSON) and erasure, as actions on the appointments list. Staff find the patient's
-# appointments (search by email), select one, and choose the action; every appointment and screening under the same
-# email is included. The actions are added to booking's AppointmentAdmin from here, so the booking app knows nothing
-# about them, and only staff holding the permission see them.
-
-
-def _emails(queryset) -> list[str]:
-    return sorted({email.strip().lower() for email in queryset.values_list("patient_email", flat=True)})
-
-
-@admin.action(description="Export the selected patients' data (JSON)", permissions=["export_patient_data"])
-def export_patient_data(modeladmin, request, queryset):
-    now = timezone.now()
-    patients = [
-        patient_data.patient_data_export(email=email, now=now, done_by=request.user, done_from=client_ip(request))
-        for email in _emails(queryset)
-    ]
-    response = HttpResponse(
-        json.dumps({"patients": patients}, cls=DjangoJSONEncoder, indent=2), content_type="application/json"
-    )
-    response["Content-Disposition"] = f'attachment; filename="patient-data-{now:%Y%m%d-%H%M}.json"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@admin.action(description="Erase the selected patients' data", permissions=["erase_patient_data"])
-def erase_patient_data(modeladmin, request, queryset):
-    emails = _emails(queryset)
-    if request.POST.get("confirm") != "yes":
-        context = {
-            **modeladmin.admin_site.each_context(request),
-            "title": "Erase patient data?",
-            "patient_count": len(emails),
-            "queryset": queryset,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "opts": modeladmin.model._meta,
-        }
-        return TemplateResponse(request, "admin/screening/patient_data_erase_confirm.html", context)
-    now, erased, refused = timezone.now(), 0, []
-    for email in emails:
-        try:
-            patient_data.patient_data_erase(email=email, now=now, done_by=request.user, done_from=client_ip(request))
-        except PatientDataError as error:
-            refused.append(error.message)
-        else:
-            erased += 1
-    if erased:
-        modeladmin.message_user(request, f"Erased the data of {erased} patient(s).", messages.SUCCESS)
-    for message in dict.fromkeys(refused):
-        modeladmin.message_user(request, message, messages.ERROR)
-    return None
-
-
 def attach_patient_data_actions():
     """Add the actions to the appointments admin, with the permission checks Django's admin asks for."""
     from booking.models import Appointment
@@ -246,5 +272,6 @@ def attach_patient_data_actions():
     if model_admin is None or export_patient_data in (model_admin.actions or []):
         return
     model_admin.actions = [*(model_admin.actions or []), export_patient_data, erase_patient_data]
+    model_admin.patient_email_field = "patient_email"
     model_admin.has_export_patient_data_permission = lambda request: request.user.has_perm(EXPORT_PERMISSION)
     model_admin.has_erase_patient_data_permission = lambda request: request.user.has_perm(ERASE_PERMISSION)

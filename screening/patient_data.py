@@ -19,6 +19,8 @@ from .models import EligibilityReminder, PatientDataRequest, Screening, email_di
 from .rules import add_months
 
 PATIENT_FIELDS = {"patient_name", "patient_email", "patient_phone", "patient_date_of_birth"}
+# What erasure leaves in place of the patient's email: an address that reaches no one and names no patient.
+ERASED_EMAIL_DOMAIN = "erased.invalid"
 
 
 def _retention_cutoffs(now: datetime) -> tuple[datetime, datetime]:
@@ -179,7 +181,7 @@ def _erase_screenings(screenings, *, now: datetime) -> int:
     erased = 0
     for pk in list(screenings.values_list("pk", flat=True)):
         erased += Screening.objects.filter(pk=pk).update(
-            answers=None, reasons=[], answers_erased_at=now, email=f"erased-{pk}@erased.invalid"
+            answers=None, reasons=[], answers_erased_at=now, email=f"erased-{pk}@{ERASED_EMAIL_DOMAIN}"
         )
     return erased
 
@@ -189,7 +191,7 @@ def _anonymise_appointments(appointments) -> int:
     return sum(
         Appointment.objects.filter(pk=pk).update(
             patient_name=ERASED_PATIENT_NAME,
-            patient_email=f"erased-{public_id.hex[:12]}@erased.invalid",
+            patient_email=f"erased-{public_id.hex[:12]}@{ERASED_EMAIL_DOMAIN}",
             patient_phone="",
             patient_date_of_birth=None,
         )
