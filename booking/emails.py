@@ -17,8 +17,9 @@ from django.utils.dateformat import format as format_date
 from icalendar import Calendar, Event
 
 from clinic.mail import send_templated_email
+from screening.selectors import safe_alternatives_after_decline
 
-from .models import STILL_EXPECTED, Appointment, AppointmentEmail, Treatment
+from .models import STILL_EXPECTED, Appointment, AppointmentEmail
 from .selectors import clinic_tz
 from .tokens import manage_token
 
@@ -280,7 +281,8 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
         else None,
     }
     if email.kind == AppointmentEmail.Kind.DECLINED:
-        context["alternatives"] = list(Treatment.objects.filter(active=True, safe_alternative=True))
+        # Only treatments safe for why the patient was stopped; with none, the email asks them to call.
+        context["alternatives"] = safe_alternatives_after_decline(appointment)
     attachments = []
     if email.kind in WITH_CALENDAR:
         attachments.append(("appointment.ics", appointment_ics(appointment), "text/calendar"))

@@ -36,6 +36,7 @@ class ScreeningPolicyAdmin(admin.ModelAdmin):
         "isotretinoin_wait_months",
         "recent_dose_window_months",
         "screening_valid_minutes",
+        "isotretinoin_safe_alternatives",
         "rules_version",
         "updated_at",
     ]
@@ -46,8 +47,8 @@ class ScreeningPolicyAdmin(admin.ModelAdmin):
 
 @admin.register(Contraindication)
 class ContraindicationAdmin(admin.ModelAdmin):
-    list_display = ["question", "key", "action", "wait_days", "active", "display_order"]
-    list_filter = ["action", "active"]
+    list_display = ["question", "key", "action", "wait_days", "safe_alternatives", "active", "display_order"]
+    list_filter = ["action", "safe_alternatives", "active"]
     search_fields = ["key", "question"]
     list_editable = ["display_order"]
 

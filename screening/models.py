@@ -33,6 +33,12 @@ class ScreeningPolicy(models.Model):
     screening_valid_minutes = models.PositiveSmallIntegerField(
         default=120, help_text="How long a patient has, after answering, to finish booking."
     )
+    isotretinoin_safe_alternatives = models.BooleanField(
+        "offer the safe alternatives while waiting out isotretinoin",
+        default=True,
+        help_text="Show a patient on isotretinoin, or within the wait after it, the treatments marked as safe "
+        "alternatives. They are not offered if any other answer rules them out.",
+    )
     # Raised by save() whenever the rules change; each screening records the version it was decided under.
     rules_version = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -82,6 +88,13 @@ class Contraindication(models.Model):
     )
     action = models.CharField(max_length=10, choices=Action.choices)
     wait_days = models.PositiveSmallIntegerField(default=0, help_text="Days to wait from the day of answering.")
+    safe_alternatives = models.BooleanField(
+        "offer the safe alternatives",
+        default=False,
+        help_text="Show a patient stopped by a 'yes' here the treatments marked as safe alternatives. Leave it off "
+        "where they could harm (pregnancy, an infection or wound, sunburn, a recent peel or laser): the patient is "
+        "asked to call the clinic instead.",
+    )
     active = models.BooleanField(default=True)
     display_order = models.PositiveSmallIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)

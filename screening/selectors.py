@@ -34,8 +34,46 @@ def policy_values(policy: ScreeningPolicy, questions: list[Contraindication]) ->
     )
 
 
-def safe_alternatives():
-    return Treatment.objects.filter(active=True, safe_alternative=True, requires_screening=False)
+# The reasons given for isotretinoin, what the clinic's safe alternatives are for (ScreeningPolicy decides).
+ISOTRETINOIN_REASON_CODES = frozenset({"isotretinoin_current", "isotretinoin_recent", "isotretinoin_date_unsure"})
+# Reasons that say nothing about the skin: they neither offer the alternatives nor rule them out.
+NEUTRAL_REASON_CODES = frozenset({"changed_answers"})
+
+
+def safe_alternatives(*, treatment: Treatment, reasons) -> list[Treatment]:
+    """Return the treatments to offer a patient stopped for `reasons` (stored `{"code", "text"}` dicts).
+
+    None unless the clinic marked every reason as one the alternatives suit: the isotretinoin wait by default,
+    never pregnancy, an infection or wound, sunburn or a recent peel unless staff turn it on; a reason the clinic
+    has not marked (or no reason at all) asks the patient to call instead.
+    """
+    codes = {reason.get("code") for reason in reasons or []} - NEUTRAL_REASON_CODES
+    if not codes:
+        return []
+    suited = set(Contraindication.objects.filter(key__in=codes, safe_alternatives=True).values_list("key", flat=True))
+    if screening_policy(treatment).isotretinoin_safe_alternatives:
+        suited |= ISOTRETINOIN_REASON_CODES
+    if not codes <= suited:
+        return []
+    return list(Treatment.objects.filter(active=True, safe_alternative=True, requires_screening=False))
+
+
+def safe_alternatives_after_decline(appointment) -> list[Treatment]:
+    """Return the treatments a declined patient may be offered: those every reason behind the booking suits.
+
+    The reasons are the booking's own screening's and those of any the patient answered since (a later "pregnant"
+    rules out a peel the first answers allowed). A booking made by staff has no screening, so nothing is offered.
+    """
+    own = Screening.objects.filter(appointment_id=appointment.pk).first()
+    if own is None:
+        return []
+    since = Screening.objects.filter(
+        Q(created_at__gt=own.created_at) | Q(created_at=own.created_at, pk__gt=own.pk),
+        email__iexact=own.email,
+        treatment_id=own.treatment_id,
+    )
+    reasons = [*own.reasons, *(reason for later in since for reason in later.reasons)]
+    return safe_alternatives(treatment=appointment.treatment, reasons=reasons)
 
 
 def screening_by_public_id(public_id, *, treatment: Treatment | None = None) -> Screening | None:

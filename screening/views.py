@@ -99,7 +99,7 @@ def _result_context(request, treatment, screening, token, now, reminder_form=Non
         "times_url": times_url,
         "first_free_day": first_free_day,
         "no_free_times_yet": diary_open and first_free_day is None,
-        "alternatives": selectors.safe_alternatives(),
+        "alternatives": selectors.safe_alternatives(treatment=treatment, reasons=screening.reasons),
         "reminder_form": (reminder_form or ReminderForm()) if can_remind and not reminders else None,
         "reminded": bool(reminders),
         "advance_too": can_remind and (eligible_from - today).days > services.ADVANCE_REMINDER_DAYS,

@@ -10,6 +10,7 @@ from django.core import mail
 from booking import selectors, services
 from booking.exceptions import DecisionRefused
 from booking.models import Appointment
+from screening.models import Screening
 
 from ..factories import make_practitioner, make_treatment, patient
 from ..races import at_once
@@ -43,7 +44,25 @@ def test_approve_confirms_and_emails_the_calendar_file(held, commits):
     assert event.decoded("dtstart") == TEN
 
 
+def unsure_of_the_last_dose(appointment):
+    """Put behind `appointment` the screening that held it: the patient was unsure of their last isotretinoin dose."""
+    Screening.objects.create(
+        treatment=appointment.treatment,
+        email=appointment.patient_email,
+        answers={"isotretinoin_recently": True, "last_dose_unsure": True},
+        outcome=Screening.Outcome.REVIEW,
+        reasons=[{"code": "isotretinoin_date_unsure", "text": "A clinician will check the dates."}],
+        needs_review=True,
+        rules_version=1,
+        created_at=now(),
+        expires_at=now() + timedelta(hours=2),
+        used_at=now(),
+        appointment=appointment,
+    )
+
+
 def test_decline_frees_the_time_and_offers_alternatives_without_health_details(held, commits):
+    unsure_of_the_last_dose(held)  # the alternatives suit a patient waiting out isotretinoin
     assert not any(s.start == TEN for s in selectors.slots_on(treatment=held.treatment, day=TUESDAY, now=now()))
     with commits(execute=True):
         services.appointment_decline(appointment=held, reason="Isotretinoin course ended 2 months ago", now=now())
@@ -55,6 +74,14 @@ def test_decline_frees_the_time_and_offers_alternatives_without_health_details(h
     assert "Hydrating facial" in text and "/book/hydrating-facial/" in text
     for secret in ("isotretinoin", "Isotretinoin", "Accutane", "2 months"):
         assert secret not in text
+
+
+def test_a_booking_without_a_screening_is_declined_with_a_call_not_treatments_to_book(held, commits, settings):
+    settings.CLINIC_PHONE = "020 7946 0321"
+    with commits(execute=True):
+        services.appointment_decline(appointment=held, reason="Not suitable now", now=now())
+    [message] = [m for m in mail.outbox if m.subject.startswith("About your booking")]
+    assert "Hydrating facial" not in message.body and "Please call us on 020 7946 0321" in message.body
 
 
 def test_decline_needs_a_reason(held):
