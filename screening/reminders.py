@@ -4,8 +4,11 @@ A reminder is a row (`EligibilityReminder`) made when the patient opts in; month
 the broker never holds it. A periodic task calls `eligibility_reminders_dispatch`, which works through the due rows
 in batches of BATCH_SIZE, in (send_at, id) order:
 
-- one query reads the batch with its treatments, one finds who in it has booked the treatment meanwhile, and one
-  update marks those (and reminders for a treatment no longer offered, or an advance one past the wait) skipped;
+- one query reads the batch with its treatments, one finds who in it has booked the treatment meanwhile, one who has
+  answered its health questions again since (a reminder goes only while its screening is still the patient's
+  latest), and one update marks those (and reminders for a treatment no longer offered, or an advance one past the
+  wait) skipped; answers given after the batch is read have skipped their reminders already (`screening_submit`),
+  and a claim takes only pending rows;
 - each (kind, treatment, day) is rendered once, and its MIME bytes written once; each patient's email is that with
   their own address and two links (exactly the bytes Django would write: clinic.mail.EmailTemplate);
 - the batch is sent over one email connection, each email in its own short transaction: an UPDATE claims the first
@@ -47,13 +50,14 @@ from booking.models import Appointment
 from booking.selectors import clinic_tz, today_local
 from clinic.mail import EmailTemplate, TemplatedEmail, render_email, templated_email
 
-from .models import EligibilityReminder
+from .models import EligibilityReminder, Screening
 from .services import ADVANCE_REMINDER_DAYS
 
 logger = logging.getLogger(__name__)
 
 State = EligibilityReminder.State
-# Due rows read (not locked) at a time: one query for them and their treatments, one for "already booked".
+# Due rows read (not locked) at a time: one query for them and their treatments, one for "already booked", one for
+# "answered again".
 BATCH_SIZE = 200
 
 
@@ -74,7 +78,9 @@ def screening_url(reminder: EligibilityReminder) -> str:
     return f"{url}?{urlencode({'email': reminder.email})}"
 
 
-def _why_not_send(reminder: EligibilityReminder, now: datetime, booked: set[tuple[str, int]]) -> str | None:
+def _why_not_send(
+    reminder: EligibilityReminder, now: datetime, booked: set[tuple[str, int]], answered_again: set[int]
+) -> str | None:
     """Return why a due reminder should no longer go out, or None when it should."""
     if not reminder.treatment.active:
         return "the treatment is no longer offered online"
@@ -82,7 +88,35 @@ def _why_not_send(reminder: EligibilityReminder, now: datetime, booked: set[tupl
         return "the wait has already ended"
     if (reminder.email.upper(), reminder.treatment_id) in booked:
         return "the patient has booked it already"
+    if reminder.pk in answered_again:
+        return "the patient has answered the health questions again since"
     return None
+
+
+def _answered_again(batch: list[EligibilityReminder]) -> set[int]:
+    """Return the ids of the reminders in the batch whose patient has answered the treatment's questions again since
+    (by email, in any case), in one query: the latest answers win, so a reminder goes only while its screening is
+    still the patient's latest. A reminder without a screening counts from when it was asked for."""
+    latest: dict[tuple[str, int], tuple[datetime, int]] = {}
+    screenings = (
+        Screening.objects.annotate(upper_email=Upper("email"))
+        .filter(
+            upper_email__in={reminder.email.upper() for reminder in batch},
+            treatment_id__in={reminder.treatment_id for reminder in batch},
+        )
+        .values_list("upper_email", "treatment_id", "created_at", "pk")
+    )
+    for email, treatment_id, created_at, pk in screenings:
+        key = (email, treatment_id)
+        latest[key] = max(latest.get(key, (created_at, pk)), (created_at, pk))
+    stale = set()
+    for reminder in batch:
+        last_at, last_pk = latest.get((reminder.email.upper(), reminder.treatment_id), (None, None))
+        if last_pk is None:
+            continue
+        if last_pk != reminder.screening_id if reminder.screening_id else last_at > reminder.created_at:
+            stale.add(reminder.pk)
+    return stale
 
 
 def _booked(batch: list[EligibilityReminder], now: datetime) -> set[tuple[str, int]]:
@@ -342,8 +376,8 @@ def eligibility_reminders_dispatch(*, now: datetime, limit: int | None = None) -
                     break
                 first, last = batch[0], batch[-1]
                 after = (last.send_at, last.pk)
-                booked = _booked(batch, now)
-                stale = [(r, reason) for r in batch if (reason := _why_not_send(r, now, booked))]
+                booked, answered_again = _booked(batch, now), _answered_again(batch)
+                stale = [(r, reason) for r in batch if (reason := _why_not_send(r, now, booked, answered_again))]
                 counts[outbox.SKIPPED] += _skip(stale)
                 by_id = {reminder.pk: reminder for reminder in batch}
                 bounds = [first.send_at, first.pk, last.send_at, last.pk]

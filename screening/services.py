@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.formats import date_format
 
 from booking.exceptions import DecisionRefused
@@ -114,8 +115,25 @@ def screening_submit(
             created_at=now,
             expires_at=now + timedelta(minutes=policy_row.screening_valid_minutes),
         )
+        _reminders_follow_the_latest_answers(screening, now=now)
         _hold_bookings_the_answers_rule_out(screening, now=now)
     return screening
+
+
+def _reminders_follow_the_latest_answers(screening: Screening, *, now: datetime) -> None:
+    """Reminders the patient asked for on earlier answers to this treatment's questions: one about the day these
+    answers allow is still true and now goes on them; any other (blocked now, another date, no wait) is skipped."""
+    pending = EligibilityReminder.objects.filter(
+        email=screening.email, treatment_id=screening.treatment_id, state=EligibilityReminder.State.PENDING
+    )
+    eligible_from = screening.eligible_from
+    if eligible_from is not None and eligible_from > today_local(now):
+        still_true = Q(kind=EligibilityReminder.Kind.ELIGIBLE, due_on=eligible_from) | Q(
+            kind=EligibilityReminder.Kind.ADVANCE, due_on=eligible_from - timedelta(days=ADVANCE_REMINDER_DAYS)
+        )
+        pending.filter(still_true).update(screening=screening)
+        pending = pending.exclude(still_true)
+    pending.update(state=EligibilityReminder.State.SKIPPED)
 
 
 def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime) -> None:
