@@ -238,6 +238,7 @@ class EligibilityReminderAdmin(PatientDataActions, admin.ModelAdmin):
         "last_error",
         "sent_at",
         "unsubscribed_at",
+        "opted_in_at",
         "created_at",
     ]  # never the unsubscribe token: it is the patient's own link, and anyone holding it can opt them out
 

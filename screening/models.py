@@ -225,6 +225,9 @@ class EligibilityReminder(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # When the patient opted out (the first time): set on this row and on every pending one it stopped.
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # When the patient last ticked "Email me" for it: a tick after an opt-out is fresh consent and makes it pending
+    # again, with its earlier `unsubscribed_at` kept on record. Empty on rows from before it was recorded.
+    opted_in_at = models.DateTimeField(null=True, blank=True)
     unsubscribe_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -42,8 +42,10 @@ def _send_at(day: date) -> datetime:
 def eligibility_reminder_subscribe(*, screening: Screening, now: datetime) -> list[EligibilityReminder]:
     """Opt the screening's email in to an email when the wait ends, and one 14 days before when that is ahead.
 
-    Safe to call twice. Pending reminders for the same email and treatment about another day are skipped: the
-    latest screening knows the date best. Rows the patient unsubscribed from are left as they are.
+    Safe to call twice. Ticking the box is fresh consent: a reminder about the same day that the patient had
+    unsubscribed from, or that earlier answers had stopped, is pending again (`opted_in_at` says when; an earlier
+    `unsubscribed_at` stays on record). Pending reminders for the same email and treatment about another day are
+    skipped: the latest screening knows the date best.
     """
     eligible_from = screening.eligible_from
     if eligible_from is None:
@@ -51,20 +53,38 @@ def eligibility_reminder_subscribe(*, screening: Screening, now: datetime) -> li
     today = today_local(now)
     if eligible_from <= today:
         return []
+    return _reminders_schedule(screening=screening, eligible_from=eligible_from, today=today, opted_in_at=now)
+
+
+def _reminders_schedule(
+    *, screening: Screening, eligible_from: date, today: date, opted_in_at: datetime | None
+) -> list[EligibilityReminder]:
+    """Make the screening's email's reminders for this treatment the ones about `eligible_from` (on the day, not
+    before today, and 14 days before when that is still ahead), pending on `screening`; skip any other pending."""
     email = screening.email.lower()
-    wanted = [(EligibilityReminder.Kind.ELIGIBLE, eligible_from)]
-    if eligible_from - today > timedelta(days=ADVANCE_REMINDER_DAYS):
-        wanted.append((EligibilityReminder.Kind.ADVANCE, eligible_from - timedelta(days=ADVANCE_REMINDER_DAYS)))
+    eligible_on = max(eligible_from, today)
+    wanted = [(EligibilityReminder.Kind.ELIGIBLE, eligible_on)]
+    if eligible_on - today > timedelta(days=ADVANCE_REMINDER_DAYS):
+        wanted.append((EligibilityReminder.Kind.ADVANCE, eligible_on - timedelta(days=ADVANCE_REMINDER_DAYS)))
     reminders = []
     with transaction.atomic():
         for kind, due_on in wanted:
-            reminder, _ = EligibilityReminder.objects.get_or_create(
+            reminder, created = EligibilityReminder.objects.select_for_update().get_or_create(
                 email=email,
                 treatment_id=screening.treatment_id,
                 kind=kind,
                 due_on=due_on,
-                defaults={"screening": screening, "send_at": _send_at(due_on)},
+                defaults={"screening": screening, "send_at": _send_at(due_on), "opted_in_at": opted_in_at},
             )
+            if not created and reminder.sent_at is None:  # one already sent stays as it is
+                if reminder.state != EligibilityReminder.State.PENDING:
+                    reminder.opted_in_at, reminder.attempts, reminder.last_error = opted_in_at, 0, ""
+                reminder.state, reminder.screening, reminder.send_at = (
+                    EligibilityReminder.State.PENDING,
+                    screening,
+                    _send_at(due_on),
+                )
+                reminder.save()
             reminders.append(reminder)
         EligibilityReminder.objects.filter(
             email=email, treatment_id=screening.treatment_id, state=EligibilityReminder.State.PENDING

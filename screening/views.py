@@ -149,10 +149,10 @@ def screening_reminder(request, slug, token):
             messages.error(request, error.message)
         else:
             if reminders:
+                day = next(r.due_on for r in reminders if r.kind == EligibilityReminder.Kind.ELIGIBLE)
                 messages.success(
                     request,
-                    f"Thank you. We will email {screening.email} on "
-                    f"{date_format(screening.eligible_from, 'l j F Y')}, when you can book.",
+                    f"Thank you. We will email {screening.email} on {date_format(day, 'l j F Y')}, when you can book.",
                 )
             else:
                 messages.info(request, "Your wait is already over: you can book now.")

@@ -3,8 +3,10 @@
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from django.core import mail
 
 from screening.models import EligibilityReminder
+from screening.reminders import eligibility_reminders_dispatch
 from screening.services import eligibility_reminder_subscribe
 
 from .screening_helpers import LONDON, SLUG, latest_screening, make_clinic, screen, token_of
@@ -86,3 +88,24 @@ def test_the_send_time_is_nine_in_the_clinic_even_across_the_clock_change(clock,
     ]
     assert reminder.send_at.astimezone(LONDON).time() == time(9)
     assert reminder.send_at.utcoffset() == timedelta(hours=1)
+
+
+def test_ticking_the_box_again_after_unsubscribing_brings_the_emails_back(client, clock, microneedling):
+    screen(client, isotretinoin_recently="yes", last_dose="2026-01-15")
+    client.post(reminder_url(latest_screening()), {"consent": "on"})
+    eligible = EligibilityReminder.objects.get(kind="eligible")
+    client.post(f"/reminders/unsubscribe/{eligible.unsubscribe_token}/")
+
+    clock.move_to(datetime(2026, 3, 9, 10, tzinfo=LONDON))
+    screen(client, isotretinoin_recently="yes", last_dose="2026-01-15")
+    page = client.post(reminder_url(latest_screening()), {"consent": "on"}, follow=True).content.decode()
+    assert "Thank you. We will email alex@example.com on Wednesday 15 July 2026" in page
+    assert "Email me" not in page
+    rows = EligibilityReminder.objects.all()
+    assert {(r.kind, r.state) for r in rows} == {("eligible", "pending"), ("advance", "pending")}
+    assert {r.opted_in_at for r in rows} == {datetime(2026, 3, 9, 10, tzinfo=LONDON)}
+    assert {r.unsubscribed_at for r in rows} == {datetime(2026, 3, 2, 8, tzinfo=LONDON)}  # the opt-out stays on record
+
+    clock.move_to(datetime(2026, 7, 15, 9, tzinfo=LONDON))
+    eligibility_reminders_dispatch(now=datetime.now(LONDON))
+    assert [m.subject for m in mail.outbox] == ["Your wait is over: you can book microneedling now"]
