@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('screening', '0009_reception_without_eligibility_reminders'),
+        ('screening', '0010_offer_safe_alternatives_per_reason'),
     ]
 
     operations = [
