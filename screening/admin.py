@@ -17,7 +17,7 @@ from django.utils.html import format_html_join
 
 from clinic.throttle import client_ip
 
-from . import patient_data, review_admin  # noqa: F401 - importing review_admin registers the review queue
+from . import patient_data, review_admin, services  # noqa: F401 - importing review_admin registers the review queue
 from .exceptions import PatientDataError
 from .models import Contraindication, EligibilityReminder, PatientDataRequest, Screening, ScreeningPolicy
 from .review import answers_in_words, record_answers_viewed
@@ -43,6 +43,14 @@ class ScreeningPolicyAdmin(admin.ModelAdmin):
     list_select_related = ["treatment"]
     search_fields = ["treatment__name"]
     readonly_fields = ["rules_version", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        version = obj.rules_version
+        super().save_model(request, obj, form, change)
+        if change and obj.rules_version != version:
+            moved = services.eligibility_reminders_follow_policy(treatment=obj.treatment, now=timezone.now())
+            if moved:
+                self.message_user(request, f"Reminders moved to follow the new waiting period: {moved} patients.")
 
 
 @admin.register(Contraindication)

@@ -313,3 +313,40 @@ def decide(
         if outcome == Outcome.CLEAR:
             outcome = Outcome.REVIEW
     return Decision(outcome=outcome, reasons=tuple(reasons), eligible_from=eligible_from, flags=tuple(flags))
+
+
+def eligible_from_under(
+    policy: Policy,
+    *,
+    answered_on: date,
+    answers: Answers | None,
+    eligible_from: date | None,
+    decided_under: Mapping[str, Any],
+) -> date | None:
+    """Return the day a wait decided on `answered_on` ends under `policy` instead of the rules it was decided under
+    (`decided_under`, as `Policy.to_json` stored them): the same answers, the dates the patient gave, counted again.
+    None when they give no date under `policy` (a block without one); `answered_on` when they no longer wait.
+
+    Without the answers (erased once past keeping) only the isotretinoin wait is counted again: a date further off
+    than any question's wait was the last dose (or the course's end) plus the months of `decided_under`. A month's
+    last day is counted from the latest day that gives it (31 August for 28 February), so the new date is never
+    too early. A date a question's wait may have set stands.
+    """
+    if answers is not None:
+        decision = decide(answers, policy, answered_on)
+        if decision.outcome == Outcome.BLOCKED or decision.eligible_from is not None:
+            return decision.eligible_from
+        return answered_on
+    months = decided_under.get("isotretinoin_wait_months")
+    question_waits = [
+        rule.get("wait_days", 0)
+        for rule in (decided_under.get("questions") or {}).values()
+        if rule.get("action") == Action.WAIT
+    ]
+    if eligible_from is None or months is None or (eligible_from - answered_on).days <= max(question_waits, default=0):
+        return eligible_from
+    counted_from = add_months(eligible_from, -months)
+    if (eligible_from + timedelta(days=1)).day == 1:
+        last_day = calendar.monthrange(counted_from.year, counted_from.month)[1]
+        counted_from = counted_from.replace(day=last_day)
+    return add_months(counted_from, policy.isotretinoin_wait_months)

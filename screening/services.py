@@ -48,12 +48,71 @@ def eligibility_reminder_subscribe(*, screening: Screening, now: datetime) -> li
     skipped: the latest screening knows the date best.
     """
     eligible_from = screening.eligible_from
+    policy_row = ScreeningPolicy.objects.filter(treatment_id=screening.treatment_id).first()
+    if policy_row is not None and policy_row.rules_version != screening.rules_version:
+        eligible_from = _eligible_from_now(screening, policy_row, _policy_values(policy_row))
     if eligible_from is None:
         raise NoReminderDate()
     today = today_local(now)
     if eligible_from <= today:
         return []
     return _reminders_schedule(screening=screening, eligible_from=eligible_from, today=today, opted_in_at=now)
+
+
+def eligibility_reminders_follow_policy(*, treatment: Treatment, now: datetime) -> int:
+    """Move the pending reminders for `treatment` to the day each patient's wait ends under its current policy (after
+    staff change it), or skip them when their answers now give no date. Return how many patients' reminders moved.
+
+    Each date is counted again from the patient's own answers (`_eligible_from_now`); a reminder without a screening
+    keeps its date.
+    """
+    policy_row = screening_policy_ensure(treatment=treatment)
+    policy = _policy_values(policy_row)
+    today = today_local(now)
+    pending = (
+        EligibilityReminder.objects.filter(treatment=treatment, state=EligibilityReminder.State.PENDING)
+        .exclude(screening__isnull=True)
+        .exclude(screening__rules_version=policy_row.rules_version)
+        .select_related("screening")
+        .order_by("screening_id", "kind")
+    )
+    by_screening: dict[int, list[EligibilityReminder]] = {}
+    for reminder in pending:
+        by_screening.setdefault(reminder.screening_id, []).append(reminder)
+    moved = 0
+    for rows in by_screening.values():
+        screening, before = rows[0].screening, {(r.kind, r.due_on) for r in rows}
+        eligible_from = _eligible_from_now(screening, policy_row, policy)
+        if eligible_from is None:
+            EligibilityReminder.objects.filter(pk__in=[r.pk for r in rows]).update(
+                state=EligibilityReminder.State.SKIPPED
+            )
+            moved += 1
+            continue
+        opted_in_at = max((r.opted_in_at for r in rows if r.opted_in_at), default=None)
+        after = _reminders_schedule(
+            screening=screening, eligible_from=eligible_from, today=today, opted_in_at=opted_in_at
+        )
+        moved += {(r.kind, r.due_on) for r in after} != before
+    return moved
+
+
+def _policy_values(policy_row: ScreeningPolicy) -> rules.Policy:
+    return selectors.policy_values(policy_row, selectors.active_contraindications())
+
+
+def _eligible_from_now(screening: Screening, policy_row: ScreeningPolicy, policy: rules.Policy) -> date | None:
+    """Return the day `screening`'s wait ends under the treatment's current policy: the date it gave when decided
+    under that policy, else the patient's answers, the dates they gave, counted again (`rules.eligible_from_under`)."""
+    if screening.rules_version == policy_row.rules_version:
+        return screening.eligible_from
+    return rules.eligible_from_under(
+        policy,
+        answered_on=today_local(screening.created_at),
+        answers=rules.Answers.from_json(screening.answers) if screening.answers else None,
+        eligible_from=screening.eligible_from,
+        decided_under=screening.rules or {},
+    )
 
 
 def _reminders_schedule(
@@ -114,7 +173,8 @@ def screening_submit(
     if earlier_row is not None:
         earlier = rules.EarlierDecision(
             outcome=rules.Outcome(earlier_row.outcome),
-            eligible_from=earlier_row.eligible_from,
+            # Under the policy these answers are decided by: a change of policy is not a change of answers.
+            eligible_from=_eligible_from_now(earlier_row, policy_row, policy),
             days_ago=(today - today_local(earlier_row.created_at)).days,
             needs_review=earlier_row.needs_review,
         )

@@ -1,0 +1,114 @@
+"""The waiting period is the clinic's policy, edited in admin: patients already waiting follow a change of it, in
+their reminder's date and in how their answers given again are judged."""
+
+from datetime import date, datetime, time
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from screening import reminders
+from screening.models import Screening, ScreeningPolicy
+
+from ..factories import signed_in
+from .screening_helpers import LONDON, SLUG, latest_screening, make_clinic, screen, token_of
+
+pytestmark = pytest.mark.django_db
+LAST_DOSE = "2025-12-01"  # six months: eligible 1 June 2026
+
+
+@pytest.fixture
+def microneedling(db):
+    return make_clinic()
+
+
+def opt_in():
+    client = Client()
+    screen(client, isotretinoin_recently="yes", last_dose=LAST_DOSE)
+    client.post(f"/book/{SLUG}/screening/{token_of(latest_screening())}/reminder/", {"consent": "on"})
+
+
+def set_wait_in_admin(treatment, months):
+    policy = ScreeningPolicy.objects.get(treatment=treatment)
+    response = signed_in(Client(), "Clinician").post(
+        f"/admin/screening/screeningpolicy/{policy.pk}/change/",
+        {
+            "treatment": treatment.pk,
+            "isotretinoin_wait_months": months,
+            "recent_dose_window_months": 12,
+            "screening_valid_minutes": 120,
+        },
+    )
+    assert response.status_code == 302
+
+
+def dispatch_on(clock, day: date):
+    clock.move_to(datetime.combine(day, time(9), tzinfo=LONDON))
+    return reminders.eligibility_reminders_dispatch(now=timezone.now())
+
+
+def wait_over_emails():
+    return [m for m in mail.outbox if m.subject.startswith("Your wait is over")]
+
+
+def test_a_shorter_wait_brings_the_email_forward_to_the_new_day(clock, microneedling):
+    opt_in()
+    set_wait_in_admin(microneedling, 4)  # last dose 1 December: eligible 1 April
+
+    dispatch_on(clock, date(2026, 4, 1))
+    [email] = wait_over_emails()
+    assert "from today, Wednesday 1 April 2026, you can book microneedling" in email.body
+    dispatch_on(clock, date(2026, 6, 1))
+    assert len(wait_over_emails()) == 1
+
+
+def test_a_wait_shortened_to_one_already_over_sends_the_email_at_the_next_pass(clock, microneedling):
+    opt_in()
+    clock.move_to(datetime(2026, 3, 2, 10, tzinfo=LONDON))
+    set_wait_in_admin(microneedling, 2)  # eligible since 1 February
+    assert reminders.eligibility_reminders_dispatch(now=timezone.now())["sent"] == 1
+    [email] = wait_over_emails()
+    assert "from today, Monday 2 March 2026, you can book microneedling" in email.body
+
+
+def test_a_longer_wait_sends_no_email_before_the_patient_can_book(clock, microneedling):
+    opt_in()
+    set_wait_in_admin(microneedling, 9)  # eligible 1 September
+
+    assert dispatch_on(clock, date(2026, 6, 1))["sent"] == 0
+    dispatch_on(clock, date(2026, 9, 1))
+    [email] = wait_over_emails()
+    assert "from today, Tuesday 1 September 2026, you can book microneedling" in email.body
+
+
+def test_the_same_answers_after_a_change_of_policy_are_not_held_as_different(clock, microneedling):
+    screen(Client(), isotretinoin_recently="yes", last_dose=LAST_DOSE)  # told to wait until 1 June
+    set_wait_in_admin(microneedling, 5)
+    clock.move_to(datetime(2026, 3, 9, 10, tzinfo=LONDON))
+
+    again = Client()
+    page = again.get(screen(again, isotretinoin_recently="yes", last_dose=LAST_DOSE)["Location"]).content.decode()
+    assert "Your answers are different" not in page
+    assert "Friday 1 May 2026" in page
+    assert not latest_screening().needs_review
+
+
+def test_an_earlier_last_dose_after_a_change_of_policy_is_still_held_for_a_clinician(clock, microneedling):
+    screen(Client(), isotretinoin_recently="yes", last_dose=LAST_DOSE)
+    set_wait_in_admin(microneedling, 4)  # the earlier answers now wait until 1 April
+    clock.move_to(datetime(2026, 3, 9, 10, tzinfo=LONDON))
+
+    screen(Client(), isotretinoin_recently="yes", last_dose="2025-11-01")  # 1 March under four months
+    later = latest_screening()
+    assert later.needs_review and "changed_answers" in [r["code"] for r in later.reasons]
+
+
+def test_the_reminder_follows_the_policy_also_once_the_answers_are_erased(clock, microneedling):
+    opt_in()
+    Screening.objects.update(answers=None, reasons=[], answers_erased_at=timezone.now())  # past keeping
+    set_wait_in_admin(microneedling, 5)  # counted again from the date the answers gave: 1 May
+
+    assert dispatch_on(clock, date(2026, 5, 1))["sent"] == 1
+    [email] = wait_over_emails()
+    assert "from today, Friday 1 May 2026, you can book microneedling" in email.body
