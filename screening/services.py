@@ -281,7 +281,12 @@ def screened_booking_approve(*, appointment: Appointment, now: datetime, decided
     """A clinician confirms a held booking (`appointment_approve`), unless answers the patient gave since it was
     booked rule its time out: those answers, not the earlier ones, are the patient's own word now."""
     if refusal := screened_booking_allows(appointment).refusal(appointment.start):
-        raise DecisionRefused(f"{refusal} Decline it, or speak to the patient; no decision was recorded.")
+        # No override: if the newer answers are not the patient's (anyone can type an email), the patient answers
+        # again, and those answers, held for a clinician as changed answers, are what the approval weighs.
+        raise DecisionRefused(
+            f"{refusal} Decline it, or ask the patient to answer the health questions again if those answers are not "
+            "theirs; no decision was recorded."
+        )
     return appointment_approve(appointment=appointment, now=now, decided_by=decided_by)
 
 

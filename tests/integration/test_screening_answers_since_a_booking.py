@@ -77,6 +77,11 @@ def test_a_clinician_cannot_approve_a_booking_the_patients_newer_answers_rule_ou
     clinician.post(QUEUE, {"action": "approve_selected", "_selected_action": [held.pk]})  # nor all at once
     held.refresh_from_db()
     assert held.status == Appointment.Status.PENDING_REVIEW
+    # "That was not me": the patient answers again; changed answers are for a clinician, who may now approve.
+    screen(Client())
+    clinician.post(review_url(held), {"approve": "1"})
+    held.refresh_from_db()
+    assert held.status == Appointment.Status.CONFIRMED
 
 
 def test_newer_answers_that_a_clinician_must_check_and_set_a_wait_hold_a_booking_after_the_wait(client, clock, commits):
