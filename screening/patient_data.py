@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from booking.models import ERASED_PATIENT_NAME, HOLDING_TIME, Appointment, AppointmentEmail
 from booking.selectors import clinic_tz
@@ -32,13 +32,19 @@ def _retention_cutoffs(now: datetime) -> tuple[datetime, datetime]:
 
 def expired_screenings(*, now: datetime):
     """Screenings whose answers are past keeping: behind a past appointment for SCREENING_RETENTION_MONTHS, or
-    never behind a booking that went ahead (abandoned, declined, cancelled) for SCREENING_RETENTION_UNBOOKED_DAYS."""
+    never behind a booking that went ahead (abandoned, declined, cancelled) for SCREENING_RETENTION_UNBOOKED_DAYS.
+
+    Answers behind an eligibility reminder still to be sent are kept until it goes: the patient asked to hear when
+    their wait ends, and a change of the waiting period is counted again from the dates they gave.
+    """
     booked_cutoff, unbooked_cutoff = _retention_cutoffs(now)
     went_ahead = Q(appointment__isnull=False) & ~Q(
         appointment__status__in=[Appointment.Status.DECLINED, Appointment.Status.CANCELLED]
     )
+    awaited = EligibilityReminder.objects.filter(screening=OuterRef("pk"), state=EligibilityReminder.State.PENDING)
     return Screening.objects.filter(answers_erased_at__isnull=True).filter(
-        (went_ahead & Q(appointment__start__lt=booked_cutoff)) | (~went_ahead & Q(created_at__lt=unbooked_cutoff))
+        (went_ahead & Q(appointment__start__lt=booked_cutoff))
+        | (~went_ahead & Q(created_at__lt=unbooked_cutoff) & ~Exists(awaited))
     )
 
 
@@ -110,6 +116,7 @@ def patient_data_export(*, email: str, now: datetime, done_by=None, done_from=No
                 "kind": r.kind,
                 "due_on": r.due_on.isoformat(),
                 "state": r.state,
+                "opted_in_at": r.opted_in_at.isoformat() if r.opted_in_at else None,
                 "unsubscribed_at": r.unsubscribed_at.isoformat() if r.unsubscribed_at else None,
             }
             for r in reminders

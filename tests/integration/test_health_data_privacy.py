@@ -148,6 +148,22 @@ def test_answers_that_never_led_to_a_visit_are_erased_after_90_days(clock, micro
     assert screening.answers is None
 
 
+def test_answers_behind_a_reminder_still_to_be_sent_are_kept_until_it_goes(clock, microneedling):
+    screening = make_screening(microneedling, outcome="blocked")  # e.g. on isotretinoin until a course ends
+    reminder = EligibilityReminder.objects.create(
+        email=screening.email,
+        treatment=microneedling,
+        screening=screening,
+        kind=EligibilityReminder.Kind.ELIGIBLE,
+        due_on=date(2026, 8, 1),
+        send_at=datetime(2026, 8, 1, 9, tzinfo=LONDON),
+    )
+    clock.shift(timedelta(days=120))
+    assert erase_expired_screening_answers() == 0
+    EligibilityReminder.objects.filter(pk=reminder.pk).update(state=EligibilityReminder.State.SENT)
+    assert erase_expired_screening_answers() == 1
+
+
 def test_the_retention_periods_are_settings(clock, microneedling, settings):
     settings.SCREENING_RETENTION_UNBOOKED_DAYS = 7
     make_screening(microneedling)
