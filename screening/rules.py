@@ -36,6 +36,11 @@ PRECEDENCE = (Outcome.BLOCKED, Outcome.WAIT, Outcome.REVIEW, Outcome.CLEAR)
 # is held for a clinician.
 REANSWER_DAYS = 30
 
+# What the patient is told when earlier answers or a recent decline hold new ones. It says nothing of them: anyone
+# can type any email, and "you told us something else recently" would tell a stranger that this address was
+# screened (the reason's code tells the clinician which it was).
+HELD_FOR_EARLIER_ANSWERS = "A clinician will check your answers before confirming your booking."
+
 BRAND_NAMES = ("Accutane", "Roaccutane", "Absorica", "Claravis", "Amnesteem", "Myorisan", "Zenatane", "Epuris")
 
 
@@ -295,8 +300,7 @@ def decide(
         reasons.append(
             Reason(
                 "changed_answers",
-                "Your answers are different from the ones you gave us recently, so a clinician will check them "
-                "before confirming.",
+                HELD_FOR_EARLIER_ANSWERS,
             )
         )
         if outcome == Outcome.CLEAR:
@@ -306,8 +310,7 @@ def decide(
         reasons.append(
             Reason(
                 "declined_recently",
-                "A clinician looked at a recent booking of yours, so a clinician will check these answers before "
-                "confirming.",
+                HELD_FOR_EARLIER_ANSWERS,
             )
         )
         if outcome == Outcome.CLEAR:
