@@ -10,6 +10,7 @@ import hmac
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
@@ -17,16 +18,25 @@ from django.db.models.functions import Upper
 from booking.models import Appointment, Treatment
 from clinic.encryption import EncryptedJSONField
 
+# Far beyond any clinical wait, and far inside what a date can be counted to (a window of 30,000 months broke every
+# screening with a date in it): a mistyped number is refused where staff type it.
+MOST_WAIT_MONTHS = 60
+MOST_WINDOW_MONTHS = 120
+MOST_WAIT_DAYS = 730
+
 
 class ScreeningPolicy(models.Model):
     """How a screened treatment treats isotretinoin, and how long a screening stays usable."""
 
     treatment = models.OneToOneField(Treatment, on_delete=models.CASCADE, related_name="screening_policy")
     isotretinoin_wait_months = models.PositiveSmallIntegerField(
-        default=6, help_text="Calendar months after the last isotretinoin dose before the treatment can be booked."
+        default=6,
+        validators=[MaxValueValidator(MOST_WAIT_MONTHS)],
+        help_text="Calendar months after the last isotretinoin dose before the treatment can be booked.",
     )
     recent_dose_window_months = models.PositiveSmallIntegerField(
         default=12,
+        validators=[MaxValueValidator(MOST_WINDOW_MONTHS)],
         help_text="The screening asks about isotretinoin taken within this many months. "
         "It must be at least the waiting period.",
     )
@@ -56,6 +66,13 @@ class ScreeningPolicy(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(screening_valid_minutes__gt=0), name="screening_policy_valid_minutes_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(isotretinoin_wait_months__lte=MOST_WAIT_MONTHS)
+                & Q(recent_dose_window_months__lte=MOST_WINDOW_MONTHS),
+                name="screening_policy_months_in_range",
+                violation_error_message=f"The waiting period can be at most {MOST_WAIT_MONTHS} months, and the "
+                f"months asked about at most {MOST_WINDOW_MONTHS}.",
             ),
         ]
 
@@ -87,7 +104,11 @@ class Contraindication(models.Model):
         max_length=300, help_text="Shown to the patient when a 'yes' stops or delays the booking."
     )
     action = models.CharField(max_length=10, choices=Action.choices)
-    wait_days = models.PositiveSmallIntegerField(default=0, help_text="Days to wait from the day of answering.")
+    wait_days = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(MOST_WAIT_DAYS)],
+        help_text="Days to wait from the day of answering.",
+    )
     safe_alternatives = models.BooleanField(
         "offer the safe alternatives",
         default=False,
@@ -106,6 +127,11 @@ class Contraindication(models.Model):
                 condition=~Q(action="wait") | Q(wait_days__gt=0),
                 name="contraindication_wait_has_days",
                 violation_error_message="A 'wait' answer needs a number of days.",
+            ),
+            models.CheckConstraint(
+                condition=Q(wait_days__lte=MOST_WAIT_DAYS),
+                name="contraindication_wait_days_in_range",
+                violation_error_message=f"A wait can be at most {MOST_WAIT_DAYS} days.",
             ),
         ]
 

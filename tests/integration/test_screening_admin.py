@@ -113,3 +113,44 @@ def test_a_wait_question_without_days_is_refused(admin_client, db):
     )
     assert response.status_code == 200 and "needs a number of days" in response.content.decode()
     assert not Contraindication.objects.filter(key="tattoo").exists()
+
+
+@pytest.mark.parametrize(
+    "wait, window, message",
+    [(61, 120, "less than or equal to 60"), (6, 32767, "less than or equal to 120")],
+)
+def test_a_mistyped_number_of_months_is_refused_and_patients_keep_screening(
+    admin_client, client, clock, microneedling, wait, window, message
+):
+    policy = ScreeningPolicy.objects.create(treatment=microneedling)
+    response = admin_client.post(
+        f"/admin/screening/screeningpolicy/{policy.pk}/change/",
+        {
+            "treatment": microneedling.pk,
+            "isotretinoin_wait_months": wait,
+            "recent_dose_window_months": window,
+            "screening_valid_minutes": 120,
+        },
+    )
+    assert response.status_code == 200 and message in response.content.decode()
+    policy.refresh_from_db()
+    assert (policy.isotretinoin_wait_months, policy.recent_dose_window_months) == (6, 12)
+    screen(client, isotretinoin_recently="yes", last_dose="2026-01-01")  # a date in it: counted as before
+    assert latest_screening().outcome == Screening.Outcome.WAIT
+
+
+def test_a_wait_of_more_than_two_years_for_an_answer_is_refused(admin_client, db):
+    question = Contraindication.objects.get(key="sunburn")
+    response = admin_client.post(
+        f"/admin/screening/contraindication/{question.pk}/change/",
+        {
+            "key": question.key,
+            "question": question.question,
+            "patient_reason": question.patient_reason,
+            "action": "wait",
+            "wait_days": 30000,
+            "display_order": question.display_order,
+            "active": "on",
+        },
+    )
+    assert response.status_code == 200 and "less than or equal to 730" in response.content.decode()
