@@ -25,7 +25,7 @@ from .review import (
     record_answers_viewed,
     unsure_dose_note,
 )
-from .services import screened_booking_approve
+from .services import screened_booking_allows, screened_booking_approve
 
 REVIEW_PERMISSION = "screening.review_booking"
 ANSWERS_PERMISSION = "screening.view_health_answers"
@@ -176,6 +176,8 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             "others": others,
             "can_review": can_review,
             "time_passed": time_passed,
+            # Answers the patient gave since booking may rule its time out: say so instead of offering Approve.
+            "approve_refusal": can_review and screened_booking_allows(appointment).refusal(appointment.start),
             "decline_form": decline_form,
             "changelist_url": reverse("admin:screening_flaggedbooking_changelist"),
         }

@@ -75,6 +75,8 @@ def test_a_clinician_cannot_approve_a_booking_the_patients_newer_answers_rule_ou
     held.refresh_from_db()
     assert "answered the health questions again" in held.status_reason  # the queue says what is new
     clinician = signed_in(client, "Clinician")
+    page = clinician.get(review_url(held)).content.decode()
+    assert "This booking cannot be approved." in page and 'name="approve"' not in page
     page = clinician.post(review_url(held), {"approve": "1"}, follow=True).content.decode()
     assert "cannot be booked now" in page and "no decision was recorded" in page
     clinician.post(QUEUE, {"action": "approve_selected", "_selected_action": [held.pk]})  # nor all at once
