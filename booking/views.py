@@ -37,7 +37,7 @@ from .exceptions import AlreadyBooked, BookingError, SameTime, SlotTaken, SlotUn
 from .forms import BookingForm, CancelForm, DayForm, SlotChoiceForm, parse_slot_value, slot_value
 from .memo import RecentResults
 from .models import STILL_EXPECTED, Appointment, AppointmentEmail
-from .tokens import manage_token, public_id_from_token
+from .tokens import manage_link_expires_at, manage_token, read_manage_token
 
 MAX_API_DAYS = 31
 
@@ -405,9 +405,11 @@ def csrf_failure(request, reason=""):
 
 
 def _appointment_from_token(token) -> Appointment:
-    public_id = public_id_from_token(token)
-    appointment = selectors.appointment_for_manage(public_id) if public_id else None
-    if appointment is None:
+    link = read_manage_token(token)
+    appointment = selectors.appointment_for_manage(link[0]) if link else None
+    if appointment is None or timezone.now() > manage_link_expires_at(
+        issued_at=link[1], appointment_start=appointment.start
+    ):
         raise Http404("This link is not valid.")
     return appointment
 

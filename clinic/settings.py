@@ -166,7 +166,7 @@ BOOKING_SLOT_STEP_MINUTES = env.int("BOOKING_SLOT_STEP_MINUTES", default=15)
 # Free times are cached in the shared cache (Redis) between diary changes; 0 turns it off. Off by default in
 # development and tests, where the cache is per process. See booking/selectors.py.
 AVAILABILITY_CACHE_SECONDS = env.int("AVAILABILITY_CACHE_SECONDS", default=60 if REDIS_URL and not DEBUG else 0)
-# Manage links are signed and stop working this long after they were issued.
+# Manage links are signed and stop working this long after they were issued or after the visit, whichever is later.
 MANAGE_LINK_MAX_AGE_DAYS = env.int("MANAGE_LINK_MAX_AGE_DAYS", default=180)
 
 # Emails and reminders: each is a database row first; see "Emails and reminders" in the README.
