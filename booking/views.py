@@ -110,8 +110,14 @@ def _requested_day(request, *, now, not_before=None, default_day=None) -> tuple[
     return form, form.cleaned_data["date"] if form.is_valid() else form.default_day
 
 
-def _day_context(*, request, treatment, now, exclude_appointment=None, not_before=None, default_day=None):
-    """Read the requested day, and return the page context with its free times (or the form's error)."""
+def _day_context(
+    *, request, treatment, now, exclude_appointment=None, not_before=None, default_day=None, name_next_free_day=False
+):
+    """Read the requested day, and return the page context with its free times (or the form's error).
+
+    A day without times also names the next day that has some; with `name_next_free_day`, every day does (for a
+    page with no "next free day" view of its own to jump through).
+    """
     form, day = _requested_day(request, now=now, not_before=not_before, default_day=default_day)
     first_day, last_day = form.first_day, form.last_day
     slots = selectors.slots_on(
@@ -127,7 +133,7 @@ def _day_context(*, request, treatment, now, exclude_appointment=None, not_befor
     }
     if form.is_bound and not form.is_valid():
         return context, 400
-    if not slots:
+    if not slots or name_next_free_day:
         context["next_day_with_times"] = selectors.next_day_with_times(
             treatment=treatment, after=day, now=now, exclude_appointment=exclude_appointment, not_before=not_before
         )
@@ -476,6 +482,7 @@ def manage_reschedule(request, token):
         not_before=not_before,
         # Open on the day now booked: a patient moving a time usually moves it within that day.
         default_day=appointment.start.astimezone(selectors.clinic_tz()).date(),
+        name_next_free_day=True,
     )
     if request.method == "POST":
         start = parse_slot_value(source.get("start"))

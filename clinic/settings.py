@@ -322,7 +322,8 @@ THROTTLE_RULES = {
     "booking:details": {"methods": ["POST"], "limits": {"ip": "20/10m", "email": "10/h"}},
     "booking:manage": {"methods": ["GET"], "limits": {"ip": "60/10m"}},
     "booking:cancel": {"methods": ["POST"], "limits": {"ip": "20/10m", "link": "10/h"}},
-    "booking:reschedule": {"methods": ["GET", "POST"], "limits": {"ip": "40/10m", "link": "30/h"}},
+    # Moves are counted, not looking at days: the page, like the times page, is for browsing.
+    "booking:reschedule": {"methods": ["POST"], "limits": {"ip": "20/10m", "link": "10/h"}},
     "screening:*": {"methods": ["POST"], "limits": {"ip": "20/10m", "email": "10/h"}},
     "screening:unsubscribe": {"methods": ["GET", "POST"], "limits": {"ip": "20/10m", "link": "10/h"}},
     "admin:login": {"methods": ["POST"], "limits": {"ip": "30/10m"}},
