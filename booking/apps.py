@@ -11,7 +11,7 @@ class BookingConfig(AppConfig):
         from django.core.signals import request_finished, request_started
         from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 
-        from . import selectors
+        from . import checks, selectors  # noqa: F401 - checks registers itself
         from .models import Appointment, Practitioner, TimeOff, Treatment, WorkingHours
         from .selectors import invalidate_availability, remember_diary_times
 

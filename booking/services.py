@@ -383,16 +383,24 @@ def appointment_email_queue(*, appointment: Appointment, kind: str, now: datetim
     return email
 
 
-def appointment_reminder_due_at(start: datetime) -> datetime:
-    """Return when the reminder for an appointment at `start` is due: APPOINTMENT_REMINDER_HOURS before it.
+# The reminder leaves the patient at least this long to cancel or move online after reading it.
+REMINDER_BEFORE_CUTOFF = timedelta(hours=6)
 
-    Counted on the clinic's wall clock, so a reminder is at the same local time the day before even when the
-    clocks change in between (09:00 on Sunday 29 March 2026 for 09:00 on Monday 30 March).
+
+def appointment_reminder_due_at(start: datetime) -> datetime:
+    """Return when the reminder for an appointment at `start` is due: APPOINTMENT_REMINDER_HOURS before it, and
+    never later than REMINDER_BEFORE_CUTOFF before online changes close (BOOKING_CANCEL_CUTOFF_HOURS before it), so
+    a patient who finds from the reminder that they cannot come can still cancel or move it themselves.
+
+    Counted on the clinic's wall clock, so a reminder is at the same local time two days before even when the
+    clocks change in between (09:00 on Saturday 28 March 2026 for 09:00 on Monday 30 March).
     """
     tz = clinic_tz()
     wall = start.astimezone(tz).replace(tzinfo=None) - timedelta(hours=settings.APPOINTMENT_REMINDER_HOURS)
     # Normalise through UTC: a wall time inside the spring-forward gap becomes the real instant after it.
-    return wall.replace(tzinfo=tz).astimezone(UTC)
+    due = wall.replace(tzinfo=tz).astimezone(UTC)
+    latest = start - timedelta(hours=settings.BOOKING_CANCEL_CUTOFF_HOURS) - REMINDER_BEFORE_CUTOFF
+    return min(due, latest.astimezone(UTC))
 
 
 def appointment_reminder_schedule(*, appointment: Appointment, now: datetime) -> AppointmentEmail | None:

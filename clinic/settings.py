@@ -170,7 +170,9 @@ AVAILABILITY_CACHE_SECONDS = env.int("AVAILABILITY_CACHE_SECONDS", default=60 if
 MANAGE_LINK_MAX_AGE_DAYS = env.int("MANAGE_LINK_MAX_AGE_DAYS", default=180)
 
 # Emails and reminders: each is a database row first; see "Emails and reminders" in the README.
-APPOINTMENT_REMINDER_HOURS = env.int("APPOINTMENT_REMINDER_HOURS", default=24)
+# Two days, so the reminder comes while the patient can still cancel or move online (BOOKING_CANCEL_CUTOFF_HOURS);
+# a setting that would send it later than 6 hours before online changes close is overridden (and warned of).
+APPOINTMENT_REMINDER_HOURS = env.int("APPOINTMENT_REMINDER_HOURS", default=48)
 # A booking still awaiting a clinician this long before its time emails CLINIC_REVIEW_EMAIL.
 REVIEW_NUDGE_HOURS = env.int("REVIEW_NUDGE_HOURS", default=24)
 # A failed send is tried again after 1, 2, 4 ... times the base (plus jitter), then marked failed for staff.

@@ -16,6 +16,7 @@ from ..factories import make_practitioner, make_treatment, patient
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
 TUESDAY = date(2026, 3, 3)  # the clock fixture stands at Monday 2 March 2026, 08:00
+THURSDAY = date(2026, 3, 5)  # far enough ahead for a reminder (two days before) while it can be changed online
 ADD = "/admin/booking/appointment/add/"
 LIST = "/admin/booking/appointment/"
 Kind = AppointmentEmail.Kind
@@ -87,19 +88,19 @@ def booked_online(treatment, start, email="alex@example.com"):
 
 def test_a_phone_booking_is_confirmed_and_the_patient_gets_the_online_emails(reception, clock, commits, facial, nurse):
     with commits(execute=True):
-        response = reception.post(ADD, phone_booking(facial, nurse, at(TUESDAY, 10)))
+        response = reception.post(ADD, phone_booking(facial, nurse, at(THURSDAY, 10)))
     assert response.status_code == 302
     appointment = Appointment.objects.get()
     assert appointment.status == Appointment.Status.CONFIRMED and appointment.practitioner == nurse
     [message] = mail.outbox
     assert message.to == ["sam@example.com"]
-    assert message.subject == "Your appointment is confirmed: Hydrating facial, 3 March at 10:00"
+    assert message.subject == "Your appointment is confirmed: Hydrating facial, 5 March at 10:00"
     reminder = appointment.emails.get(kind=Kind.REMINDER)
-    assert reminder.state == "pending" and reminder.due_at == at(date(2026, 3, 2), 10)
+    assert reminder.state == "pending" and reminder.due_at == at(TUESDAY, 10)
 
-    clock.move_to(at(date(2026, 3, 2), 10))
+    clock.move_to(at(TUESDAY, 10))
     services.appointment_emails_dispatch(now=timezone.now())
-    assert mail.outbox[-1].subject == "Reminder: Hydrating facial tomorrow at 10:00"
+    assert mail.outbox[-1].subject == "Reminder: Hydrating facial on Thursday 5 March at 10:00"
 
 
 def test_staff_may_book_sooner_than_patients_and_beyond_the_online_horizon(reception, clock, facial, nurse):
@@ -114,7 +115,7 @@ def test_staff_may_book_sooner_than_patients_and_beyond_the_online_horizon(recep
 def test_a_phone_booking_is_added_as_confirmed_whatever_status_is_posted(reception, clock, facial, nurse):
     page = reception.get(ADD).content.decode()
     assert 'name="status"' not in page
-    response = reception.post(ADD, phone_booking(facial, nurse, at(TUESDAY, 10), status="completed"))
+    response = reception.post(ADD, phone_booking(facial, nurse, at(THURSDAY, 10), status="completed"))
     assert response.status_code == 302
     appointment = Appointment.objects.get()
     assert appointment.status == Appointment.Status.CONFIRMED
@@ -281,7 +282,7 @@ def test_a_time_taken_between_the_check_and_the_save_saves_nothing(reception, cl
 
 
 def test_only_a_change_of_time_emails_the_patient(reception, clock, commits, facial, nurse):
-    appointment = booked_online(facial, at(TUESDAY, 10))
+    appointment = booked_online(facial, at(THURSDAY, 10))
 
     with commits(execute=True):
         response = reception.post(change_url(appointment), edit_form(appointment, patient_phone="07700 900999"))
@@ -293,24 +294,24 @@ def test_only_a_change_of_time_emails_the_patient(reception, clock, commits, fac
     with commits(execute=True):
         response = reception.post(
             change_url(appointment),
-            edit_form(appointment, start_0="2026-03-04", start_1="11:00:00", patient_name="Alex Morgan-Reed"),
+            edit_form(appointment, start_0="2026-03-06", start_1="11:00:00", patient_name="Alex Morgan-Reed"),
         )
     assert response.status_code == 302, field_errors(response)
     appointment.refresh_from_db()
-    assert appointment.start == at(date(2026, 3, 4), 11) and appointment.patient_name == "Alex Morgan-Reed"
+    assert appointment.start == at(date(2026, 3, 6), 11) and appointment.patient_name == "Alex Morgan-Reed"
     [message] = mail.outbox
-    assert message.subject == "Your appointment has moved: Hydrating facial, 4 March at 11:00"
+    assert message.subject == "Your appointment has moved: Hydrating facial, 6 March at 11:00"
     old, new = appointment.emails.filter(kind=Kind.REMINDER).order_by("appointment_start")
-    assert old.state == "skipped" and new.state == "pending" and new.due_at == at(TUESDAY, 11)
+    assert old.state == "skipped" and new.state == "pending" and new.due_at == at(date(2026, 3, 4), 11)
 
-    clock.move_to(at(TUESDAY, 11))
+    clock.move_to(at(date(2026, 3, 4), 11))
     services.appointment_emails_dispatch(now=timezone.now())
-    assert mail.outbox[-1].subject == "Reminder: Hydrating facial tomorrow at 11:00"
+    assert mail.outbox[-1].subject == "Reminder: Hydrating facial on Friday 6 March at 11:00"
 
 
 def test_giving_a_booking_to_another_practitioner_tells_the_patient(reception, clock, commits, facial, nurse):
     ada = make_practitioner("Nurse Ada", treatments=[facial])
-    appointment = booked_online(facial, at(TUESDAY, 10))
+    appointment = booked_online(facial, at(THURSDAY, 10))
     other = ada if appointment.practitioner == nurse else nurse
     with commits(execute=True):
         response = reception.post(change_url(appointment), edit_form(appointment, practitioner=other.pk))
@@ -323,14 +324,14 @@ def test_giving_a_booking_to_another_practitioner_tells_the_patient(reception, c
 
 
 def test_a_move_the_diary_cannot_take_is_refused_and_changes_nothing(reception, clock, facial, nurse):
-    appointment = booked_online(facial, at(TUESDAY, 10))
+    appointment = booked_online(facial, at(THURSDAY, 10))
     response = reception.post(
         change_url(appointment), edit_form(appointment, start_1="20:00:00", patient_phone="07700 900999")
     )
     assert response.status_code == 200
-    assert "Nurse Ben works 09:00-17:00 on Tuesdays" in field_errors(response)["start"]
+    assert "Nurse Ben works 09:00-17:00 on Thursdays" in field_errors(response)["start"]
     appointment.refresh_from_db()
-    assert appointment.start == at(TUESDAY, 10) and appointment.patient_phone == "07700 900123"
+    assert appointment.start == at(THURSDAY, 10) and appointment.patient_phone == "07700 900123"
     assert email_kinds(appointment) == [Kind.REMINDER]
 
 

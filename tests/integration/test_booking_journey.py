@@ -100,7 +100,13 @@ def test_booking_confirms_emails_with_calendar_file_and_manage_link(client, cloc
     assert AppointmentEmail.objects.get(kind="confirmed").sent_at is not None
     # Until when it can be changed online: the cut-off before the start, as a date and time.
     assert "online until Monday 2 March, 10:00" in message.body
-    assert "reminder the day before" in page
+    assert "reminder" not in page  # 26 hours ahead: the reminder's time (two days before) has passed
+
+
+def test_a_booking_days_ahead_is_promised_a_reminder_while_it_can_still_be_changed(client, clock, nurse, commits):
+    response = book(client, commits, local(date(2026, 3, 5), 10))
+    page = client.get(response["Location"]).content.decode()
+    assert "We will email you a reminder before your appointment, while you can still change it online." in page
 
 
 def test_a_same_day_booking_is_promised_neither_a_reminder_nor_changes_online(client, clock, nurse, commits):

@@ -1,5 +1,7 @@
-"""Appointment reminders: due a day before on the clinic's clock, sent once by the dispatch, retried, never stale."""
+"""Appointment reminders: due on the clinic's clock while the booking can still be changed online, sent once by the
+dispatch, retried, never stale."""
 
+import re
 import smtplib
 from datetime import date, datetime, time, timedelta
 from io import StringIO
@@ -34,6 +36,13 @@ def at(day: date, hh: int, mm: int = 0) -> datetime:
     return datetime.combine(day, time(hh, mm), tzinfo=LONDON)
 
 
+@pytest.fixture
+def a_day_before(settings):
+    """A clinic that takes changes online until 12 hours before can remind patients the day before."""
+    settings.BOOKING_CANCEL_CUTOFF_HOURS = 12
+    settings.APPOINTMENT_REMINDER_HOURS = 24
+
+
 def book(treatment, start, **kwargs) -> Appointment:
     return services.appointment_book(treatment=treatment, start=start, patient=patient(), now=timezone.now(), **kwargs)
 
@@ -46,7 +55,7 @@ def reminders_sent():
     return [message for message in mail.outbox if message.subject.startswith("Reminder")]
 
 
-def test_reminder_goes_out_at_its_due_time_once_and_not_a_minute_before(clock, facial, nurse):
+def test_reminder_goes_out_at_its_due_time_once_and_not_a_minute_before(clock, facial, nurse, a_day_before):
     book(facial, at(date(2026, 3, 4), 10))
     dispatch()  # the confirmation
     clock.move_to(at(date(2026, 3, 3), 9, 59))
@@ -64,7 +73,7 @@ def test_reminder_goes_out_at_its_due_time_once_and_not_a_minute_before(clock, f
     assert len(reminders_sent()) == 1
 
 
-def test_reminder_across_the_spring_clock_change_is_at_the_same_local_time(clock, facial, nurse):
+def test_reminder_across_the_spring_clock_change_is_at_the_same_local_time(clock, facial, nurse, a_day_before):
     # 09:00 BST on Monday 30 March 2026; the clocks went forward at 01:00 on Sunday 29 March.
     appointment = book(facial, at(date(2026, 3, 30), 9))
     reminder = appointment.emails.get(kind=REMINDER)
@@ -79,7 +88,9 @@ def test_reminder_across_the_spring_clock_change_is_at_the_same_local_time(clock
     assert message.subject == "Reminder: Hydrating facial tomorrow at 09:00"
 
 
-def test_reminder_for_the_day_the_clocks_go_forward_is_at_the_same_time_the_day_before(clock, facial, nurse):
+def test_reminder_for_the_day_the_clocks_go_forward_is_at_the_same_time_the_day_before(
+    clock, facial, nurse, a_day_before
+):
     # 10:00 BST on Sunday 29 March is only 23 real hours after 10:00 GMT on Saturday: the patient expects 10:00.
     appointment = book(facial, at(date(2026, 3, 29), 10))
     assert appointment.emails.get(kind=REMINDER).due_at == at(date(2026, 3, 28), 10)
@@ -94,7 +105,7 @@ def test_reminder_for_the_day_the_clocks_go_forward_is_at_the_same_time_the_day_
     assert [m.subject for m in reminders_sent()] == ["Reminder: Hydrating facial tomorrow at 10:00"]
 
 
-def test_reminder_across_the_autumn_clock_change_is_at_the_same_local_time(clock, facial, nurse):
+def test_reminder_across_the_autumn_clock_change_is_at_the_same_local_time(clock, facial, nurse, a_day_before):
     clock.move_to(at(date(2026, 10, 1), 8))
     # 09:00 GMT on Monday 26 October; the clocks went back at 02:00 BST on Sunday 25 October.
     appointment = book(facial, at(date(2026, 10, 26), 9))
@@ -231,7 +242,7 @@ def test_smtp_failure_is_retried_with_growing_jittered_delays_then_marked_failed
     assert "SMTPServerDisconnected: Connection unexpectedly closed" in page
 
 
-def test_email_that_fails_once_is_sent_on_the_next_try_and_never_again(clock, facial, nurse, settings):
+def test_email_that_fails_once_is_sent_on_the_next_try_and_never_again(clock, facial, nurse, settings, a_day_before):
     settings.EMAIL_BACKEND = f"{__name__}.SMTPDown"
     appointment = book(facial, at(date(2026, 3, 4), 10))
     assert dispatch()["retrying"] == 1  # the confirmation
@@ -262,7 +273,7 @@ def test_send_task_does_not_send_a_reminder_before_it_is_due(clock, facial, nurs
     assert reminders_sent() == []
 
 
-def test_send_due_reminders_command_sends_what_is_due_and_prints_counts(clock, facial, nurse):
+def test_send_due_reminders_command_sends_what_is_due_and_prints_counts(clock, facial, nurse, a_day_before):
     book(facial, at(date(2026, 3, 4), 10))
     book(facial, at(date(2026, 3, 4), 14))
     clock.move_to(at(date(2026, 3, 3), 10))
@@ -289,3 +300,18 @@ def test_beat_schedule_in_code_runs_both_dispatches_every_few_minutes(settings):
         assert task in celery_app.tasks
         assert entry["schedule"] <= 300
         assert entry["options"]["expires"] < entry["schedule"]
+
+
+def test_a_patient_who_finds_from_the_reminder_they_cannot_come_can_still_cancel_online(client, clock, facial, nurse):
+    # Default settings: changes online until 24 hours before.
+    appointment = book(facial, at(date(2026, 3, 5), 10))
+    dispatch()
+    clock.move_to(appointment.emails.get(kind=REMINDER).due_at + timedelta(minutes=2))  # beat comes by
+    dispatch()
+    [message] = reminders_sent()
+    assert "online until Wednesday 4 March, 10:00" in message.body and "too close" not in message.body
+    manage = re.search(r"https?://[^/\s]+(/booking/[^/\s]+/)", message.body)[1]
+    response = client.post(f"{manage}cancel/", {"confirm": "on"}, follow=True)
+    assert "Your appointment is cancelled." in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CANCELLED

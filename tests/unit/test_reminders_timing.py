@@ -28,6 +28,7 @@ def london(*args) -> datetime:
 )
 def test_reminder_is_due_at_the_same_local_time_the_day_before(settings, appointment, reminder, real_hours):
     settings.APPOINTMENT_REMINDER_HOURS = 24
+    settings.BOOKING_CANCEL_CUTOFF_HOURS = 12  # online changes until 12 hours before: the reminder comes before that
     due = appointment_reminder_due_at(appointment)
     assert due == reminder
     assert appointment.astimezone(UTC) - due.astimezone(UTC) == timedelta(hours=real_hours)
@@ -35,13 +36,40 @@ def test_reminder_is_due_at_the_same_local_time_the_day_before(settings, appoint
 
 def test_reminder_whose_local_time_does_not_exist_goes_when_the_clocks_jump(settings):
     settings.APPOINTMENT_REMINDER_HOURS = 24
+    settings.BOOKING_CANCEL_CUTOFF_HOURS = 12
     # 01:30 on Sunday 29 March 2026 never happens in London: 01:00 GMT becomes 02:00 BST.
     assert appointment_reminder_due_at(london(2026, 3, 30, 1, 30)) == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
 
 
 def test_reminder_lead_time_follows_the_setting(settings):
     settings.APPOINTMENT_REMINDER_HOURS = 2
-    assert appointment_reminder_due_at(london(2026, 3, 4, 10)) == london(2026, 3, 4, 8)
+    settings.BOOKING_CANCEL_CUTOFF_HOURS = 0
+    assert appointment_reminder_due_at(london(2026, 3, 4, 10)) == london(2026, 3, 4, 4)  # 6 hours before: see below
+    settings.APPOINTMENT_REMINDER_HOURS = 72
+    assert appointment_reminder_due_at(london(2026, 3, 4, 10)) == london(2026, 3, 1, 10)
+
+
+def test_by_default_the_reminder_comes_a_day_before_online_changes_close():
+    # Changes online until 24 hours before (BOOKING_CANCEL_CUTOFF_HOURS); the reminder goes 48 hours before.
+    assert appointment_reminder_due_at(london(2026, 3, 5, 10)) == london(2026, 3, 3, 10)
+
+
+@pytest.mark.parametrize("reminder_hours", [24, 26, 12])
+def test_a_reminder_set_at_or_after_the_cutoff_goes_6_hours_before_it(settings, reminder_hours):
+    settings.BOOKING_CANCEL_CUTOFF_HOURS = 24
+    settings.APPOINTMENT_REMINDER_HOURS = reminder_hours
+    assert appointment_reminder_due_at(london(2026, 3, 5, 10)) == london(2026, 3, 4, 4)
+
+
+def test_a_reminder_setting_too_close_to_the_cutoff_is_warned_of(settings):
+    from booking.checks import reminder_before_the_cutoff
+
+    settings.BOOKING_CANCEL_CUTOFF_HOURS = 24
+    settings.APPOINTMENT_REMINDER_HOURS = 48
+    assert reminder_before_the_cutoff(None) == []
+    settings.APPOINTMENT_REMINDER_HOURS = 24
+    [warning] = reminder_before_the_cutoff(None)
+    assert warning.id == "booking.W001" and "Set APPOINTMENT_REMINDER_HOURS to 30 or more" in warning.hint
 
 
 def test_retries_back_off_exponentially_with_jitter_and_stop_at_the_limit(settings):
