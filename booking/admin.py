@@ -296,6 +296,7 @@ class AppointmentAdmin(admin.ModelAdmin):
         _status_action(Appointment.Status.COMPLETED, "Mark selected as completed"),
         _status_action(Appointment.Status.NO_SHOW, "Mark selected as no-show"),
         _status_action(Appointment.Status.CANCELLED, "Cancel selected (the clinic cancels; patients are emailed)"),
+        "resend_confirmation",
     ]
 
     def get_fields(self, request, obj=None):
@@ -370,6 +371,28 @@ class AppointmentAdmin(admin.ModelAdmin):
             obj.refresh_from_db()
         else:
             super().save_model(request, obj, form, change)
+            if "patient_email" in form.changed_data:
+                # The emails so far went to the wrong address: send the booking, and its manage link, to the new one.
+                try:
+                    services.appointment_confirmation_resend(appointment=obj, now=now)
+                except BookingError:
+                    pass  # a booking closed or past: nothing to tell the patient
+                else:
+                    self.message_user(request, f"The booking was emailed again, to {obj.patient_email}.")
+
+    @admin.action(description="Email the booking again to the patient (confirmation and manage link)")
+    def resend_confirmation(self, request, queryset):
+        now, sent = timezone.now(), 0
+        for appointment in queryset:
+            try:
+                services.appointment_confirmation_resend(appointment=appointment, now=now)
+                sent += 1
+            except BookingError as error:
+                self.message_user(request, f"{appointment}: {error.message}", messages.WARNING)
+        if sent:
+            self.message_user(request, f"{sent} patient(s) will be emailed their booking again.")
+
+    resend_confirmation.allowed_permissions = ("change",)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

@@ -363,13 +363,18 @@ def review_nudge_due_at(start: datetime, *, now: datetime) -> datetime:
     return max(now, start - timedelta(hours=settings.REVIEW_NUDGE_HOURS))
 
 
-def appointment_email_queue(*, appointment: Appointment, kind: str, now: datetime, due_at: datetime | None = None):
-    """Record that an email must go out and, once the transaction commits, hand it to a worker if it is due."""
+def appointment_email_queue(
+    *, appointment: Appointment, kind: str, now: datetime, due_at: datetime | None = None, again: bool = False
+):
+    """Record that an email must go out and, once the transaction commits, hand it to a worker if it is due.
+
+    `again`: send it even if this kind already went for this start (a confirmation sent again).
+    """
     due_at = due_at or now
     email, created = AppointmentEmail.objects.get_or_create(
         appointment=appointment, kind=kind, appointment_start=appointment.start, defaults={"due_at": due_at}
     )
-    if not created and kind in _REARMABLE and email.state != AppointmentEmail.State.PENDING:
+    if not created and (kind in _REARMABLE or again) and email.state != AppointmentEmail.State.PENDING:
         # One row per kind and start time: moving back to a time re-arms its row rather than adding another.
         email.state = AppointmentEmail.State.PENDING
         email.due_at = due_at
@@ -381,6 +386,24 @@ def appointment_email_queue(*, appointment: Appointment, kind: str, now: datetim
     if created and email.due_at <= now:
         send_due_emails_soon()
     return email
+
+
+def appointment_confirmation_resend(*, appointment: Appointment, now: datetime) -> AppointmentEmail:
+    """Email the patient their booking again, to the address it has now: the confirmation, with its manage link and
+    calendar file (for a booking still awaiting review, the "received" email). For an address staff corrected, or
+    a patient who lost the first email; the outbox's rules apply as to any email (`emails.still_relevant`)."""
+    with transaction.atomic():
+        appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if appointment.details_erased:
+            raise TooLateToChange("This patient's details were erased on request: there is no address to email.")
+        if appointment.status not in STILL_EXPECTED:
+            status = status_in_words(appointment.status)
+            raise TooLateToChange(f"This booking is {status}: there is nothing to confirm.")
+        if appointment.start <= now:
+            raise TooLateToChange("This booking's time has passed: there is nothing to confirm.")
+        pending = appointment.status == Appointment.Status.PENDING_REVIEW
+        kind = AppointmentEmail.Kind.RECEIVED if pending else AppointmentEmail.Kind.CONFIRMED
+        return appointment_email_queue(appointment=appointment, kind=kind, now=now, again=True)
 
 
 # The reminder leaves the patient at least this long to cancel or move online after reading it.
