@@ -103,6 +103,37 @@ def still_relevant(email: AppointmentEmail, *, now: datetime) -> bool:
     return email.kind not in _AHEAD_ONLY or appointment.start > now
 
 
+# Emails that told the patient a time: a "moved" email says what changed since the last of these that went.
+_TOLD_A_TIME = {
+    AppointmentEmail.Kind.CONFIRMED,
+    AppointmentEmail.Kind.RECEIVED,
+    AppointmentEmail.Kind.APPROVED,
+    AppointmentEmail.Kind.RESCHEDULED,
+}
+
+
+def start_last_told(email: AppointmentEmail):
+    """The start the patient had last been emailed when the move behind `email` was made (None if no such email had
+    gone): a move that kept it gave them another practitioner.
+
+    A "moved" email is due the moment its move is made (`due_at`), so what went before that is what the patient knew
+    then; an email sent since (a confirmation still waiting when the booking moved away and back) already shows the
+    new state and says nothing of what changed.
+    """
+    return (
+        AppointmentEmail.objects.filter(
+            appointment_id=email.appointment_id,
+            kind__in=_TOLD_A_TIME,
+            state=AppointmentEmail.State.SENT,
+            sent_at__lt=email.due_at,
+        )
+        .exclude(pk=email.pk)
+        .order_by("-sent_at", "-pk")
+        .values_list("appointment_start", flat=True)
+        .first()
+    )
+
+
 def when_words(start_local: datetime, *, now: datetime) -> str:
     """Say when an appointment is, seen from the day the email goes out: "today", "tomorrow", "on Tuesday 3 March"."""
     days = (start_local.date() - now.astimezone(start_local.tzinfo).date()).days
@@ -280,6 +311,10 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
         if appointment.changeable_online_until > now
         else None,
     }
+    if email.kind == AppointmentEmail.Kind.RESCHEDULED:
+        told = start_last_told(email)
+        context["same_time"] = told == appointment.start  # only who they will see has changed
+        context["moved_from"] = told.astimezone(tz) if told is not None and told != appointment.start else None
     if email.kind == AppointmentEmail.Kind.DECLINED:
         # Only treatments safe for why the patient was stopped; with none, the email asks them to call.
         context["alternatives"] = safe_alternatives_after_decline(appointment)

@@ -313,13 +313,15 @@ def test_giving_a_booking_to_another_practitioner_tells_the_patient(reception, c
     ada = make_practitioner("Nurse Ada", treatments=[facial])
     appointment = booked_online(facial, at(THURSDAY, 10))
     other = ada if appointment.practitioner == nurse else nurse
+    clock.shift(timedelta(minutes=10))
     with commits(execute=True):
         response = reception.post(change_url(appointment), edit_form(appointment, practitioner=other.pk))
     assert response.status_code == 302, field_errors(response)
     appointment.refresh_from_db()
     assert appointment.practitioner == other
     [message] = mail.outbox
-    assert message.subject.startswith("Your appointment has moved") and f"With {other.name}" in message.body
+    assert message.subject == f"Your appointment is now with {other.name}: Hydrating facial, 5 March at 10:00"
+    assert f"at the same time, Thursday 5 March at 10:00, but you will now see {other.name}" in message.body
     assert appointment.emails.get(kind=Kind.REMINDER).state == "pending"
 
 

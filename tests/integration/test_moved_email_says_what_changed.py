@@ -1,0 +1,70 @@
+"""The "moved" email says what changed: another time (from when to when), or the same time with someone else."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from booking import services
+
+from ..factories import make_practitioner, patient
+from .test_admin_diary import THURSDAY, at, booked_online
+
+pytestmark = pytest.mark.django_db
+
+
+def dispatch():
+    services.appointment_emails_dispatch(now=timezone.now())
+
+
+def test_a_new_practitioner_at_the_same_time_is_what_subject_and_body_say(clock, facial, nurse):
+    ada = make_practitioner("Nurse Ada", treatments=[facial])
+    appointment = booked_online(facial, at(THURSDAY, 11))
+    other = ada if appointment.practitioner == nurse else nurse
+    mail.outbox.clear()
+    clock.shift(timedelta(minutes=10))  # reception call the patient back
+    services.appointment_staff_move(
+        appointment=appointment, start=appointment.start, practitioner=other, now=timezone.now()
+    )
+    dispatch()
+    [message] = mail.outbox
+    assert message.subject == f"Your appointment is now with {other.name}: Hydrating facial, 5 March at 11:00"
+    assert "has moved" not in message.subject
+    assert f"same time, Thursday 5 March at 11:00, but you will now see {other.name}." in message.body
+    html = message.alternatives[0][0]
+    assert f"but you will now see <strong>{other.name}</strong>" in html
+
+
+def test_a_new_time_says_from_when_to_when(clock, facial, nurse):
+    appointment = booked_online(facial, at(THURSDAY, 11))
+    mail.outbox.clear()
+    clock.shift(timedelta(minutes=10))
+    services.appointment_reschedule(appointment=appointment, new_start=at(date(2026, 3, 6), 14), now=timezone.now())
+    dispatch()
+    [message] = mail.outbox
+    assert message.subject == "Your appointment has moved: Hydrating facial, 6 March at 14:00"
+    assert "moved from Thursday 5 March at 11:00 to Friday 6 March at 14:00, with Nurse Ben." in message.body
+    # Moved again: from the time in the last email, not the first.
+    clock.shift(timedelta(minutes=5))
+    services.appointment_reschedule(appointment=appointment, new_start=at(date(2026, 3, 9), 9), now=timezone.now())
+    dispatch()
+    assert "moved from Friday 6 March at 14:00 to Monday 9 March at 09:00" in mail.outbox[-1].body
+
+
+def test_a_move_away_and_back_before_any_email_went_does_not_claim_a_new_practitioner(clock, facial, nurse):
+    ada = make_practitioner("Nurse Ada", treatments=[facial])
+    appointment = services.appointment_book(
+        treatment=facial, start=at(THURSDAY, 11), patient=patient(), now=timezone.now()
+    )
+    same = appointment.practitioner
+    other = ada if same == nurse else nurse
+    services.appointment_staff_move(
+        appointment=appointment, start=at(THURSDAY, 11), practitioner=other, now=timezone.now()
+    )
+    services.appointment_staff_move(
+        appointment=appointment, start=at(THURSDAY, 11), practitioner=same, now=timezone.now()
+    )
+    clock.shift(timedelta(minutes=1))
+    dispatch()  # the confirmation, then the "moved" email: neither says "now with"
+    assert not any("now with" in message.subject for message in mail.outbox)
