@@ -36,6 +36,7 @@ WITH_CALENDAR = {
     AppointmentEmail.Kind.APPROVED,
     AppointmentEmail.Kind.REMINDER,
     AppointmentEmail.Kind.CANCELLED,
+    AppointmentEmail.Kind.CLINIC_CANCELLED,
     AppointmentEmail.Kind.DECLINED,  # a booking held again after it was confirmed may be in the calendar already
 }
 
@@ -79,6 +80,7 @@ _STILL_TRUE_OF = {
     AppointmentEmail.Kind.RECEIVED: {Appointment.Status.PENDING_REVIEW},
     AppointmentEmail.Kind.RESCHEDULED: set(STILL_EXPECTED),
     AppointmentEmail.Kind.CANCELLED: {Appointment.Status.CANCELLED},
+    AppointmentEmail.Kind.CLINIC_CANCELLED: {Appointment.Status.CANCELLED},
     AppointmentEmail.Kind.DECLINED: {Appointment.Status.DECLINED},
     AppointmentEmail.Kind.REMINDER: {Appointment.Status.CONFIRMED},
     AppointmentEmail.Kind.REVIEW_DUE: {Appointment.Status.PENDING_REVIEW},

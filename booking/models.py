@@ -429,6 +429,7 @@ class AppointmentEmail(models.Model):
         RECEIVED = "received", "Booking received, awaiting review"
         RESCHEDULED = "rescheduled", "Booking moved"
         CANCELLED = "cancelled", "Booking cancelled"
+        CLINIC_CANCELLED = "clinic_cancelled", "Booking cancelled by the clinic"
         APPROVED = "approved", "Booking approved after review"
         DECLINED = "declined", "Booking declined after review"
         REMINDER = "reminder", "Appointment reminder"

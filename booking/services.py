@@ -533,7 +533,9 @@ def appointment_change_status(*, appointment: Appointment, status: str, now: dat
         if status == Appointment.Status.CANCELLED:
             _skip_pending_reminders(appointment)
             if appointment.start > now:  # a visit already past frees no time: nothing to tell the patient
-                appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.CANCELLED, now=now)
+                # The clinic's doing, not the patient's: the email says so and apologises.
+                kind = AppointmentEmail.Kind.CLINIC_CANCELLED
+                appointment_email_queue(appointment=appointment, kind=kind, now=now)
     return appointment
 
 
