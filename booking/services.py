@@ -263,6 +263,8 @@ def appointment_change_refusal(*, appointment: Appointment, now: datetime) -> st
         return "This appointment is cancelled."
     if appointment.status == Appointment.Status.DECLINED:
         return "This booking request was declined, so there is nothing to change."
+    if appointment.status == Appointment.Status.NO_SHOW:
+        return "This appointment was missed."
     if appointment.status not in STILL_EXPECTED or (appointment.start <= now):
         return "This appointment has already taken place."
     if now > appointment.changeable_online_until:

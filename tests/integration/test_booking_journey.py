@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from booking import services
 from booking.forms import slot_value
 from booking.models import Appointment, AppointmentEmail
 from booking.tokens import manage_token
@@ -139,6 +140,23 @@ def test_a_past_appointments_link_says_it_has_taken_place(client, clock, nurse, 
     page = client.get(f"/booking/{token}/").content.decode()
     assert "This appointment has already taken place." in page and "less than" not in page
     assert "Move to another time" not in page
+
+
+@pytest.mark.parametrize(
+    ("status", "says", "not_said"),
+    [
+        ("no_show", "This appointment was missed.", "taken place"),
+        ("completed", "This appointment has already taken place.", "missed"),
+    ],
+)
+def test_a_past_appointments_link_says_what_became_of_it(client, clock, nurse, commits, status, says, not_said):
+    book(client, commits, local(TUESDAY, 10))
+    appointment = Appointment.objects.get()
+    clock.move_to(local(TUESDAY, 15))
+    services.appointment_change_status(appointment=appointment, status=status, now=datetime.now(LONDON))
+    page = client.get(f"/booking/{manage_token(appointment.public_id)}/").content.decode()
+    assert says in page and not_said not in page
+    assert "Move to another time" not in page and "Book another appointment" in page
 
 
 def test_patient_reschedules_to_another_free_time(client, clock, nurse, commits):
