@@ -5,6 +5,7 @@ the console. Set DATABASE_URL and REDIS_URL to run on PostgreSQL and Redis; see 
 """
 
 from datetime import timedelta
+from email.utils import formataddr
 from pathlib import Path
 
 import csp.constants as csp
@@ -147,7 +148,6 @@ vars().update(env.email_url_config(_email_url))
 if _email_url.startswith("filemail:"):
     # django-environ drops the leading slash of filemail:///abs/path; take the path as written, var/mail if none.
     EMAIL_FILE_PATH = _email_url.split("://", 1)[1] or str(VAR_DIR / "mail")
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Harbour Skin Clinic <bookings@harbourskin.example>")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # The clinic as patients see it.
@@ -155,6 +155,9 @@ CLINIC_NAME = env("CLINIC_NAME", default="Harbour Skin Clinic")
 CLINIC_PHONE = env("CLINIC_PHONE", default="020 7946 0321")
 CLINIC_ADDRESS = env("CLINIC_ADDRESS", default="12 Harbour Street, London SE1 2AB")
 CLINIC_REVIEW_EMAIL = env("CLINIC_REVIEW_EMAIL", default="clinicians@harbourskin.example")
+# Patients see the clinic's own name as the sender unless DEFAULT_FROM_EMAIL is set (formataddr quotes a name with a
+# comma or a dot in it, as an address header needs).
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="") or formataddr((CLINIC_NAME, "bookings@harbourskin.example"))
 # Absolute base for links in emails (manage, unsubscribe, book again).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 

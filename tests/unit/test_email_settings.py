@@ -16,3 +16,20 @@ def test_an_absolute_mail_folder_stays_absolute():
 
 def test_no_folder_means_the_projects_var_mail():
     assert file_path("filemail://") == str(ROOT / "var" / "mail")
+
+
+def test_the_sender_is_the_clinics_own_name():
+    sender = settings_in_fresh_process("settings.DEFAULT_FROM_EMAIL", CLINIC_NAME="Northside Skin, Ltd.")
+    assert sender == '"Northside Skin, Ltd." <bookings@harbourskin.example>'
+    assert (
+        settings_in_fresh_process("settings.DEFAULT_FROM_EMAIL") == "Harbour Skin Clinic <bookings@harbourskin.example>"
+    )
+
+
+def test_an_explicit_sender_wins_over_the_clinics_name():
+    sender = settings_in_fresh_process(
+        "settings.DEFAULT_FROM_EMAIL",
+        CLINIC_NAME="Northside Skin",
+        DEFAULT_FROM_EMAIL="Front desk <desk@north.example>",
+    )
+    assert sender == "Front desk <desk@north.example>"
