@@ -114,7 +114,11 @@ def _answered_again(batch: list[EligibilityReminder]) -> set[int]:
         last_at, last_pk = latest.get((reminder.email.upper(), reminder.treatment_id), (None, None))
         if last_pk is None:
             continue
-        if last_pk != reminder.screening_id if reminder.screening_id else last_at > reminder.created_at:
+        if reminder.screening_id is not None:
+            answered_since = last_pk != reminder.screening_id
+        else:
+            answered_since = last_at > reminder.created_at
+        if answered_since:
             stale.add(reminder.pk)
     return stale
 
