@@ -25,7 +25,7 @@ from django.utils.dateformat import time_format
 from django.utils.html import escape
 from django.utils.text import compress_string
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from screening import services as screening_services
 from screening.exceptions import EmailMismatch, ScreeningError, ScreeningInvalid
@@ -140,12 +140,12 @@ def _day_context(
     return context, 200
 
 
-@require_GET
+@require_safe
 def treatment_list(request):
     return render(request, "booking/treatment_list.html", {"treatments": selectors.active_treatments()})
 
 
-@require_GET
+@require_safe
 def treatment_times(request, slug):
     now = timezone.now()
     # The page a visitor without a session sees depends only on the URL and the diary: answer from the kept copy
@@ -177,7 +177,7 @@ def treatment_times(request, slug):
     return HttpResponse(page, status=status)
 
 
-@require_GET
+@require_safe
 def next_day_with_times(request, slug):
     """Jump from a day to the next one that has free times."""
     treatment = _bookable_treatment(slug)
@@ -206,7 +206,7 @@ def next_day_with_times(request, slug):
 
 
 @sensitive_post_parameters("name", "email", "phone", "date_of_birth")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def booking_details(request, slug):
     treatment = _bookable_treatment(slug)
     now = timezone.now()
@@ -420,7 +420,7 @@ def _appointment_from_token(token) -> Appointment:
     return appointment
 
 
-@require_GET
+@require_safe
 def booking_confirmed(request, token):
     appointment = _appointment_from_token(token)
     if appointment.status not in STILL_EXPECTED:
@@ -431,7 +431,7 @@ def booking_confirmed(request, token):
     return render(request, "booking/confirmed.html", context)
 
 
-@require_GET
+@require_safe
 def manage(request, token):
     appointment = _appointment_from_token(token)
     refusal = services.appointment_change_refusal(appointment=appointment, now=timezone.now())
@@ -440,7 +440,7 @@ def manage(request, token):
     return render(request, "booking/manage.html", context)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def manage_cancel(request, token):
     appointment = _appointment_from_token(token)
     form = CancelForm(request.POST or None)
@@ -511,7 +511,7 @@ def manage_reschedule(request, token):
     return render(request, "booking/reschedule.html", context, status=status)
 
 
-@require_GET
+@require_safe
 def availability_api(request, slug):
     """Free start times as JSON: ?start=YYYY-MM-DD&days=N (1 to 31)."""
     now = timezone.now()

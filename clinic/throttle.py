@@ -110,7 +110,9 @@ class ThrottleMiddleware:
         if not settings.THROTTLE_ENABLED or match is None:
             return None
         found = rule_for(match.view_name)
-        if found is None or request.method not in found[1]["methods"]:
+        # HEAD is GET without the body, and tells as much (a manage link's 200 or 404): it counts as GET.
+        method = "GET" if request.method == "HEAD" else request.method
+        if found is None or method not in found[1]["methods"]:
             return None
         name, rule = found
         now = int(time.time())

@@ -12,7 +12,7 @@ from . import reminders
 # The unguessable token in the URL is the credential. Mail clients' one-click POST carries no cookie or CSRF token,
 # so the check is off here; GET only asks, because link scanners fetch every link in an email.
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request, token):
     reminder = reminders.eligibility_reminder_by_token(token)
     if reminder is None:

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from booking.selectors import active_treatments, bookable_days, next_day_with_times, today_local
 
@@ -32,7 +32,7 @@ def _times_url(treatment, token, day=None) -> str:
 
 
 @sensitive_post_parameters()  # health answers never go into an error report
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def screening_start(request, slug):
     treatment = get_object_or_404(active_treatments(), slug=slug)
     if not treatment.requires_screening:
@@ -120,7 +120,7 @@ def _superseded(request, treatment, screening):
     return gate.superseded(request, treatment, later).response if later is not None else None
 
 
-@require_http_methods(["GET"])
+@require_safe
 def screening_result(request, slug, token):
     """Why the patient must wait or cannot book, from when they can, and what they can book meanwhile."""
     treatment = _screened_treatment(slug)
