@@ -457,7 +457,7 @@ def manage_cancel(request, token):
     return render(request, "booking/cancel.html", {"appointment": appointment, "form": form, "token": token})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def manage_reschedule(request, token):
     appointment = _appointment_from_token(token)
     now = timezone.now()

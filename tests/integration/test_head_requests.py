@@ -54,6 +54,7 @@ def pages(clock, client):
         f"/booking/{token}/",
         f"/booking/{token}/confirmed/",
         f"/booking/{token}/cancel/",
+        f"/booking/{token}/reschedule/",
         "/book/microneedling/screening/",
         f"/book/microneedling/screening/{screening_token(waiting)}/",
         f"/reminders/unsubscribe/{reminder.unsubscribe_token}/",
