@@ -27,6 +27,7 @@ from django.utils.text import compress_string
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_safe
 
+from clinic import throttle
 from screening import services as screening_services
 from screening.exceptions import EmailMismatch, ScreeningError, ScreeningInvalid
 from screening.gate import booking_gate
@@ -225,6 +226,7 @@ def booking_details(request, slug):
         form = BookingForm(request.POST, slots=[] if gate.refusal_for(start) else [Slot(start, ())])
         if form.is_valid():
             data = form.cleaned_data
+            throttle.count_email(request, data["email"])  # a valid form only (clinic/throttle.py)
             patient = services.PatientDetails(
                 name=data["name"], email=data["email"], phone=data["phone"], date_of_birth=data["date_of_birth"]
             )

@@ -5,6 +5,12 @@ The limits live in settings.THROTTLE_RULES, keyed by URL name ("booking:details"
 or per manage link, in fixed windows ("20/10m": at most 20 in each ten minutes of the clock). A counter's key is a
 hash, so no email is stored in clear. On Redis every limit of a request is counted in one round trip. A cache outage
 lets requests through: a booking must never fail because Redis is away.
+
+The address and link limits are counted by the middleware before the view runs. The email limit is counted only
+for a form that passed validation: the view calls `count_email` after `is_valid()`, which raises `Throttled` (the
+middleware's 429 page) past the limit. Counted before validation, anyone could send a patient's email with junk ten
+times and lock that patient out for the rest of the hour. It still counts across addresses, so one person trying
+answer after answer from several addresses is held back; a view whose rule has an email limit must call it.
 """
 
 import hashlib
@@ -58,13 +64,10 @@ def _key_value(request, kind: str) -> str | None:
         address = ipaddress.ip_address(client_ip(request))
         # One IPv6 customer usually holds a whole /64.
         return str(ipaddress.ip_network(f"{address}/64", strict=False)) if address.version == 6 else str(address)
-    if kind == "email":
-        source = request.POST if request.method == "POST" else request.GET
-        return source.get("email", "").strip().lower() or None
     if kind == "link":
         kwargs = request.resolver_match.kwargs
         return "&".join(f"{name}={kwargs[name]}" for name in sorted(kwargs)) or None
-    raise ImproperlyConfigured(f"Unknown throttle key {kind!r}: use ip, email or link.")
+    raise ImproperlyConfigured(f"Unknown throttle key {kind!r}: use ip, email (see count_email) or link.")
 
 
 _RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
@@ -96,6 +99,52 @@ def count(counters: list[tuple[str, int]]) -> list[int]:
     return counts
 
 
+def _seconds_over(name: str, limits: list[tuple[str, str, str]]) -> int | None:
+    """Count one request against each (kind, rate, value) limit of rule `name`. Return how long until every limit
+    it is over lets it through, or None when it is over none (or the cache is down)."""
+    now = int(time.time())
+    windows = []  # (counter key, limit, seconds until the window ends)
+    for kind, rate, value in limits:
+        limit, period = parse_rate(rate)
+        ends = (now // period + 1) * period
+        digest = hashlib.sha256(f"{name}|{kind}|{rate}|{value}".encode()).hexdigest()[:32]
+        windows.append((f"{settings.THROTTLE_KEY_PREFIX}{digest}:{ends}", limit, ends - now))
+    if not windows:
+        return None
+    try:
+        counts = count([(key, left + 1) for key, _limit, left in windows])
+    except Exception:  # noqa: BLE001 - any cache failure: let the patient through rather than fail the page
+        logger.warning("Throttle cache unavailable; request not counted", exc_info=True)
+        return None
+    waits = [max(left, 1) for (_key, limit, left), n in zip(windows, counts, strict=True) if n > limit]
+    return max(waits) if waits else None
+
+
+class Throttled(Exception):
+    """Over a limit counted inside a view (`count_email`): ThrottleMiddleware answers with the 429 page."""
+
+    def __init__(self, seconds: int):
+        super().__init__(f"throttled for {seconds} s")
+        self.seconds = seconds
+
+
+def count_email(request, email: str) -> None:
+    """Count a submission whose form passed validation against its rule's per-email limit; raise Throttled past it.
+
+    Call it after `is_valid()` and before acting on the form. It does nothing for a URL or method without an email
+    limit, or with throttling off.
+    """
+    found = getattr(request, "_throttle_email_limit", None)
+    value = email.strip().lower()
+    if found is None or not value:
+        return
+    name, rate = found
+    seconds = _seconds_over(name, [("email", rate, value)])
+    if seconds is not None:
+        logger.info("Throttled %s (%s, per email)", name, request.method)
+        raise Throttled(seconds)
+
+
 class ThrottleMiddleware:
     """Answer 429 with a "try again in N minutes" page once any limit of the URL's rule is exceeded."""
 
@@ -115,28 +164,24 @@ class ThrottleMiddleware:
         if found is None or method not in found[1]["methods"]:
             return None
         name, rule = found
-        now = int(time.time())
-        windows = []  # (counter key, limit, seconds until the window ends)
+        limits = []
         for kind, rate in rule["limits"].items():
-            value = _key_value(request, kind)
-            if value is None:
+            if kind == "email":  # counted by the view once the form is valid (count_email)
+                request._throttle_email_limit = (name, rate)
                 continue
-            limit, period = parse_rate(rate)
-            ends = (now // period + 1) * period
-            digest = hashlib.sha256(f"{name}|{kind}|{rate}|{value}".encode()).hexdigest()[:32]
-            windows.append((f"{settings.THROTTLE_KEY_PREFIX}{digest}:{ends}", limit, ends - now))
-        if not windows:
-            return None
-        try:
-            counts = count([(key, left + 1) for key, _limit, left in windows])
-        except Exception:  # noqa: BLE001 - any cache failure: let the patient through rather than fail the page
-            logger.warning("Throttle cache unavailable; request not counted", exc_info=True)
-            return None
-        waits = [max(left, 1) for (_key, limit, left), n in zip(windows, counts, strict=True) if n > limit]
-        if not waits:
+            value = _key_value(request, kind)
+            if value is not None:
+                limits.append((kind, rate, value))
+        seconds = _seconds_over(name, limits)
+        if seconds is None:
             return None
         logger.info("Throttled %s (%s)", name, request.method)
-        return too_many_requests(request, seconds=max(waits))
+        return too_many_requests(request, seconds=seconds)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, Throttled):
+            return too_many_requests(request, seconds=exception.seconds)
+        return None
 
 
 def too_many_requests(request, *, seconds: int):

@@ -12,6 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from booking.selectors import active_treatments, bookable_days, next_day_with_times, today_local
+from clinic import throttle
 
 from . import gate, selectors, services
 from .exceptions import ScreeningError
@@ -47,6 +48,7 @@ def screening_start(request, slug):
         initial={"email": request.GET.get("email", "")},
     )
     if request.method == "POST" and form.is_valid():
+        throttle.count_email(request, form.cleaned_data["email"])  # a valid form only (clinic/throttle.py)
         screening = services.screening_submit(
             treatment=treatment,
             email=form.cleaned_data["email"],
