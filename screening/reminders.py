@@ -23,7 +23,9 @@ so at most the one email in flight goes twice; batching the reads costs nothing 
 batched. (Committing a whole batch at once would be cheaper still, but a crash would then re-send up to a batch.)
 A crash of PostgreSQL itself may also forget the last fraction of a second of marks (`synchronous_commit` is off
 for the pass), and those few emails would go again.
-The email says the wait is over and links to a fresh screening: it names no drug and no answer.
+The email says the wait is over and links to a fresh screening: it names no drug and no answer. The link carries
+no personal data either, only a signed reminder id that the screening page turns back into the email it fills in
+(`email_from_link`): a URL ends up in access logs, and one with ?email= put a patient next to the treatment.
 """
 
 import logging
@@ -34,9 +36,9 @@ import uuid
 from collections import Counter
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
-from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core import signing
 from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.db.models import BooleanField
@@ -59,6 +61,11 @@ State = EligibilityReminder.State
 # Due rows read (not locked) at a time: one query for them and their treatments, one for "already booked", one for
 # "answered again".
 BATCH_SIZE = 200
+# The booking link's parameter: a signed reminder id. A neutral name, as the access log need not say where a visit
+# came from.
+LINK_PARAM = "r"
+# A link fills the email in for this long after the reminder went, then opens the empty form, like any other.
+LINK_FILLS_EMAIL_DAYS = 30
 
 
 def eligible_on(reminder: EligibilityReminder):
@@ -72,10 +79,30 @@ def unsubscribe_url(reminder: EligibilityReminder) -> str:
     return settings.SITE_URL + reverse("screening:unsubscribe", args=[reminder.unsubscribe_token])
 
 
+def _link_signer() -> signing.Signer:
+    return signing.Signer(salt="screening.reminders.link")
+
+
 def screening_url(reminder: EligibilityReminder) -> str:
-    """A fresh screening for the treatment, with the patient's email filled in."""
+    """A fresh screening for the treatment, whose link fills in the patient's email without carrying it."""
     url = settings.SITE_URL + reverse("screening:start", args=[reminder.treatment.slug])
-    return f"{url}?{urlencode({'email': reminder.email})}"
+    return f"{url}?{LINK_PARAM}={_link_signer().sign(str(reminder.pk))}"
+
+
+def email_from_link(value: str | None, *, treatment, now: datetime) -> str:
+    """Return the email a reminder's link (`screening_url`) fills in on this treatment's screening page, or "" for a
+    link that is forged, for another treatment, of a reminder erased or not sent, or older than
+    LINK_FILLS_EMAIL_DAYS."""
+    if not value:
+        return ""
+    try:
+        pk = int(_link_signer().unsign(value))
+    except (signing.BadSignature, ValueError):
+        return ""
+    sent = EligibilityReminder.objects.filter(
+        pk=pk, treatment=treatment, sent_at__gte=now - timedelta(days=LINK_FILLS_EMAIL_DAYS)
+    )
+    return sent.values_list("email", flat=True).first() or ""
 
 
 def _why_not_send(
@@ -162,8 +189,8 @@ def _unsubscribe_headers(url: str) -> dict[str, str]:
 class _Mailing:
     """The eligibility emails of one pass, rendered once per (kind, treatment, day) and filled in per patient.
 
-    Those emails differ only in the recipient and the two links: the booking link carries the patient's address,
-    the unsubscribe link their token. Each group is rendered once with stand-ins for them, as an EmailTemplate
+    Those emails differ only in the recipient and the two links: the booking link carries the reminder's signed id,
+    the unsubscribe link its token. Each group is rendered once with stand-ins for them, as an EmailTemplate
     (clinic/mail.py), which also writes the group's MIME bytes once; each patient's email is that with their own
     address and links (HTML-escaped in the HTML part). The first email of every group is also rendered in full and
     must come out the same; if a template ever transforms a link (a filter), that group is simply rendered in full
@@ -174,6 +201,7 @@ class _Mailing:
         self.connection = connection
         self.groups: dict[tuple, EmailTemplate | None] = {}
         self.book_urls: dict[int, str] = {}
+        self.signer = _link_signer()
         # reverse() once: every unsubscribe URL is this one with the patient's token in place of the stand-in.
         self.stand_in = str(uuid.UUID(int=0))
         self.unsubscribe = settings.SITE_URL + reverse("screening:unsubscribe", args=[self.stand_in])
@@ -218,7 +246,8 @@ class _Mailing:
             self.book_urls[reminder.treatment_id] = settings.SITE_URL + reverse(
                 "screening:start", args=[reminder.treatment.slug]
             )
-        book = f"{self.book_urls[reminder.treatment_id]}?{urlencode({'email': reminder.email})}"
+        # As screening_url() writes it, without reverse() for each email.
+        book = f"{self.book_urls[reminder.treatment_id]}?{LINK_PARAM}={self.signer.sign(str(reminder.pk))}"
         unsubscribe = self.unsubscribe.replace(self.stand_in, str(reminder.unsubscribe_token))
         return {
             self.to: reminder.email,

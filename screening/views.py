@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from booking.selectors import active_treatments, bookable_days, next_day_with_times, today_local
 from clinic import throttle
 
-from . import gate, selectors, services
+from . import gate, reminders, selectors, services
 from .exceptions import ScreeningError
 from .forms import ReminderForm, ScreeningForm
 from .models import EligibilityReminder, Screening
@@ -32,6 +32,10 @@ def _times_url(treatment, token, day=None) -> str:
     return f"{url}&date={day.isoformat()}" if day else url
 
 
+def _email_from_reminder(request, treatment, now) -> str:
+    return reminders.email_from_link(request.GET.get(reminders.LINK_PARAM), treatment=treatment, now=now)
+
+
 @sensitive_post_parameters()  # health answers never go into an error report
 @require_http_methods(["GET", "HEAD", "POST"])
 def screening_start(request, slug):
@@ -44,8 +48,8 @@ def screening_start(request, slug):
         questions=selectors.active_contraindications(),
         policy=selectors.screening_policy(treatment),
         today=today_local(now),
-        # A reminder email links here with ?email= so the patient need not type it again.
-        initial={"email": request.GET.get("email", "")},
+        # A reminder email's link fills the email in, without carrying it (screening/reminders.py).
+        initial={"email": "" if request.method == "POST" else _email_from_reminder(request, treatment, now)},
     )
     if request.method == "POST" and form.is_valid():
         throttle.count_email(request, form.cleaned_data["email"])  # a valid form only (clinic/throttle.py)
