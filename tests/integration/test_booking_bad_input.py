@@ -111,7 +111,10 @@ def test_expired_manage_token_is_404(client, clock, nurse, settings):
         treatment=nurse.treatments.get(), start=local(TUESDAY, 10), patient=patient(), now=datetime.now(LONDON)
     )
     token = manage_token(appointment.public_id)
-    clock.shift(timedelta(days=settings.MANAGE_LINK_MAX_AGE_DAYS + 1))
+    # A link lasts MANAGE_LINK_MAX_AGE_DAYS after the visit (tokens.manage_link_expires_at), then it is gone.
+    clock.move_to(appointment.start + timedelta(days=settings.MANAGE_LINK_MAX_AGE_DAYS, hours=-1))
+    assert client.get(f"/booking/{token}/").status_code == 200
+    clock.move_to(appointment.start + timedelta(days=settings.MANAGE_LINK_MAX_AGE_DAYS, hours=1))
     assert client.get(f"/booking/{token}/").status_code == 404
 
 
