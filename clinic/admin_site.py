@@ -5,13 +5,17 @@ from datetime import MAXYEAR, MINYEAR, date
 from functools import cache
 
 from axes.helpers import get_cool_off
+from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.options import IncorrectLookupParameters, ModelAdmin
 from django.contrib.admin.sites import AdminSite
 from django.core.validators import MaxLengthValidator
+from django.db import transaction
 from django.shortcuts import render
+from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+from django_otp.forms import otp_verification_failed
 
 
 def staff_2fa_required() -> bool:
@@ -31,8 +35,61 @@ class SignInForm(_UsernameLengthChecked, AdminAuthenticationForm):
     pass
 
 
+# What django-otp's throttle keeps on a device (ThrottlingMixin): put back on a device a code was tried on in vain
+# when another of the staff member's devices accepted it.
+THROTTLE_FIELDS = ("throttling_failure_timestamp", "throttling_failure_count")
+
+
+def device_accepting(user, token: str):
+    """Return the user's confirmed device that accepts `token`, trying each in turn (as django_otp.match_token
+    does), or None. A device tried before the one that accepted it keeps the throttle it had: the code was meant
+    for the other one, not a wrong guess at it."""
+    tried = []
+    with transaction.atomic():
+        for device in devices_for_user(user, for_verify=True):
+            throttle = {name: getattr(device, name) for name in THROTTLE_FIELDS if hasattr(device, name)}
+            if device.verify_token(token):
+                for earlier, state in tried:
+                    for name, value in state.items():
+                        setattr(earlier, name, value)
+                    earlier.save(update_fields=list(state))
+                return device
+            if throttle:
+                tried.append((device, throttle))
+    return None
+
+
 class TwoFactorSignInForm(_UsernameLengthChecked, OTPAdminAuthenticationForm):
-    pass
+    """Username, password and the code from the staff member's authenticator app, in one go.
+
+    django-otp (since 1.7) asks which device a code is from before it checks it, which showed every staff member a
+    "Please select a device." error and a device list first; here the code is tried on each of their devices.
+    """
+
+    otp_device = None  # no device list and no challenge button: TOTP and backup codes need neither
+    otp_challenge = None
+    otp_token = forms.CharField(
+        label="Code from your authenticator app",
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none"}),
+    )
+    otp_error_messages = {
+        **OTPAdminAuthenticationForm.otp_error_messages,
+        "token_required": "Please enter the code from your authenticator app.",
+        "invalid_token": "That code is not right. Please enter the code your authenticator app shows now.",
+    }
+
+    def clean_otp(self, user):
+        if user is None:
+            return  # the username or password was wrong, and said so
+        user.otp_device = None
+        token = (self.cleaned_data.get("otp_token") or "").strip()
+        if not token:
+            raise forms.ValidationError(self.otp_error_messages["token_required"], code="token_required")
+        user.otp_device = device_accepting(user, token)
+        if user.otp_device is None:
+            otp_verification_failed.send(sender=self.__class__, user=user)
+            raise forms.ValidationError(self.otp_error_messages["invalid_token"], code="invalid_token")
 
 
 # The years a list's date navigation goes to. Django bounds a year by the next one, a month by the next month and a
@@ -97,7 +154,7 @@ class ClinicAdminSite(OTPAdminSite):
 
     @property
     def login_template(self):
-        return OTPAdminSite.login_template if staff_2fa_required() else None
+        return "admin/login_2fa.html" if staff_2fa_required() else None
 
     def has_permission(self, request):
         if staff_2fa_required():

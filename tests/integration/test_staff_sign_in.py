@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +61,60 @@ def test_with_two_factor_on_password_and_current_code_open_the_admin(client, aut
     response = sign_in(client, otp_device=authenticator.persistent_id, otp_token=current_code(authenticator))
     assert response.status_code == 302 and response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
+
+
+def test_with_two_factor_on_one_device_signs_in_with_username_password_and_code_in_one_go(
+    client, authenticator, settings
+):
+    settings.STAFF_2FA_REQUIRED = True
+    page = client.get("/admin/login/?next=/admin/").content.decode()
+    assert 'name="username"' in page and 'name="password"' in page and 'name="otp_token"' in page
+    assert 'name="otp_device"' not in page and 'name="otp_challenge"' not in page
+    response = sign_in(client, otp_token=current_code(authenticator))
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_with_two_factor_on_a_wrong_code_says_so_and_offers_no_device_list(client, authenticator, settings):
+    settings.STAFF_2FA_REQUIRED = True
+    wrong = f"{(int(current_code(authenticator)) + 1) % 1_000_000:06d}"
+    response = sign_in(client, otp_token=wrong)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "That code is not right" in page and "Please select a device" not in page
+    assert 'name="otp_device"' not in page and 'name="otp_challenge"' not in page
+    assert client.get("/admin/").status_code == 302
+
+
+def test_with_two_factor_on_no_code_asks_for_the_code(client, authenticator, settings):
+    settings.STAFF_2FA_REQUIRED = True
+    response = sign_in(client)
+    assert "Please enter the code from your authenticator app." in response.content.decode()
+    assert client.get("/admin/").status_code == 302
+
+
+def test_with_several_devices_a_code_from_any_of_them_signs_in(client, receptionist, settings):
+    settings.STAFF_2FA_REQUIRED = True
+    old_phone = TOTPDevice.objects.create(user=receptionist, name="old phone", confirmed=True)
+    new_phone = TOTPDevice.objects.create(user=receptionist, name="new phone", confirmed=True)
+    backup = StaticDevice.objects.create(user=receptionist, name="backup codes", confirmed=True)
+    backup.token_set.create(token="backup1234")
+    unconfirmed = TOTPDevice.objects.create(user=receptionist, name="lost setup", confirmed=False)
+
+    response = sign_in(client, otp_token=current_code(new_phone))
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    # The code was for the new phone: the old phone and the backup codes are not throttled for it.
+    for device in (old_phone, backup):
+        device.refresh_from_db()
+        assert device.throttling_failure_count == 0 and device.verify_is_allowed() == (True, None)
+
+    client.logout()
+    assert sign_in(client, otp_token="backup1234").status_code == 302
+    assert not backup.token_set.exists()  # a backup code works once
+    client.logout()
+    # A device whose setup was never confirmed signs nobody in.
+    assert sign_in(client, otp_token=current_code(unconfirmed)).status_code == 200
+    assert client.get("/admin/").status_code == 302
 
 
 def test_with_two_factor_on_a_session_without_a_verified_device_is_sent_to_sign_in(admin_client, settings):
