@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.options import IncorrectLookupParameters, ModelAdmin
 from django.contrib.admin.sites import AdminSite
+from django.contrib.auth.signals import user_login_failed
 from django.core.validators import MaxLengthValidator
 from django.db import transaction
 from django.shortcuts import render
@@ -77,6 +78,7 @@ class TwoFactorSignInForm(_UsernameLengthChecked, OTPAdminAuthenticationForm):
         **OTPAdminAuthenticationForm.otp_error_messages,
         "token_required": "Please enter the code from your authenticator app.",
         "invalid_token": "That code is not right. Please enter the code your authenticator app shows now.",
+        "throttled": "Too many wrong codes in a row: please wait a minute, then enter the code your app shows then.",
     }
 
     def clean_otp(self, user):
@@ -86,10 +88,17 @@ class TwoFactorSignInForm(_UsernameLengthChecked, OTPAdminAuthenticationForm):
         token = (self.cleaned_data.get("otp_token") or "").strip()
         if not token:
             raise forms.ValidationError(self.otp_error_messages["token_required"], code="token_required")
+        # django-otp makes a device wait longer after each wrong code; one that is waiting accepts no code yet.
+        waiting = all(not device.verify_is_allowed()[0] for device in devices_for_user(user))
         user.otp_device = device_accepting(user, token)
         if user.otp_device is None:
             otp_verification_failed.send(sender=self.__class__, user=user)
-            raise forms.ValidationError(self.otp_error_messages["invalid_token"], code="invalid_token")
+            # A wrong code is a failed sign-in like a wrong password: django-axes counts it towards the lockout.
+            user_login_failed.send(
+                sender=__name__, credentials={"username": self.cleaned_data.get("username")}, request=self.request
+            )
+            code = "throttled" if waiting else "invalid_token"
+            raise forms.ValidationError(self.otp_error_messages[code], code=code)
 
 
 # The years a list's date navigation goes to. Django bounds a year by the next one, a month by the next month and a

@@ -152,3 +152,28 @@ def test_staff_can_unlock_a_locked_out_colleague(client, receptionist, settings)
     assert sign_in(client).status_code == 429
     call_command("axes_reset_username", "reception")
     assert sign_in(client).status_code == 302
+
+
+def test_with_two_factor_on_wrong_codes_lock_sign_in_as_wrong_passwords_do(client, authenticator, settings, clock):
+    settings.STAFF_2FA_REQUIRED = True
+    settings.AXES_ENABLED = True
+    wrong = f"{(int(current_code(authenticator)) + 1) % 1_000_000:06d}"
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert sign_in(client, otp_token=wrong).status_code == 200
+        clock.shift(timedelta(minutes=1))  # past the device's own wait after a wrong code
+    locked = sign_in(client, otp_token=wrong)
+    assert locked.status_code == 429 and "Too many failed sign-in attempts" in locked.content.decode()
+    assert sign_in(client, otp_token=current_code(authenticator)).status_code == 429
+    assert client.get("/admin/").status_code == 302
+
+
+def test_with_two_factor_on_a_right_code_too_soon_after_a_wrong_one_is_asked_for_again(
+    client, authenticator, settings, clock
+):
+    settings.STAFF_2FA_REQUIRED = True
+    wrong = f"{(int(current_code(authenticator)) + 1) % 1_000_000:06d}"
+    assert sign_in(client, otp_token=wrong).status_code == 200
+    response = sign_in(client, otp_token=current_code(authenticator))
+    assert "Too many wrong codes in a row: please wait a minute" in response.content.decode()
+    clock.shift(timedelta(seconds=30))
+    assert sign_in(client, otp_token=current_code(authenticator)).status_code == 302
