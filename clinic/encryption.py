@@ -55,7 +55,8 @@ def new_key() -> str:
 
 
 def check_keys(app_configs=None, **kwargs):
-    """System check: at least one key, every key a Fernet key, none of them SECRET_KEY."""
+    """System check: at least one key, every key a Fernet key, none of them SECRET_KEY, nor (with DEBUG off) the
+    development key, which anyone can read in the source."""
     keys = getattr(settings, "SCREENING_ENCRYPTION_KEYS", None) or []
     if not keys:
         return [checks.Error("SCREENING_ENCRYPTION_KEYS is empty.", id="clinic.E001")]
@@ -73,6 +74,17 @@ def check_keys(app_configs=None, **kwargs):
             )
     if settings.SECRET_KEY in keys:
         errors.append(checks.Error("SCREENING_ENCRYPTION_KEYS must not reuse SECRET_KEY.", id="clinic.E003"))
+    if not settings.DEBUG and getattr(settings, "DEV_ONLY_SCREENING_ENCRYPTION_KEY", None) in keys:
+        errors.append(
+            checks.Error(
+                "SCREENING_ENCRYPTION_KEYS holds the development key, which is public in the source: health answers "
+                "encrypted with it are not protected.",
+                hint="Make a key with `python manage.py rotate_screening_key --new-key --skip-checks` and put it "
+                "first. If answers were already written with the development key, keep it second until `python "
+                "manage.py rotate_screening_key --skip-checks` has re-encrypted them, then remove it.",
+                id="clinic.E004",
+            )
+        )
     return errors
 
 

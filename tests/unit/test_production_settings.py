@@ -66,6 +66,40 @@ def test_a_malformed_screening_encryption_key_fails_the_checks():
     assert "clinic.E002" in result.stderr
 
 
+# The development key is in clinic/settings.py for anyone to read.
+DEV_ONLY_KEY = "ZGV2LW9ubHktc2NyZWVuaW5nLWtleS1ub3Qtc2FmZSE="
+
+
+def test_production_refuses_the_public_development_encryption_key():
+    result = run_django(["check", "--deploy"], SCREENING_ENCRYPTION_KEYS=DEV_ONLY_KEY)
+    assert result.returncode != 0
+    assert "clinic.E004" in result.stderr and "development key" in result.stderr
+    assert "rotate_screening_key --new-key" in result.stderr
+
+
+def test_production_refuses_the_development_key_as_an_older_key_too():
+    keys = f"{PRODUCTION['SCREENING_ENCRYPTION_KEYS']},{DEV_ONLY_KEY}"
+    result = run_django(["check"], SCREENING_ENCRYPTION_KEYS=keys)
+    assert result.returncode != 0
+    assert "clinic.E004" in result.stderr
+
+
+def test_the_hint_to_move_off_the_development_key_works_while_it_is_refused():
+    result = run_django(["rotate_screening_key", "--new-key", "--skip-checks"], SCREENING_ENCRYPTION_KEYS=DEV_ONLY_KEY)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.strip()) == 44  # a Fernet key
+
+
+def test_development_keeps_its_zero_setup_key(settings):
+    from clinic import encryption
+
+    settings.DEBUG = True
+    settings.SCREENING_ENCRYPTION_KEYS = [DEV_ONLY_KEY]
+    assert encryption.check_keys() == []
+    settings.DEBUG = False
+    assert [error.id for error in encryption.check_keys()] == ["clinic.E004"]
+
+
 def test_production_cookies_are_secure_and_https_is_enforced_behind_the_proxy():
     values = production_settings()
     assert values["DEBUG"] is False
