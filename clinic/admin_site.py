@@ -11,8 +11,10 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.options import IncorrectLookupParameters, ModelAdmin
 from django.contrib.admin.sites import AdminSite
 from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxLengthValidator
 from django.db import transaction
+from django.db.models.constants import LOOKUP_SEP
 from django.shortcuts import render
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
@@ -144,6 +146,55 @@ class DateNavigationCheckedAdmin:
         return _date_navigation_checked(super().get_changelist(request, **kwargs))
 
 
+HEALTH_DATA_PERMISSION = "screening.view_health_answers"
+# Columns that may hold health data, by the model that stores them: a change page shows them only to staff with
+# HEALTH_DATA_PERMISSION (a clinician's decline reason may name an answer; the answers and the reasons drawn from
+# them), so a list filter or search on them would tell anyone else what the page hides ("?status_reason__icontains=
+# pregnant"), whichever list, proxy (the review queue) or relation it is reached through.
+HEALTH_DATA_COLUMNS = {
+    "booking.appointment": {"status_reason"},
+    "screening.screening": {"answers", "reasons"},
+}
+
+
+def reaches_health_data(model, lookup: str) -> bool:
+    """Whether a filter or search path from `model` ("screening__reasons__icontains") ends on a health column."""
+    opts = model._meta
+    for part in lookup.split(LOOKUP_SEP):
+        try:
+            field = opts.get_field(part)
+        except FieldDoesNotExist:
+            return False  # a transform or lookup ("icontains"), or no field: the admin answers that itself
+        if part in HEALTH_DATA_COLUMNS.get(opts.concrete_model._meta.label_lower, ()):
+            return True
+        if not getattr(field, "path_infos", None):
+            return False
+        opts = field.path_infos[-1].to_opts
+    return False
+
+
+class HealthDataLookupsRefusedAdmin:
+    """Given to every ModelAdmin on the clinic's site: staff without HEALTH_DATA_PERMISSION cannot filter or search
+    on a health column. The admin answers a refused filter as any it does not allow (400, the list unfiltered)."""
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if reaches_health_data(self.model, lookup) and (
+            request is None or not request.user.has_perm(HEALTH_DATA_PERMISSION)
+        ):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        if request.user.has_perm(HEALTH_DATA_PERMISSION):
+            return fields
+        return [name for name in fields if not reaches_health_data(self.model, name.lstrip("^=@"))]
+
+
+class ClinicModelAdmin(HealthDataLookupsRefusedAdmin, DateNavigationCheckedAdmin):
+    """What the clinic's site adds to every ModelAdmin registered on it (ours and the libraries')."""
+
+
 class ClinicAdminSite(OTPAdminSite):
     """Admit staff verified by a TOTP (or backup) code when STAFF_2FA_REQUIRED is on; plain sign-in otherwise.
 
@@ -171,12 +222,13 @@ class ClinicAdminSite(OTPAdminSite):
         return AdminSite.has_permission(self, request)
 
     def register(self, model_or_iterable, admin_class=None, **options):
-        """Register as Django does, each ModelAdmin with date navigation that never ends in a 500."""
+        """Register as Django does, each ModelAdmin with date navigation that never ends in a 500 and no filter or
+        search on health data for staff who may not see it (ClinicModelAdmin)."""
         admin_class = admin_class or ModelAdmin
-        if not issubclass(admin_class, DateNavigationCheckedAdmin):
+        if not issubclass(admin_class, ClinicModelAdmin):
             admin_class = type(
                 admin_class.__name__,
-                (DateNavigationCheckedAdmin, admin_class),
+                (ClinicModelAdmin, admin_class),
                 {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__},
             )
         super().register(model_or_iterable, admin_class, **options)
