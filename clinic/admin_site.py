@@ -13,7 +13,7 @@ from django.contrib.admin.sites import AdminSite
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxLengthValidator
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models.constants import LOOKUP_SEP
 from django.shortcuts import render
 from django_otp import devices_for_user
@@ -124,11 +124,69 @@ def check_date_navigation(params: dict[str, list[str]], field: str) -> None:
         raise IncorrectLookupParameters(error) from error
 
 
+# The parts of a date or time a filter can pick out ("?created_at__year=2026", "?start__iso_week_day=1"), each with
+# the values it can have. Django turns a year into the first and last moment of that year in the clinic's time zone
+# (and in UTC): for a year at or beyond the calendar's ends that moment does not exist, and the list was a 500.
+DATE_PARTS = {
+    "year": (FIRST_NAVIGABLE_YEAR, LAST_NAVIGABLE_YEAR),
+    "iso_year": (FIRST_NAVIGABLE_YEAR, LAST_NAVIGABLE_YEAR),
+    "quarter": (1, 4),
+    "month": (1, 12),
+    "week": (1, 53),
+    "day": (1, 31),
+    "week_day": (1, 7),
+    "iso_week_day": (1, 7),
+    "hour": (0, 23),
+    "minute": (0, 59),
+    "second": (0, 59),
+}
+
+
+def date_part_filtered(model, lookup: str) -> str | None:
+    """The part of a date a filter path from `model` picks out ("appointment__start__year__gte": "year"), if any."""
+    opts, parts = model._meta, lookup.split(LOOKUP_SEP)
+    for index, part in enumerate(parts):
+        try:
+            field = opts.get_field(part)
+        except FieldDoesNotExist:
+            return None
+        if isinstance(field, models.DateField | models.TimeField):  # DateTimeField is a DateField
+            # What follows the field are transforms and a lookup: "date", "year", "gte", ...
+            return next((rest for rest in parts[index + 1 :] if rest in DATE_PARTS), None)
+        if not getattr(field, "path_infos", None):
+            return None
+        opts = field.path_infos[-1].to_opts
+    return None
+
+
+def check_date_parts(model, params: dict[str, list[str]]) -> None:
+    """Raise IncorrectLookupParameters for a filter on a part of a date (year, month, ..., on any date or time
+    column, through relations too) whose value is not a whole number that part can be, and for any "__range"."""
+    for lookup, values in params.items():
+        if lookup.endswith(f"{LOOKUP_SEP}range"):
+            # A link gives one value where a range needs two: Django's SQL for it failed on any column (a 500).
+            raise IncorrectLookupParameters(f"{lookup}: a range cannot be given in a link")
+        part = date_part_filtered(model, lookup)
+        if part is None or lookup.endswith(f"{LOOKUP_SEP}isnull"):
+            continue
+        low, high = DATE_PARTS[part]
+        # Django filters on every value given for a name, and splits "__in" values at commas.
+        for value in (v for each in values for v in (each.split(",") if lookup.endswith("__in") else [each])):
+            try:
+                number = int(value)
+            except ValueError as error:
+                raise IncorrectLookupParameters(f"{lookup}: {value!r} is not a number") from error
+            if not low <= number <= high:
+                raise IncorrectLookupParameters(f"{lookup}: {number} is outside {low}-{high}")
+
+
 class DateNavigationChecked:
-    """A changelist that answers a date navigation link it cannot follow as the admin answers any filter it cannot
-    apply (IncorrectLookupParameters: back to the whole list, "?e=1"), not with a 500."""
+    """A changelist that answers a date navigation link it cannot follow, or any filter on a part of a date that no
+    date has, as the admin answers any filter it cannot apply (IncorrectLookupParameters: back to the whole list,
+    "?e=1"), not with a 500."""
 
     def get_filters(self, request):
+        check_date_parts(self.model, self.filter_params)
         if self.date_hierarchy:
             check_date_navigation(self.filter_params, self.date_hierarchy)
         return super().get_filters(request)

@@ -106,3 +106,66 @@ def test_time_off_already_recorded_at_the_calendars_ends_leaves_the_list_working
     for link in ("?start__year=9999", "?start__year=1"):
         followed = superuser.get(f"/admin/booking/timeoff/{link}", follow=True)
         assert followed.status_code == 200
+
+
+# Filters on a part of a date that are not the list's date navigation, as staff might type or paste them.
+BAD_DATE_FILTERS = [
+    "/admin/booking/appointment/?created_at__year=0",
+    "/admin/booking/appointment/?updated_at__year=10000",
+    "/admin/booking/appointment/?patient_date_of_birth__year=0",
+    "/admin/booking/appointment/?start__iso_year=0",
+    "/admin/booking/appointment/?start__iso_year=10000",
+    "/admin/booking/appointment/?start__year__gte=0",
+    "/admin/booking/appointment/?start__year__in=2026,0",
+    "/admin/booking/appointment/?start__date__year=0",
+    "/admin/booking/appointment/?start__week=99999999999999999999",
+    "/admin/booking/appointment/?start__month=next",
+    "/admin/booking/appointment/?start__year=2026&start__year=0",
+    "/admin/booking/appointmentemail/?sent_at__year=0",
+    "/admin/booking/appointmentemail/?created_at__iso_year=10000",
+    "/admin/booking/timeoff/?end__year=0",
+    "/admin/screening/eligibilityreminder/?due_on__year=0",
+    "/admin/screening/eligibilityreminder/?sent_at__iso_year=0",
+    "/admin/screening/flaggedbooking/?created_at__year=0",
+    "/admin/screening/flaggedbooking/?patient_date_of_birth__iso_year=10000",
+    "/admin/screening/screening/?eligible_from__year=0",
+    "/admin/auth/user/?date_joined__year=0",
+    "/admin/auth/user/?last_login__iso_year=10000",
+    "/admin/axes/accessattempt/?attempt_time__year=0",
+    "/admin/axes/accessfailurelog/?attempt_time__iso_year=0",
+    "/admin/otp_totp/totpdevice/?created_at__year=0",
+    "/admin/auditlog/logentry/?timestamp__iso_year=0",
+    "/admin/auditlog/logentry/?timestamp__year=99999999999999999999",
+]
+
+
+@pytest.mark.parametrize("url", BAD_DATE_FILTERS)
+def test_a_date_filter_no_date_can_match_shows_the_whole_list(superuser, url):
+    response = superuser.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"{url.split('?')[0]}?e=1"
+    assert superuser.get(response["Location"]).status_code == 200
+
+
+def test_a_real_date_filter_still_narrows_the_list(superuser):
+    nurse = make_practitioner("Nurse Ben")
+    TimeOff.objects.create(
+        practitioner=nurse, start=datetime(2026, 3, 3, 9, tzinfo=UTC), end=datetime(2026, 3, 4, 13, tzinfo=UTC)
+    )
+    for query, expected in [
+        ("end__year=2026", 1),
+        ("end__iso_year=2026&end__week=10", 1),
+        ("end__year__in=2025,2026", 1),
+        ("end__month=4", 0),
+        ("end__day=4&end__week_day=4", 1),
+        ("end__year__isnull=False", 1),
+    ]:
+        response = superuser.get(f"/admin/booking/timeoff/?{query}")
+        assert response.status_code == 200, query
+        assert response.context["cl"].result_count == expected, query
+
+
+@pytest.mark.parametrize("query", ["id__range=1", "id__range=", "start__range=2026-03-03", "start__year__range=1"])
+def test_a_range_in_a_link_shows_the_whole_list(superuser, query):
+    response = superuser.get(f"/admin/booking/appointment/?{query}")
+    assert response.status_code == 302 and response["Location"] == "/admin/booking/appointment/?e=1"
