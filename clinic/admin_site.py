@@ -81,6 +81,8 @@ class TwoFactorSignInForm(_UsernameLengthChecked, OTPAdminAuthenticationForm):
         "token_required": "Please enter the code from your authenticator app.",
         "invalid_token": "That code is not right. Please enter the code your authenticator app shows now.",
         "throttled": "Too many wrong codes in a row: please wait a minute, then enter the code your app shows then.",
+        "no_device": "This account has no authenticator app yet: please ask a colleague with admin access to set "
+        "one up (manage.py add_totp_device).",
     }
 
     def clean_otp(self, user):
@@ -90,8 +92,11 @@ class TwoFactorSignInForm(_UsernameLengthChecked, OTPAdminAuthenticationForm):
         token = (self.cleaned_data.get("otp_token") or "").strip()
         if not token:
             raise forms.ValidationError(self.otp_error_messages["token_required"], code="token_required")
+        devices = list(devices_for_user(user))
+        if not devices:
+            raise forms.ValidationError(self.otp_error_messages["no_device"], code="no_device")
         # django-otp makes a device wait longer after each wrong code; one that is waiting accepts no code yet.
-        waiting = all(not device.verify_is_allowed()[0] for device in devices_for_user(user))
+        waiting = all(not device.verify_is_allowed()[0] for device in devices)
         user.otp_device = device_accepting(user, token)
         if user.otp_device is None:
             otp_verification_failed.send(sender=self.__class__, user=user)

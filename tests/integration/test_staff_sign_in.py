@@ -93,6 +93,13 @@ def test_with_two_factor_on_no_code_asks_for_the_code(client, authenticator, set
     assert client.get("/admin/").status_code == 302
 
 
+def test_with_two_factor_on_staff_without_an_authenticator_are_told_to_ask_for_one(client, receptionist, settings):
+    settings.STAFF_2FA_REQUIRED = True
+    response = sign_in(client, otp_token="123456")
+    assert "This account has no authenticator app yet" in response.content.decode()
+    assert client.get("/admin/").status_code == 302
+
+
 def test_with_several_devices_a_code_from_any_of_them_signs_in(client, receptionist, settings):
     settings.STAFF_2FA_REQUIRED = True
     old_phone = TOTPDevice.objects.create(user=receptionist, name="old phone", confirmed=True)
