@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
+from booking.models import Treatment
 from clinic.throttle import client_ip
 
 from . import patient_data, review_admin, services  # noqa: F401 - importing review_admin registers the review queue
@@ -63,6 +64,15 @@ class ContraindicationAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The key is stored with every answer; renaming it would orphan past screenings.
         return ["key"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # A question's wait is every screened treatment's policy: patients waiting follow it as they follow the months.
+        now, moved = timezone.now(), 0
+        for treatment in Treatment.objects.filter(requires_screening=True):
+            moved += services.eligibility_reminders_follow_policy(treatment=treatment, now=now)
+        if moved:
+            self.message_user(request, f"Reminders moved to follow the changed question: {moved} patients.")
 
 
 class LaterScreeningInline(admin.TabularInline):

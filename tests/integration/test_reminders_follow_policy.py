@@ -1,7 +1,7 @@
 """The waiting period is the clinic's policy, edited in admin: patients already waiting follow a change of it, in
 their reminder's date and in how their answers given again are judged."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.core import mail
@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from screening import reminders
-from screening.models import Screening, ScreeningPolicy
+from screening.models import Contraindication, Screening, ScreeningPolicy
 
 from ..factories import signed_in
 from .screening_helpers import LONDON, SLUG, latest_screening, make_clinic, screen, token_of
@@ -112,3 +112,29 @@ def test_the_reminder_follows_the_policy_also_once_the_answers_are_erased(clock,
     assert dispatch_on(clock, date(2026, 5, 1))["sent"] == 1
     [email] = wait_over_emails()
     assert "from today, Friday 1 May 2026, you can book microneedling" in email.body
+
+
+def test_a_question_given_a_longer_wait_moves_the_email_too(clock, microneedling):
+    client = Client()
+    screen(client, q_sunburn="yes")  # a wait from today, 2 March, of the days the question sets
+    client.post(f"/book/{SLUG}/screening/{token_of(latest_screening())}/reminder/", {"consent": "on"})
+    first_day = latest_screening().eligible_from
+    sunburn = Contraindication.objects.get(key="sunburn")
+    response = signed_in(Client(), "Clinician").post(
+        f"/admin/screening/contraindication/{sunburn.pk}/change/",
+        {
+            "question": sunburn.question,
+            "help_text": sunburn.help_text,
+            "patient_reason": sunburn.patient_reason,
+            "action": "wait",
+            "wait_days": sunburn.wait_days + 14,
+            "display_order": sunburn.display_order,
+            "active": "on",
+        },
+    )
+    assert response.status_code == 302
+    dispatch_on(clock, first_day)
+    assert not wait_over_emails()  # the patient cannot book yet
+    dispatch_on(clock, first_day + timedelta(days=14))
+    [email] = wait_over_emails()
+    assert "you can book microneedling" in email.body
