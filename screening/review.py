@@ -37,6 +37,16 @@ def flag_label(screening: Screening | None, *, detailed: bool = True) -> str:
     return "; ".join(dict.fromkeys(labels)) or DEFAULT_FLAG_LABEL
 
 
+def why_held(appointment: Appointment, screening: Screening | None, *, detailed: bool = True) -> str:
+    """Why a booking is in the queue. One put back on hold after it was booked (later answers, a move to a day the
+    patient is under 18) carries why in its status reason, in words reception may read too; that comes first."""
+    label = flag_label(screening, detailed=detailed)
+    note = appointment.status_reason
+    if not note:
+        return label
+    return f"{note} (booked as: {label})" if detailed and screening is not None else note
+
+
 # Reasons that only ever stop a booking or make it wait: never why one is held.
 _WAIT_OR_BLOCK_CODES = {"isotretinoin_current", "isotretinoin_recent"}
 
@@ -88,7 +98,7 @@ def patient_screenings(appointment: Appointment, screening: Screening | None) ->
     A booking made by staff has no screening of its own: the patient's online screenings are found by the booking's
     email, and the newest of them, whenever it was answered, is the latest word.
     """
-    email = screening.email if screening is not None else appointment.patient_email
+    email = appointment.patient_email  # as the booking has it now (staff may have corrected it), as the holds do
     others = Screening.objects.filter(email__iexact=email, treatment_id=appointment.treatment_id)
     if screening is not None:
         others = others.exclude(pk=screening.pk)

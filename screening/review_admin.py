@@ -20,10 +20,10 @@ from .models import FlaggedBooking, Screening
 from .review import (
     answers_in_words,
     booking_not_held,
-    flag_label,
     patient_screenings,
     record_answers_viewed,
     unsure_dose_note,
+    why_held,
 )
 from .services import screened_booking_allows, screened_booking_approve
 
@@ -94,11 +94,11 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
 
     @admin.display(description="Why it is held")
     def flagged_because(self, obj):
-        return flag_label(getattr(obj, "screening", None))
+        return why_held(obj, getattr(obj, "screening", None))
 
     @admin.display(description="Why it is held")
     def held_for(self, obj):
-        return flag_label(getattr(obj, "screening", None), detailed=False)
+        return why_held(obj, getattr(obj, "screening", None), detailed=False)
 
     @admin.display(description="Starts in", ordering="start")
     def time_until(self, obj):
@@ -169,7 +169,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             "title": f"Review: {appointment.treatment} for {appointment.patient_name}",
             "appointment": appointment,
             "screening": screening,
-            "flag": flag_label(screening, detailed=can_see_answers),
+            "flag": why_held(appointment, screening, detailed=can_see_answers),
             "answers": answers_in_words(screening) if screening and can_see_answers else None,
             "unsure_note": unsure_dose_note(screening) if screening and can_see_answers else None,
             "can_see_answers": can_see_answers,

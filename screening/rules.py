@@ -246,10 +246,14 @@ def _combine(findings: list[_Finding]) -> tuple[Outcome, date | None]:
     return outcome, None
 
 
-def _less_strict(outcome: Outcome, eligible_from: date | None, earlier: EarlierDecision, today: date) -> bool:
+def _less_strict(
+    outcome: Outcome, eligible_from: date | None, earlier: EarlierDecision, today: date, *, needs_review: bool
+) -> bool:
     """Whether a new decision lets the patient book sooner, or with less care, than the earlier one still would."""
-    if earlier.needs_review and outcome == Outcome.CLEAR:
-        return True  # a clinician was to look at the earlier answers; new ones that raise nothing are no reason not to
+    if earlier.needs_review and not needs_review and outcome != Outcome.BLOCKED:
+        # A clinician was to look at the earlier answers (a flag, an unsure date): new ones that would book without a
+        # clinician, now or after a wait, are no reason not to.
+        return True
     if earlier.outcome not in (Outcome.WAIT, Outcome.BLOCKED):
         return False
     if earlier.eligible_from is not None and earlier.eligible_from <= today:
@@ -294,25 +298,15 @@ def decide(
     if (
         earlier is not None
         and earlier.days_ago <= REANSWER_DAYS
-        and _less_strict(outcome, eligible_from, earlier, today)
+        and _less_strict(outcome, eligible_from, earlier, today, needs_review=outcome == Outcome.REVIEW or bool(flags))
     ):
         flags.append("changed_answers")
-        reasons.append(
-            Reason(
-                "changed_answers",
-                HELD_FOR_EARLIER_ANSWERS,
-            )
-        )
+        reasons.append(Reason("changed_answers", HELD_FOR_EARLIER_ANSWERS))
         if outcome == Outcome.CLEAR:
             outcome = Outcome.REVIEW
     if declined_recently:
         flags.append("declined_recently")
-        reasons.append(
-            Reason(
-                "declined_recently",
-                HELD_FOR_EARLIER_ANSWERS,
-            )
-        )
+        reasons.append(Reason("declined_recently", HELD_FOR_EARLIER_ANSWERS))
         if outcome == Outcome.CLEAR:
             outcome = Outcome.REVIEW
     return Decision(outcome=outcome, reasons=tuple(reasons), eligible_from=eligible_from, flags=tuple(flags))

@@ -36,8 +36,9 @@ def policy_values(policy: ScreeningPolicy, questions: list[Contraindication]) ->
 
 # The reasons given for isotretinoin, what the clinic's safe alternatives are for (ScreeningPolicy decides).
 ISOTRETINOIN_REASON_CODES = frozenset({"isotretinoin_current", "isotretinoin_recent", "isotretinoin_date_unsure"})
-# Reasons that say nothing about the skin: they neither offer the alternatives nor rule them out.
-NEUTRAL_REASON_CODES = frozenset({"changed_answers"})
+# Reasons that say nothing about the skin: they neither offer the alternatives nor rule them out. (A stranger who
+# types a patient's email must not be able to tell them apart from the answers' own reasons by what is offered.)
+NEUTRAL_REASON_CODES = frozenset({"changed_answers", "declined_recently"})
 
 
 def safe_alternatives(*, treatment: Treatment, reasons) -> list[Treatment]:
@@ -112,19 +113,15 @@ def declined_recently(*, treatment: Treatment, email: str, now: datetime) -> boo
 
 
 def answers_since(appointment: Appointment, own: Screening | None) -> Screening | None:
-    """Return the latest screening for the booking's treatment its email gave after the booking's own screening
-    `own` (after the booking was made, for one made without a screening: by staff)."""
+    """Return the latest screening for the booking's treatment from the booking's email (as it is now: staff may
+    have corrected it) given after the booking's own screening `own`; for a booking made without one (by staff),
+    the latest whenever it was given: the patient's latest word binds a phone booking too."""
+    answers = Screening.objects.filter(email__iexact=appointment.patient_email, treatment_id=appointment.treatment_id)
     if own is not None:
-        return later_screening(own)
-    return (
-        Screening.objects.filter(
-            email__iexact=appointment.patient_email,
-            treatment_id=appointment.treatment_id,
-            created_at__gte=appointment.created_at,
-        )
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+        answers = answers.filter(
+            Q(created_at__gt=own.created_at) | Q(created_at=own.created_at, pk__gt=own.pk)
+        ).exclude(pk=own.pk)
+    return answers.order_by("-created_at", "-pk").first()
 
 
 def later_screening(screening: Screening, *, also_ids=()) -> Screening | None:

@@ -297,11 +297,11 @@ def screening_not_before(screening: Screening | None) -> datetime | None:
     return local_start_of(screening.eligible_from)
 
 
-def _date_of_birth_reasons(screening: Screening, patient: PatientDetails, start: datetime) -> list[rules.Reason]:
+def _date_of_birth_reasons(screening: Screening | None, patient: PatientDetails, start: datetime) -> list[rules.Reason]:
     """Say why the patient's date of birth needs a clinician: isotretinoin dates before it, or a young patient."""
     born = patient.date_of_birth
     reasons = []
-    answers = rules.Answers.from_json(screening.answers) if screening.answers else None
+    answers = rules.Answers.from_json(screening.answers) if screening is not None and screening.answers else None
     if answers is not None and any(day < born for day in (answers.last_dose, answers.course_end) if day):
         reasons.append(
             rules.Reason(
@@ -377,11 +377,11 @@ def screened_booking_reschedule(
 
 
 def screened_booking_weigh_moved(moved: Appointment, *, now: datetime) -> Appointment:
-    """Weigh a booking made with a screening again at the time it was moved to, by the patient or by staff: a date
-    of birth that now needs a clinician (e.g. under 18 on the new day) puts it on hold."""
-    screening = selectors.screening_for_appointment(moved)
-    if screening is None or moved.status != Appointment.Status.CONFIRMED or moved.details_erased:
+    """Weigh a booking of a screened treatment again at the time it was moved to, by the patient or by staff: a date
+    of birth that now needs a clinician (e.g. under 18 on the new day) puts it on hold, phone bookings included."""
+    if moved.status != Appointment.Status.CONFIRMED or moved.details_erased or not moved.treatment.requires_screening:
         return moved
+    screening = selectors.screening_for_appointment(moved)  # None for a phone booking: its date of birth still counts
     patient = PatientDetails(
         name=moved.patient_name,
         email=moved.patient_email,

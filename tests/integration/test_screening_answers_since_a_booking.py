@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from booking import services
 from booking.forms import slot_value
-from booking.models import Appointment
+from booking.models import Appointment, Practitioner, Treatment
 from booking.tokens import manage_token
 
 from ..factories import signed_in
@@ -156,3 +156,88 @@ def test_a_staff_move_to_a_day_the_patient_is_under_18_holds_the_booking(client,
     assert "held for review" in response.content.decode()
     booked.refresh_from_db()
     assert booked.start == local(date(2026, 3, 4)) and booked.status == Appointment.Status.PENDING_REVIEW
+
+
+def phone_booking(day, *, email="alex@example.com", born=date(1990, 1, 1)):
+    microneedling = Treatment.objects.get(slug="microneedling")
+    return services.appointment_staff_book(
+        treatment=microneedling,
+        practitioner=Practitioner.objects.get(),
+        start=local(day),
+        patient=services.PatientDetails(name="Alex Morgan", email=email, phone="07700 900123", date_of_birth=born),
+        now=timezone.now(),
+    )
+
+
+@pytest.mark.parametrize(
+    "first, again",
+    [
+        ({"q_keloid": "yes"}, {"q_sunburn": "yes"}),  # held for a flag, then only a wait: still for a clinician
+        (  # an unsure date inside the wait, then the same date, sure
+            {"isotretinoin_recently": "yes", "last_dose": "2025-10-01", "last_dose_unsure": "on"},
+            {"isotretinoin_recently": "yes", "last_dose": "2025-10-01"},
+        ),
+    ],
+)
+def test_answers_held_for_a_clinician_then_a_wait_without_the_flag_are_still_held_after_the_wait(
+    client, clock, commits, first, again
+):
+    make_clinic()
+    screen(client, **first)
+    booked = screen_and_book(client, commits, date(2026, 4, 2), **again)
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_a_phone_booking_is_bound_by_the_answers_the_patient_gave_online_before_it(client, clock, commits):
+    make_clinic()
+    Client().post(
+        "/book/microneedling/screening/", data=answers_post(isotretinoin_recently="yes", last_dose="2026-03-01")
+    )  # wait until 1 September
+    clock.shift(3600)
+    booked = phone_booking(date(2026, 3, 10))
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+    clinician = signed_in(client, "Clinician")
+    assert 'name="approve"' not in clinician.get(review_url(booked)).content.decode()
+    clinician.post(QUEUE, {"action": "approve_selected", "_selected_action": [booked.pk]})
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_answers_under_the_email_staff_corrected_to_bind_the_booking_and_show_on_the_review_page(
+    client, clock, commits
+):
+    make_clinic()
+    screen(client, email="alex@exmaple.com")  # a slip of the keyboard
+    book(client, commits, local(date(2026, 3, 20)), token_of(latest_screening()), email="alex@exmaple.com")
+    booked = Appointment.objects.get()
+    Appointment.objects.filter(pk=booked.pk).update(patient_email="alex@example.com")  # reception's correction
+    Client().post("/book/microneedling/screening/", data=answers_post(**ON_ISOTRETINOIN))
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+    page = signed_in(client, "Clinician").get(review_url(booked)).content.decode()
+    assert "This booking cannot be approved." in page and "answered the health questions again" in page
+
+
+def test_a_phone_booking_moved_to_a_day_the_patient_is_under_18_is_held(client, clock, commits):
+    make_clinic()
+    booked = phone_booking(date(2026, 3, 10), born=date(2008, 3, 5))
+    services.appointment_approve(appointment=booked, now=timezone.now())
+    reception = signed_in(Client(), "Reception")
+    reception.post(change_url(booked), edit_form(booked, start_0="2026-03-04", start_1="10:00:00"))
+    booked.refresh_from_db()
+    assert booked.start == local(date(2026, 3, 4)) and booked.status == Appointment.Status.PENDING_REVIEW
+    page = signed_in(Client(), "Clinician").get(QUEUE).content.decode()
+    assert "date of birth needs a check" in page  # the queue says why it is back
+
+
+def test_a_stranger_cannot_tell_a_recent_decline_by_what_the_result_page_offers(client, clock, commits):
+    make_clinic()
+    declined = screen_and_book(client, commits, TUESDAY, q_keloid="yes")
+    services.appointment_decline(appointment=declined, reason="Consultation first", now=timezone.now())
+    waiting = {"isotretinoin_recently": "yes", "last_dose": "2026-03-01"}
+    pages = [
+        Client().post("/book/microneedling/screening/", data=answers_post(email=email, **waiting), follow=True)
+        for email in ("alex@example.com", "someone.else@example.com")
+    ]
+    offers = ["Hydrating facial" in page.content.decode() for page in pages]
+    assert offers == [True, True]

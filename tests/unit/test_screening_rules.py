@@ -305,6 +305,23 @@ def test_held_for_a_clinician_then_answering_with_a_flag_again_is_held_for_that_
     assert decision.outcome == REVIEW and decision.flags == ("keloid",)
 
 
+def test_held_for_a_clinician_then_answering_with_only_a_wait_is_held_after_the_wait():
+    earlier = EarlierDecision(outcome=REVIEW, eligible_from=None, days_ago=5, needs_review=True)
+    decision = decide(never(yes={"sunburn"}), POLICY, TODAY, earlier=earlier)
+    assert decision.outcome == WAIT and "changed_answers" in decision.flags and decision.needs_review
+
+
+def test_an_unsure_date_inside_the_wait_then_the_same_date_sure_is_still_held_after_the_wait():
+    earlier = EarlierDecision(outcome=WAIT, eligible_from=date(2026, 4, 1), days_ago=1, needs_review=True)
+    decision = decide(stopped(date(2025, 10, 1)), POLICY, TODAY, earlier=earlier)
+    assert decision.outcome == WAIT and decision.needs_review
+
+
+def test_held_for_a_clinician_then_blocked_needs_no_flag():
+    earlier = EarlierDecision(outcome=REVIEW, eligible_from=None, days_ago=5, needs_review=True)
+    assert decide(taking(), POLICY, TODAY, earlier=earlier).flags == ()
+
+
 def test_a_recent_decline_holds_any_new_booking_and_says_why():
     assert decide(never(), POLICY, TODAY, declined_recently=True).outcome == REVIEW
     decision = decide(stopped(date(2026, 1, 1)), POLICY, TODAY, declined_recently=True)
