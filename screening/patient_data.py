@@ -68,13 +68,23 @@ def screening_answers_erase_expired(*, now: datetime, batch: int = 500) -> int:
             erased += _erase_answers(Screening.objects.filter(pk__in=ids), now=now)
 
 
+def _screenings_of(email: str):
+    """The patient's screenings: given under this email, or behind one of its bookings (a booking whose email staff
+    corrected keeps the screening it was made with, under the email first typed)."""
+    return Screening.objects.filter(Q(email__iexact=email) | Q(appointment__patient_email__iexact=email))
+
+
+def _reminders_of(email: str, screenings):
+    return EligibilityReminder.objects.filter(Q(email__iexact=email) | Q(screening__in=screenings))
+
+
 def patient_data_export(*, email: str, now: datetime, done_by=None, done_from=None) -> dict:
     """Everything held about the patient with this email, as JSON-ready data; record that it was exported."""
     appointments = Appointment.objects.filter(patient_email__iexact=email.strip()).select_related(
         "treatment", "practitioner"
     )
-    screenings = Screening.objects.filter(email__iexact=email.strip()).select_related("treatment")
-    reminders = EligibilityReminder.objects.filter(email__iexact=email.strip()).select_related("treatment")
+    screenings = _screenings_of(email.strip()).select_related("treatment")
+    reminders = _reminders_of(email.strip(), screenings).select_related("treatment")
     emails = AppointmentEmail.objects.filter(appointment__in=appointments).order_by("pk")
     data = {
         "email": email.strip(),
@@ -146,15 +156,16 @@ def patient_data_erase(*, email: str, now: datetime, done_by=None, done_from=Non
         appointments = Appointment.objects.select_for_update().filter(patient_email__iexact=email)
         if appointments.filter(status__in=HOLDING_TIME, start__gt=now).exists():
             raise ErasureRefused("This patient has an upcoming appointment. Cancel it first, then erase their data.")
-        screenings = Screening.objects.filter(email__iexact=email)
         appointment_ids = list(appointments.values_list("pk", flat=True))
+        screenings = Screening.objects.filter(pk__in=list(_screenings_of(email).values_list("pk", flat=True)))
         screening_ids = list(screenings.values_list("pk", flat=True))
+        reminders = _reminders_of(email, screenings)
         counts = {
             "audit_entries_scrubbed": _scrub_audit_log(Appointment, appointment_ids, PATIENT_FIELDS)
             + _scrub_audit_log(Screening, screening_ids, {"email"}),
             "screenings": _erase_screenings(screenings, now=now),
             "appointments": _anonymise_appointments(appointments),
-            "eligibility_reminders": EligibilityReminder.objects.filter(email__iexact=email).delete()[0],
+            "eligibility_reminders": reminders.delete()[0],
         }
         _record(PatientDataRequest.Kind.ERASURE, email, now=now, done_by=done_by, done_from=done_from, counts=counts)
     return counts

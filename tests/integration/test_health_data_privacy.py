@@ -331,3 +331,14 @@ def test_erasure_also_removes_the_patients_details_from_the_audit_log(clock, mic
     logged = json.dumps([[entry.changes, entry.serialized_data] for entry in LogEntry.objects.all()])
     assert "Alex Morgan" not in logged and EMAIL not in logged and "07700 900123" not in logged
     assert LogEntry.objects.get_for_object(appointment).count() == logged_before  # the who/when/what stays
+
+
+def test_export_and_erasure_find_the_answers_behind_a_booking_whose_email_staff_corrected(clock, microneedling):
+    appointment = booked(microneedling)
+    screening = make_screening(microneedling, email="alex@exmaple.com", appointment=appointment)  # typed wrongly
+    Appointment.objects.filter(pk=appointment.pk).update(patient_email=EMAIL, status=Appointment.Status.CANCELLED)
+    exported = patient_data.patient_data_export(email=EMAIL, now=datetime.now(LONDON))
+    assert [s["appointment"] for s in exported["screenings"]] == [str(appointment.public_id)]
+    patient_data.patient_data_erase(email=EMAIL, now=datetime.now(LONDON))
+    screening.refresh_from_db()
+    assert screening.answers is None and "exmaple" not in screening.email
