@@ -49,9 +49,25 @@ class ScreeningPolicyAdmin(admin.ModelAdmin):
         version = obj.rules_version
         super().save_model(request, obj, form, change)
         if change and obj.rules_version != version:
-            moved = services.eligibility_reminders_follow_policy(treatment=obj.treatment, now=timezone.now())
-            if moved:
-                self.message_user(request, f"Reminders moved to follow the new waiting period: {moved} patients.")
+            follow_the_rules(self, request, [obj.treatment])
+
+
+def follow_the_rules(model_admin, request, treatments) -> None:
+    """After staff change screening rules: patients waiting get their reminders on the new day, and confirmed
+    bookings the rules now rule out go back on hold for a clinician; staff are told how many of each."""
+    now, moved, held = timezone.now(), 0, 0
+    for treatment in treatments:
+        moved += services.eligibility_reminders_follow_policy(treatment=treatment, now=now)
+        held += services.screened_bookings_follow_policy(treatment=treatment, now=now)
+    if moved:
+        model_admin.message_user(request, f"Reminders moved to follow the new rules: {moved} patients.")
+    if held:
+        model_admin.message_user(
+            request,
+            f"{held} confirmed booking(s) are held for a clinician: under the new rules the patients' answers rule "
+            "them out. See Bookings awaiting review.",
+            messages.WARNING,
+        )
 
 
 @admin.register(Contraindication)
@@ -67,12 +83,8 @@ class ContraindicationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        # A question's wait is every screened treatment's policy: patients waiting follow it as they follow the months.
-        now, moved = timezone.now(), 0
-        for treatment in Treatment.objects.filter(requires_screening=True):
-            moved += services.eligibility_reminders_follow_policy(treatment=treatment, now=now)
-        if moved:
-            self.message_user(request, f"Reminders moved to follow the changed question: {moved} patients.")
+        # A question is every screened treatment's policy: patients follow it as they follow the months.
+        follow_the_rules(self, request, Treatment.objects.filter(requires_screening=True))
 
 
 class LaterScreeningInline(admin.TabularInline):

@@ -23,7 +23,7 @@ from booking.selectors import bookable_days, clinic_tz
 from . import selectors
 from .exceptions import NotEligible
 from .models import Screening
-from .services import screening_not_before
+from .services import RULES_CHANGED_MESSAGE, screening_not_before
 
 TOKEN_PARAM = "screening"  # noqa: S105 - a query parameter name, not a secret
 SESSION_IDS = "screening_ids"
@@ -130,6 +130,15 @@ def superseded(request, treatment: Treatment, later: Screening, *, announce: boo
     return _turn_away(request, url, reason, announce=announce)
 
 
+def rules_changed_since(request, treatment: Treatment, screening: Screening, *, announce: bool = True) -> Gate | None:
+    """Turn away answers decided under rules the clinic has changed since (a longer wait, a question that now blocks):
+    back to the questions, as the answers may mean something else now. None when the rules are the same."""
+    if screening.rules_version == selectors.screening_policy(treatment).rules_version:
+        return None
+    start_url = reverse("screening:start", args=[treatment.slug])
+    return _turn_away(request, start_url, RULES_CHANGED_MESSAGE.removesuffix("."), announce=announce)
+
+
 def booking_gate(request, treatment: Treatment, now: datetime, *, announce: bool = True) -> Gate:
     """Let a screened treatment's times be seen and booked only with the latest usable screening of this browser.
 
@@ -171,6 +180,8 @@ def booking_gate(request, treatment: Treatment, now: datetime, *, announce: bool
             announce=announce,
             message="Your answers have expired or were already used. Please answer them again.",
         )
+    if (turned_away := rules_changed_since(request, treatment, screening, announce=announce)) is not None:
+        return turned_away
     token = screening_token(screening)
     result_url = reverse("screening:result", args=[treatment.slug, token])
     name = treatment.name.lower()

@@ -24,6 +24,7 @@ from .models import EligibilityReminder, Screening, ScreeningPolicy
 
 ADVANCE_REMINDER_DAYS = 14
 REMINDER_SEND_TIME = time(9)
+RULES_CHANGED_MESSAGE = "The clinic has changed its health questions since you answered. Please answer them again."
 SUPERSEDED_MESSAGE = (
     "You answered the health questions again after these answers, so only your latest answers can be used. "
     "Please answer them again."
@@ -95,6 +96,36 @@ def eligibility_reminders_follow_policy(*, treatment: Treatment, now: datetime) 
         )
         moved += {(r.kind, r.due_on) for r in after} != before
     return moved
+
+
+def screened_bookings_follow_policy(*, treatment: Treatment, now: datetime) -> int:
+    """After staff change the treatment's rules, weigh each confirmed booking ahead again: one its answers, decided
+    again under the new rules, now rule out (a block, a wait past its day, an answer a clinician must now check) goes
+    back on hold for a clinician. Return how many. Bookings whose answers are erased keep their status."""
+    policy_row = screening_policy_ensure(treatment=treatment)
+    policy = _policy_values(policy_row)
+    booked = (
+        Appointment.objects.filter(treatment=treatment, status=Appointment.Status.CONFIRMED, start__gt=now)
+        .filter(screening__isnull=False)
+        .exclude(screening__rules_version=policy_row.rules_version)
+        .select_related("screening")
+    )
+    reason = f"Held for a clinician: the clinic changed its screening rules on {today_local(now)}."
+    held = 0
+    for appointment in booked:
+        screening = appointment.screening
+        if not screening.answers:
+            continue
+        decision = rules.decide(rules.Answers.from_json(screening.answers), policy, today_local(screening.created_at))
+        not_before = local_start_of(decision.eligible_from) if decision.eligible_from else None
+        ruled_out = (
+            not decision.can_book
+            or (not_before is not None and appointment.start < not_before)
+            or (decision.needs_review and not screening.needs_review)
+        )
+        if ruled_out and appointment_hold_for_review(appointment=appointment, reason=reason, now=now):
+            held += 1
+    return held
 
 
 def _policy_values(policy_row: ScreeningPolicy) -> rules.Policy:
@@ -337,6 +368,8 @@ def screening_book(*, screening: Screening, start: datetime, patient: PatientDet
         if selectors.later_screening(screening) is not None:
             # The latest answers win; they already weigh these ones (`rules.decide`'s earlier decision).
             raise ScreeningInvalid(SUPERSEDED_MESSAGE)
+        if screening.rules_version != selectors.screening_policy(screening.treatment).rules_version:
+            raise ScreeningInvalid(RULES_CHANGED_MESSAGE)  # decided under rules the clinic has changed since
         if screening.outcome == Screening.Outcome.BLOCKED:
             raise NotEligible("Your answers mean this treatment cannot be booked online yet.")
         if patient.email.strip().lower() != screening.email.lower():

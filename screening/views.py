@@ -121,9 +121,13 @@ def _own_screening(request, treatment, token) -> Screening:
 
 
 def _superseded(request, treatment, screening):
-    """Where to send the patient instead when later answers replaced `screening`, else None."""
+    """Where to send the patient instead when later answers replaced `screening`, or the clinic changed its rules
+    since it was decided; else None."""
     later = selectors.later_screening(screening, also_ids=gate.session_screening_ids(request))
-    return gate.superseded(request, treatment, later).response if later is not None else None
+    if later is not None:
+        return gate.superseded(request, treatment, later).response
+    turned_away = gate.rules_changed_since(request, treatment, screening)
+    return turned_away.response if turned_away is not None else None
 
 
 @require_safe

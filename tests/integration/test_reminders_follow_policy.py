@@ -8,11 +8,12 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
+from booking.models import Appointment
 from screening import reminders
 from screening.models import Contraindication, Screening, ScreeningPolicy
 
 from ..factories import signed_in
-from .screening_helpers import LONDON, SLUG, latest_screening, make_clinic, screen, token_of
+from .screening_helpers import LONDON, SLUG, book, latest_screening, local, make_clinic, screen, token_of
 
 pytestmark = pytest.mark.django_db
 LAST_DOSE = "2025-12-01"  # six months: eligible 1 June 2026
@@ -29,7 +30,7 @@ def opt_in():
     client.post(f"/book/{SLUG}/screening/{token_of(latest_screening())}/reminder/", {"consent": "on"})
 
 
-def set_wait_in_admin(treatment, months):
+def set_wait_in_admin(treatment, months, *, follow=False):
     policy = ScreeningPolicy.objects.get(treatment=treatment)
     response = signed_in(Client(), "Clinician").post(
         f"/admin/screening/screeningpolicy/{policy.pk}/change/",
@@ -39,8 +40,10 @@ def set_wait_in_admin(treatment, months):
             "recent_dose_window_months": 12,
             "screening_valid_minutes": 120,
         },
+        follow=follow,
     )
-    assert response.status_code == 302
+    assert response.status_code == 200 if follow else response.status_code == 302
+    return response
 
 
 def dispatch_on(clock, day: date):
@@ -138,3 +141,35 @@ def test_a_question_given_a_longer_wait_moves_the_email_too(clock, microneedling
     dispatch_on(clock, first_day + timedelta(days=14))
     [email] = wait_over_emails()
     assert "you can book microneedling" in email.body
+
+
+def test_answers_given_before_the_rules_changed_must_be_given_again_to_book(client, clock, microneedling, commits):
+    clock.move_to(datetime(2026, 5, 20, 9, tzinfo=LONDON))
+    screen(client, isotretinoin_recently="yes", last_dose=LAST_DOSE)  # eligible 1 June under six months
+    token = token_of(latest_screening())
+    set_wait_in_admin(microneedling, 7)  # now 1 July
+    page = client.get(f"/book/{SLUG}/screening/{token}/", follow=True).content.decode()
+    assert "The clinic has changed its health questions since you answered" in page
+    book(client, commits, local(date(2026, 6, 2)), token)
+    assert not Appointment.objects.exists()
+    screen(client, isotretinoin_recently="yes", last_dose=LAST_DOSE)  # the same answers, under the new rules
+    assert latest_screening().eligible_from == date(2026, 7, 1)
+
+
+def test_a_confirmed_booking_a_longer_wait_now_rules_out_is_held_for_a_clinician(client, clock, microneedling, commits):
+    clock.move_to(datetime(2026, 5, 20, 9, tzinfo=LONDON))
+    early = book_and_get(client, commits, date(2026, 6, 2))  # eligible from 1 June under six months
+    later = book_and_get(client, commits, date(2026, 7, 2))
+    assert early.status == later.status == Appointment.Status.CONFIRMED
+    response = set_wait_in_admin(microneedling, 7, follow=True)  # now from 1 July
+    assert "1 confirmed booking(s) are held for a clinician" in response.content.decode()
+    early.refresh_from_db()
+    later.refresh_from_db()
+    assert early.status == Appointment.Status.PENDING_REVIEW
+    assert later.status == Appointment.Status.CONFIRMED
+
+
+def book_and_get(client, commits, day):
+    screen(client, isotretinoin_recently="yes", last_dose=LAST_DOSE)
+    book(client, commits, local(day), token_of(latest_screening()))
+    return Appointment.objects.get(start=local(day))
