@@ -71,7 +71,10 @@ def screening_answers_erase_expired(*, now: datetime, batch: int = 500) -> int:
 def _screenings_of(email: str):
     """The patient's screenings: given under this email, or behind one of its bookings (a booking whose email staff
     corrected keeps the screening it was made with, under the email first typed)."""
-    return Screening.objects.filter(Q(email__iexact=email) | Q(appointment__patient_email__iexact=email))
+    # Two lookups, each through its own case-insensitive index; one OR across the join would read every screening.
+    by_email = Screening.objects.filter(email__iexact=email).values_list("pk", flat=True)
+    by_booking = Screening.objects.filter(appointment__patient_email__iexact=email).values_list("pk", flat=True)
+    return Screening.objects.filter(pk__in={*by_email, *by_booking})
 
 
 def _reminders_of(email: str, screenings):
@@ -157,7 +160,7 @@ def patient_data_erase(*, email: str, now: datetime, done_by=None, done_from=Non
         if appointments.filter(status__in=HOLDING_TIME, start__gt=now).exists():
             raise ErasureRefused("This patient has an upcoming appointment. Cancel it first, then erase their data.")
         appointment_ids = list(appointments.values_list("pk", flat=True))
-        screenings = Screening.objects.filter(pk__in=list(_screenings_of(email).values_list("pk", flat=True)))
+        screenings = _screenings_of(email)
         screening_ids = list(screenings.values_list("pk", flat=True))
         reminders = _reminders_of(email, screenings)
         counts = {
