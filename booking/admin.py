@@ -172,23 +172,27 @@ class TimeOffAdmin(admin.ModelAdmin):
         warn_of_stranded_bookings(self, request, stranded, practitioner=obj.practitioner, where="in this time off")
 
 
-def _status_action(status, description):
+def _status_action(status, description, *, cancelled_by=None, name=None, done=None):
     def action(modeladmin, request, queryset):
         now, changed = timezone.now(), 0
         for appointment in queryset:
             try:
                 services.appointment_change_status(
-                    appointment=appointment, status=status, now=now, reason=f"Set by {request.user.get_username()}"
+                    appointment=appointment,
+                    status=status,
+                    now=now,
+                    reason=f"Set by {request.user.get_username()}",
+                    cancelled_by=cancelled_by,
                 )
                 changed += 1
             except BookingError as error:
                 modeladmin.message_user(request, f"{appointment}: {error.message}", messages.WARNING)
         if changed:
-            modeladmin.message_user(request, f"{changed} appointment(s) {status_in_words(status)}.")
+            modeladmin.message_user(request, f"{changed} appointment(s) {done or status_in_words(status)}.")
         else:
             modeladmin.message_user(request, "No appointment was changed.", messages.WARNING)
 
-    action.__name__ = f"mark_{status}"
+    action.__name__ = name or f"mark_{status}"
     action.short_description = description
     action.allowed_permissions = ("change",)
     return action
@@ -295,7 +299,20 @@ class AppointmentAdmin(admin.ModelAdmin):
     actions = [
         _status_action(Appointment.Status.COMPLETED, "Mark selected as completed"),
         _status_action(Appointment.Status.NO_SHOW, "Mark selected as no-show"),
-        _status_action(Appointment.Status.CANCELLED, "Cancel selected (the clinic cancels; patients are emailed)"),
+        _status_action(
+            Appointment.Status.CANCELLED,
+            "Cancel selected at the patient's request (patients are emailed that it is cancelled)",
+            cancelled_by=services.CancelledBy.PATIENT,
+            name="cancel_for_patient",
+            done="cancelled at the patient's request",
+        ),
+        _status_action(
+            Appointment.Status.CANCELLED,
+            "Cancel selected: the clinic cancels (patients are emailed an apology)",
+            cancelled_by=services.CancelledBy.CLINIC,
+            name="cancel_by_clinic",
+            done="cancelled by the clinic",
+        ),
         "resend_confirmation",
     ]
 

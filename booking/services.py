@@ -6,6 +6,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -517,12 +518,37 @@ def appointment_emails_dispatch(*, now: datetime, limit: int | None = None) -> C
 _OUTCOMES = {Appointment.Status.COMPLETED, Appointment.Status.NO_SHOW}
 
 
-def appointment_change_status(*, appointment: Appointment, status: str, now: datetime, reason: str = "") -> Appointment:
-    """Staff move a booking along (completed, no-show, cancelled by the clinic), within the transition table.
+class CancelledBy(StrEnum):
+    """Who a cancellation staff record comes from: it decides what the patient is told."""
 
-    Completed and no-show are final and say how the visit went, so they wait until it has started: a mis-click on a
-    booking ahead would leave it impossible to cancel or to remind the patient of.
+    PATIENT = "patient"  # they asked (by phone, at the desk): told it is cancelled, as when they cancel online
+    CLINIC = "clinic"  # the clinic's doing: told so, with an apology
+
+
+_CANCELLATION = {
+    CancelledBy.PATIENT: ("Cancelled at the patient's request", AppointmentEmail.Kind.CANCELLED),
+    CancelledBy.CLINIC: ("Cancelled by the clinic", AppointmentEmail.Kind.CLINIC_CANCELLED),
+}
+
+
+def appointment_change_status(
+    *,
+    appointment: Appointment,
+    status: str,
+    now: datetime,
+    reason: str = "",
+    cancelled_by: CancelledBy | None = None,
+) -> Appointment:
+    """Staff move a booking along (completed, no-show, cancelled), within the transition table.
+
+    A cancellation says who it comes from (`cancelled_by`, required then): the patient is emailed the plain
+    cancellation when they asked for it, the clinic's apology when the clinic cancels. Completed and no-show are
+    final and say how the visit went, so they wait until it has started: a mis-click on a booking ahead would leave
+    it impossible to cancel or to remind the patient of.
     """
+    cancelling = status == Appointment.Status.CANCELLED
+    if cancelling and cancelled_by is None:
+        raise ValueError("Say who cancels (cancelled_by): the patient's email depends on it.")
     with transaction.atomic():
         appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
         if status in _OUTCOMES and now < appointment.start:
@@ -530,13 +556,14 @@ def appointment_change_status(*, appointment: Appointment, status: str, now: dat
                 f"This booking starts on {appointment.start.astimezone(clinic_tz()):%d %b at %H:%M}: it can be "
                 f"{status_in_words(status)} only once it has started."
             )
+        if cancelling:
+            who, kind = _CANCELLATION[CancelledBy(cancelled_by)]
+            reason = f"{who}. {reason}" if reason else who
         appointment.transition_to(status, reason=reason)
         appointment.save()
-        if status == Appointment.Status.CANCELLED:
+        if cancelling:
             _skip_pending_reminders(appointment)
             if appointment.start > now:  # a visit already past frees no time: nothing to tell the patient
-                # The clinic's doing, not the patient's: the email says so and apologises.
-                kind = AppointmentEmail.Kind.CLINIC_CANCELLED
                 appointment_email_queue(appointment=appointment, kind=kind, now=now)
     return appointment
 

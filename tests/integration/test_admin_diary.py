@@ -339,7 +339,9 @@ def test_a_move_the_diary_cannot_take_is_refused_and_changes_nothing(reception, 
 
 def test_a_cancelled_booking_cannot_be_given_a_new_time(reception, clock, facial, nurse):
     appointment = booked_online(facial, at(TUESDAY, 10))
-    services.appointment_change_status(appointment=appointment, status="cancelled", now=timezone.now())
+    services.appointment_change_status(
+        appointment=appointment, status="cancelled", now=timezone.now(), cancelled_by="clinic"
+    )
     appointment.refresh_from_db()
     response = reception.post(change_url(appointment), edit_form(appointment, start_1="11:00:00"))
     assert response.status_code == 200
@@ -397,7 +399,7 @@ def test_cancelling_a_visit_already_past_emails_nobody(reception, clock, facial,
     appointment = booked_online(facial, at(TUESDAY, 10))
     clock.move_to(at(TUESDAY, 15))
     mail.outbox.clear()
-    reception.post(LIST, {"action": "mark_cancelled", "_selected_action": [appointment.pk]})
+    reception.post(LIST, {"action": "cancel_for_patient", "_selected_action": [appointment.pk]})
     services.appointment_emails_dispatch(now=timezone.now())
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.CANCELLED and mail.outbox == []

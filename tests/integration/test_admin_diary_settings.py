@@ -176,7 +176,7 @@ def test_time_off_over_booked_patients_is_saved_with_a_warning_naming_them(recep
     alex = book(facial, at(TUESDAY, 11), "Alex Morgan")
     kept = book(facial, at(TUESDAY, 14), "Jo Blake")
     gone = book(facial, at(TUESDAY, 12), "Ray Finch")
-    services.appointment_change_status(appointment=gone, status="cancelled", now=timezone.now())
+    services.appointment_change_status(appointment=gone, status="cancelled", now=timezone.now(), cancelled_by="clinic")
 
     response = reception.post(TIME_OFF_ADD, time_off(nurse, at(TUESDAY, 9), at(TUESDAY, 13)), follow=True)
 

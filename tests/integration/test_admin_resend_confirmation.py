@@ -45,7 +45,9 @@ def test_editing_anything_else_or_a_closed_booking_sends_nothing(reception, cloc
     with commits(execute=True):
         reception.post(change_url(appointment), edit_form(appointment, patient_phone="07700 900999"))
     assert mail.outbox == []
-    services.appointment_change_status(appointment=appointment, status="cancelled", now=timezone.now())
+    services.appointment_change_status(
+        appointment=appointment, status="cancelled", now=timezone.now(), cancelled_by="clinic"
+    )
     appointment.refresh_from_db()
     mail.outbox.clear()
     with commits(execute=True):
@@ -56,7 +58,7 @@ def test_editing_anything_else_or_a_closed_booking_sends_nothing(reception, cloc
 def test_staff_can_resend_the_confirmation_from_the_list(reception, clock, commits, facial, nurse):
     kept = booked_online(facial, at(THURSDAY, 10))
     gone = booked_online(facial, at(THURSDAY, 14), email="sam@example.com")
-    services.appointment_change_status(appointment=gone, status="cancelled", now=timezone.now())
+    services.appointment_change_status(appointment=gone, status="cancelled", now=timezone.now(), cancelled_by="clinic")
     services.appointment_emails_dispatch(now=timezone.now())  # the cancellation
     mail.outbox.clear()
     with commits(execute=True):

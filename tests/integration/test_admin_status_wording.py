@@ -32,7 +32,7 @@ def no_show(clock, facial, nurse):
 
 
 def test_cancelling_a_no_show_says_so_in_words_and_that_nothing_changed(reception, no_show):
-    response = reception.post(LIST, {"action": "mark_cancelled", "_selected_action": [no_show.pk]}, follow=True)
+    response = reception.post(LIST, {"action": "cancel_for_patient", "_selected_action": [no_show.pk]}, follow=True)
 
     assert shown(response) == [
         (
@@ -49,7 +49,9 @@ def test_a_cancelled_booking_cannot_be_marked_as_a_no_show(reception, clock, fac
     appointment = services.appointment_book(
         treatment=facial, start=TEN_ON_TUESDAY, patient=patient(), now=timezone.now()
     )
-    services.appointment_change_status(appointment=appointment, status="cancelled", now=timezone.now())
+    services.appointment_change_status(
+        appointment=appointment, status="cancelled", now=timezone.now(), cancelled_by="clinic"
+    )
     clock.move_to(TEN_ON_TUESDAY.replace(hour=11))
 
     response = reception.post(LIST, {"action": "mark_no_show", "_selected_action": [appointment.pk]}, follow=True)

@@ -1,4 +1,6 @@
-"""When the clinic cancels, the patient is told it was the clinic, with an apology and a way to book again."""
+"""When the clinic cancels, the patient is told it was the clinic, with an apology and a way to book again; when
+reception cancels because the patient asked (by phone, inside the online cut-off), the patient is told plainly, as
+when they cancel online."""
 
 import icalendar
 import pytest
@@ -6,6 +8,7 @@ from django.core import mail
 from django.utils import timezone
 
 from booking import services
+from booking.models import Appointment
 
 from .test_admin_diary import LIST, THURSDAY, at, booked_online
 
@@ -19,8 +22,10 @@ def test_a_clinic_cancellation_apologises_and_invites_the_patient_to_rebook_or_c
     appointment = booked_online(facial, at(THURSDAY, 10))
     mail.outbox.clear()
     with commits(execute=True):
-        response = reception.post(LIST, {"action": "mark_cancelled", "_selected_action": [appointment.pk]}, follow=True)
-    assert "1 appointment(s) cancelled." in response.content.decode()
+        response = reception.post(
+            LIST, {"action": "cancel_by_clinic", "_selected_action": [appointment.pk]}, follow=True
+        )
+    assert "1 appointment(s) cancelled by the clinic." in response.content.decode()
     [message] = mail.outbox
     assert message.subject == "We are sorry, we have had to cancel your appointment: Hydrating facial, 5 March"
     assert "we have had to cancel your appointment below" in message.body
@@ -42,3 +47,38 @@ def test_a_patients_own_cancellation_still_reads_as_theirs(clock, facial, nurse)
     [message] = mail.outbox
     assert message.subject == "Your appointment has been cancelled: Hydrating facial, 5 March"
     assert "sorry" not in message.body.lower()
+
+
+def test_the_diary_offers_a_cancellation_at_the_patients_request_and_one_by_the_clinic(reception, clock, facial, nurse):
+    booked_online(facial, at(THURSDAY, 10))
+    page = reception.get(LIST).content.decode()
+    assert "Cancel selected at the patient&#x27;s request (patients are emailed that it is cancelled)" in page
+    assert "Cancel selected: the clinic cancels (patients are emailed an apology)" in page
+
+
+def test_a_cancellation_the_patient_asked_for_by_phone_reads_as_theirs_not_the_clinics(
+    reception, clock, commits, facial, nurse
+):
+    appointment = booked_online(facial, at(THURSDAY, 10))
+    clock.move_to(at(THURSDAY, 8))  # inside the online cut-off: the patient has to phone
+    mail.outbox.clear()
+    with commits(execute=True):
+        response = reception.post(
+            LIST, {"action": "cancel_for_patient", "_selected_action": [appointment.pk]}, follow=True
+        )
+    assert "1 appointment(s) cancelled at the patient&#x27;s request." in response.content.decode()
+    [message] = mail.outbox
+    assert message.subject == "Your appointment has been cancelled: Hydrating facial, 5 March"
+    assert "has been cancelled and the time released" in message.body
+    assert "sorry" not in message.body.lower() and "we have had to cancel" not in message.body
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CANCELLED
+    assert appointment.status_reason.startswith("Cancelled at the patient's request.")
+
+
+def test_staff_cancelling_must_say_who_cancels(clock, facial, nurse):
+    appointment = booked_online(facial, at(THURSDAY, 10))
+    with pytest.raises(ValueError, match="who cancels"):
+        services.appointment_change_status(appointment=appointment, status="cancelled", now=timezone.now())
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CONFIRMED
