@@ -94,7 +94,8 @@ _AHEAD_ONLY = {AppointmentEmail.Kind.REMINDER, AppointmentEmail.Kind.REVIEW_DUE}
 def still_relevant(email: AppointmentEmail, *, now: datetime) -> bool:
     """Whether a due email should still go: none to a patient whose details were erased (the clinic's review nudge
     aside); each only while the booking is still what it says (`_STILL_TRUE_OF`), for the start it was queued for
-    when it names one, and reminders and nudges only for a time still ahead."""
+    when it names one, and reminders and nudges only for a time still ahead; a "moved" email only while the time or
+    practitioner differ from what the patient was last told."""
     appointment = email.appointment
     if appointment.details_erased and email.kind != AppointmentEmail.Kind.REVIEW_DUE:
         return False  # the patient asked to be forgotten: their address is a placeholder now
@@ -102,38 +103,35 @@ def still_relevant(email: AppointmentEmail, *, now: datetime) -> bool:
         return False
     if email.kind in _FOR_ONE_START and appointment.start != email.appointment_start:
         return False
+    if email.kind == AppointmentEmail.Kind.RESCHEDULED and nothing_new_to_tell(appointment):
+        return False  # moved away and back, or an email since already said it: nothing changed for the patient
     return email.kind not in _AHEAD_ONLY or appointment.start > now
 
 
-# Emails that told the patient a time: a "moved" email says what changed since the last of these that went.
-_TOLD_A_TIME = {
+# Emails that tell the patient their time and practitioner: once one has gone, the booking records what it said.
+TELLS_THE_TIME = {
     AppointmentEmail.Kind.CONFIRMED,
     AppointmentEmail.Kind.RECEIVED,
     AppointmentEmail.Kind.APPROVED,
     AppointmentEmail.Kind.RESCHEDULED,
+    AppointmentEmail.Kind.REMINDER,
 }
 
 
-def start_last_told(email: AppointmentEmail):
-    """The start the patient had last been emailed when the move behind `email` was made (None if no such email had
-    gone): a move that kept it gave them another practitioner.
-
-    A "moved" email is due the moment its move is made (`due_at`), so what went before that is what the patient knew
-    then; an email sent since (a confirmation still waiting when the booking moved away and back) already shows the
-    new state and says nothing of what changed.
-    """
-    return (
-        AppointmentEmail.objects.filter(
-            appointment_id=email.appointment_id,
-            kind__in=_TOLD_A_TIME,
-            state=AppointmentEmail.State.SENT,
-            sent_at__lt=email.due_at,
-        )
-        .exclude(pk=email.pk)
-        .order_by("-sent_at", "-pk")
-        .values_list("appointment_start", flat=True)
-        .first()
+def record_what_was_told(email: AppointmentEmail) -> None:
+    """Remember on the booking the time and practitioner the email just sent named (as rendered, even if the booking
+    has changed since), for the next "moved" email to compare with. An update of its own: no audit entry, no new
+    calendar sequence, no diary change."""
+    appointment = email.appointment
+    Appointment.objects.filter(pk=appointment.pk).update(
+        told_start=appointment.start, told_practitioner=appointment.practitioner_id
     )
+
+
+def nothing_new_to_tell(appointment: Appointment) -> bool:
+    """Whether the booking's time and practitioner are what the patient's emails last told them."""
+    told = (appointment.told_start, appointment.told_practitioner_id)
+    return appointment.told_start is not None and told == (appointment.start, appointment.practitioner_id)
 
 
 def when_words(start_local: datetime, *, now: datetime) -> str:
@@ -314,7 +312,9 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
         else None,
     }
     if email.kind == AppointmentEmail.Kind.RESCHEDULED:
-        told = start_last_told(email)
+        # Compared with what the patient was last told (`still_relevant` has made sure something differs); nothing
+        # told yet (every earlier email failed, or an address corrected since) leaves both unset: the plain wording.
+        told = appointment.told_start
         context["same_time"] = told == appointment.start  # only who they will see has changed
         context["moved_from"] = told.astimezone(tz) if told is not None and told != appointment.start else None
     if email.kind == AppointmentEmail.Kind.DECLINED:

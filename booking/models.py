@@ -321,6 +321,12 @@ class Appointment(models.Model):
     # clinician could read as real.
     patient_date_of_birth = models.DateField(null=True)
     status_reason = models.TextField(blank=True, help_text="Why it was declined or cancelled, when known.")
+    # What the patient's emails last told them of the time and practitioner (None: nothing has gone yet, or staff
+    # corrected the address since): a "moved" email says what changed since then, and goes only if something did.
+    told_start = models.DateTimeField(null=True, editable=False)
+    told_practitioner = models.ForeignKey(
+        Practitioner, null=True, on_delete=models.SET_NULL, related_name="+", editable=False, db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

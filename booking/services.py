@@ -489,9 +489,12 @@ def _appointment_email_attempt(email: AppointmentEmail, now: datetime) -> str:
         email.state = AppointmentEmail.State.SKIPPED
         email.save(update_fields=["state"])
         return emails.SKIPPED
-    return emails.attempt_send(
+    outcome = emails.attempt_send(
         email, send=lambda: emails.send_appointment_email(email, now=now), now=now, due_field="due_at"
     )
+    if outcome == emails.SENT and email.kind in emails.TELLS_THE_TIME:
+        emails.record_what_was_told(email)
+    return outcome
 
 
 def appointment_email_send(*, email_id: int, now: datetime) -> bool:

@@ -68,3 +68,71 @@ def test_a_move_away_and_back_before_any_email_went_does_not_claim_a_new_practit
     clock.shift(timedelta(minutes=1))
     dispatch()  # the confirmation, then the "moved" email: neither says "now with"
     assert not any("now with" in message.subject for message in mail.outbox)
+
+
+FRIDAY = date(2026, 3, 6)
+
+
+def told(clock, then):
+    """Do `then` a little later, as reception would, and send what is due; return the emails that went."""
+    clock.shift(timedelta(minutes=5))
+    then()
+    clock.shift(timedelta(minutes=1))
+    mail.outbox.clear()
+    dispatch()
+    return list(mail.outbox)
+
+
+def give_to(appointment, practitioner):
+    appointment.refresh_from_db()
+    services.appointment_staff_move(
+        appointment=appointment, start=appointment.start, practitioner=practitioner, now=timezone.now()
+    )
+
+
+def move(appointment, start):
+    appointment.refresh_from_db()
+    services.appointment_reschedule(appointment=appointment, new_start=start, now=timezone.now())
+
+
+def test_a_new_practitioner_after_the_patient_moved_says_same_time_not_the_old_move_again(clock, facial, nurse):
+    ada = make_practitioner("Nurse Ada", treatments=[facial])
+    appointment = booked_online(facial, at(THURSDAY, 11))
+    first = appointment.practitioner
+    other = ada if first == nurse else nurse
+    [moved] = told(clock, lambda: move(appointment, at(FRIDAY, 14)))
+    assert "moved from Thursday 5 March at 11:00 to Friday 6 March at 14:00" in moved.body
+
+    [now_with] = told(clock, lambda: give_to(appointment, other))
+    assert now_with.subject == f"Your appointment is now with {other.name}: Hydrating facial, 6 March at 14:00"
+    assert f"same time, Friday 6 March at 14:00, but you will now see {other.name}." in now_with.body
+    assert "moved from" not in now_with.body
+
+    [back] = told(clock, lambda: give_to(appointment, first))  # and back again, later on
+    assert back.subject == f"Your appointment is now with {first.name}: Hydrating facial, 6 March at 14:00"
+    assert "moved from" not in back.body
+
+
+def test_a_new_practitioner_after_a_move_away_and_back_says_same_time(clock, facial, nurse):
+    ada = make_practitioner("Nurse Ada", treatments=[facial])
+    appointment = booked_online(facial, at(THURSDAY, 11))
+    other = ada if appointment.practitioner == nurse else nurse
+    told(clock, lambda: move(appointment, at(FRIDAY, 14)))
+    [back] = told(clock, lambda: move(appointment, at(THURSDAY, 11)))
+    assert "moved from Friday 6 March at 14:00 to Thursday 5 March at 11:00" in back.body
+
+    [now_with] = told(clock, lambda: give_to(appointment, other))
+    assert f"same time, Thursday 5 March at 11:00, but you will now see {other.name}." in now_with.body
+    assert "moved from" not in now_with.body
+
+
+def test_a_move_away_and_back_before_the_next_email_tells_the_patient_nothing(clock, facial, nurse):
+    appointment = booked_online(facial, at(THURSDAY, 11))
+
+    def away_and_back():
+        move(appointment, at(FRIDAY, 14))
+        clock.shift(timedelta(seconds=40))
+        move(appointment, at(THURSDAY, 11))
+
+    # Nothing differs from what the patient was last told (Thursday at 11:00 with the same practitioner).
+    assert told(clock, away_and_back) == []
