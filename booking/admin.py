@@ -285,6 +285,11 @@ class AppointmentAdminForm(forms.ModelForm):
         return cleaned
 
 
+def _another_address(before: str | None, after: str) -> bool:
+    """Whether staff changed the address to another one (not just its case, which reaches the same inbox)."""
+    return (before or "").casefold() != after.casefold()
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(admin.ModelAdmin):
     form = AppointmentAdminForm
@@ -370,7 +375,10 @@ class AppointmentAdmin(admin.ModelAdmin):
                     "review. The patient is told it is received; a clinician confirms or declines it.",
                     messages.WARNING,
                 )
-        elif form.moves_the_booking():
+            return
+        before = form.initial.get("patient_email")
+        address_corrected = "patient_email" in form.changed_data and _another_address(before, obj.patient_email)
+        if form.moves_the_booking():
             edited = [name for name in form.changed_data if name not in ("start", "practitioner")]
             if edited:
                 obj.save(update_fields=[*edited, "updated_at"])
@@ -388,14 +396,15 @@ class AppointmentAdmin(admin.ModelAdmin):
             obj.refresh_from_db()
         else:
             super().save_model(request, obj, form, change)
-            if "patient_email" in form.changed_data:
-                # The emails so far went to the wrong address: send the booking, and its manage link, to the new one.
-                try:
-                    services.appointment_confirmation_resend(appointment=obj, now=now)
-                except BookingError:
-                    pass  # a booking closed or past: nothing to tell the patient
-                else:
-                    self.message_user(request, f"The booking was emailed again, to {obj.patient_email}.")
+        if address_corrected:
+            # The emails so far went to the wrong address: send the booking as it stands now, with its manage link,
+            # to the new one (after a move in the same save, the new time, and no "moved" email).
+            try:
+                services.appointment_address_corrected(appointment=obj, now=now)
+            except BookingError:
+                pass  # a booking closed or past: nothing to tell the patient
+            else:
+                self.message_user(request, f"The booking was emailed again, to {obj.patient_email}.")
 
     @admin.action(description="Email the booking again to the patient (confirmation and manage link)")
     def resend_confirmation(self, request, queryset):

@@ -371,13 +371,14 @@ def appointment_email_queue(
 ):
     """Record that an email must go out and, once the transaction commits, hand it to a worker if it is due.
 
-    `again`: send it even if this kind already went for this start (a confirmation sent again).
+    `again`: send it even if this kind already went for this start (a confirmation sent again), and a row still
+    waiting (e.g. backing off after the old address was refused) goes at `due_at` with a fresh count of attempts.
     """
     due_at = due_at or now
     email, created = AppointmentEmail.objects.get_or_create(
         appointment=appointment, kind=kind, appointment_start=appointment.start, defaults={"due_at": due_at}
     )
-    if not created and (kind in _REARMABLE or again) and email.state != AppointmentEmail.State.PENDING:
+    if not created and (again or (kind in _REARMABLE and email.state != AppointmentEmail.State.PENDING)):
         # One row per kind and start time: moving back to a time re-arms its row rather than adding another.
         email.state = AppointmentEmail.State.PENDING
         email.due_at = due_at
@@ -407,6 +408,20 @@ def appointment_confirmation_resend(*, appointment: Appointment, now: datetime) 
         pending = appointment.status == Appointment.Status.PENDING_REVIEW
         kind = AppointmentEmail.Kind.RECEIVED if pending else AppointmentEmail.Kind.CONFIRMED
         return appointment_email_queue(appointment=appointment, kind=kind, now=now, again=True)
+
+
+def appointment_address_corrected(*, appointment: Appointment, now: datetime) -> AppointmentEmail:
+    """Staff corrected the patient's email address: send the new one the booking as it stands now (the confirmation,
+    or the "received" email, at once and with a fresh count of attempts), not a "moved" email about a time that
+    address never heard of. Refused as `appointment_confirmation_resend` refuses (a booking closed or past)."""
+    with transaction.atomic():
+        email = appointment_confirmation_resend(appointment=appointment, now=now)
+        # What the old address was told is nothing the new one knows: the next "moved" email compares with this one.
+        Appointment.objects.filter(pk=appointment.pk).update(told_start=None, told_practitioner=None)
+        appointment.emails.filter(kind=AppointmentEmail.Kind.RESCHEDULED, state=AppointmentEmail.State.PENDING).update(
+            state=AppointmentEmail.State.SKIPPED
+        )
+    return email
 
 
 # The reminder leaves the patient at least this long to cancel or move online after reading it.
