@@ -240,7 +240,8 @@ def _queue_first_emails(appointment: Appointment, *, now: datetime) -> None:
     """A booking made this moment has no email rows yet: add them in one statement, and hand the due ones on.
 
     A confirmed booking gets the confirmation; one held for review the "received" email and the clinic's nudge.
-    Either gets its reminder, which waits while a clinician has yet to decide.
+    Either gets its reminder (which waits while a clinician has yet to decide), unless it would be due within
+    REMINDER_MIN_GAP: the first email has just said it all.
     """
     if appointment.status == Appointment.Status.PENDING_REVIEW:
         nudge_at = review_nudge_due_at(appointment.start, now=now)
@@ -248,7 +249,7 @@ def _queue_first_emails(appointment: Appointment, *, now: datetime) -> None:
     else:
         due = {AppointmentEmail.Kind.CONFIRMED: now}
     reminder_at = appointment_reminder_due_at(appointment.start)
-    if reminder_at > now:
+    if reminder_worth_sending(reminder_at, now=now):
         due[AppointmentEmail.Kind.REMINDER] = reminder_at
     rows = AppointmentEmail.objects.bulk_create(
         AppointmentEmail(appointment=appointment, kind=kind, appointment_start=appointment.start, due_at=due_at)
@@ -444,10 +445,22 @@ def appointment_reminder_due_at(start: datetime) -> datetime:
     return min(due, latest.astimezone(UTC))
 
 
+# A reminder due this soon after an email that has just told the patient their booking in full (the confirmation,
+# the "moved" email, the approval) is not sent: it would only repeat that email, minutes or hours later.
+REMINDER_MIN_GAP = timedelta(hours=12)
+
+
+def reminder_worth_sending(due_at: datetime, *, now: datetime) -> bool:
+    """Whether a reminder due at `due_at` still says something new to a patient who has been told their booking at
+    `now`: only if it is due more than REMINDER_MIN_GAP later."""
+    return due_at > now + REMINDER_MIN_GAP
+
+
 def appointment_reminder_schedule(*, appointment: Appointment, now: datetime) -> AppointmentEmail | None:
-    """Queue the appointment reminder, unless the appointment is already closer than that."""
+    """Queue the appointment reminder, unless it would be due within REMINDER_MIN_GAP of now (or has passed): the
+    email telling the patient of the change has just said it all."""
     due_at = appointment_reminder_due_at(appointment.start)
-    if due_at <= now:
+    if not reminder_worth_sending(due_at, now=now):
         return None
     return appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.REMINDER, now=now, due_at=due_at)
 
@@ -490,7 +503,8 @@ def _claimable_emails(now: datetime):
         AppointmentEmail.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("appointment__treatment", "appointment__practitioner")
         .filter(state=AppointmentEmail.State.PENDING, due_at__lte=now)
-        # A reminder waits while a clinician has yet to decide: approved later, it still goes before the visit.
+        # A reminder waits while a clinician has yet to decide; approved, it goes, unless the approval came so close to
+        # it that it was skipped (appointment_approve).
         .exclude(
             kind=AppointmentEmail.Kind.REMINDER,
             appointment__status=Appointment.Status.PENDING_REVIEW,
@@ -630,6 +644,13 @@ def appointment_approve(*, appointment: Appointment, now: datetime, decided_by: 
         appointment.transition_to(Appointment.Status.CONFIRMED, reason=f"Approved by {decided_by}".strip())
         appointment.save()
         appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.APPROVED, now=now)
+        # The reminder waited for this decision; due already, or soon, it would only repeat the approval (or, sent
+        # in due order, come before it), so it goes only if it is still well ahead.
+        appointment.emails.filter(
+            kind=AppointmentEmail.Kind.REMINDER,
+            state=AppointmentEmail.State.PENDING,
+            due_at__lte=now + REMINDER_MIN_GAP,
+        ).update(state=AppointmentEmail.State.SKIPPED)
     return appointment
 
 

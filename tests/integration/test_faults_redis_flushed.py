@@ -27,7 +27,7 @@ from ..redis_server import celery_on, redis_server, worker
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 LONDON = ZoneInfo("Europe/London")
-MONDAY, TUESDAY, WEDNESDAY = date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)
+SUNDAY, TUESDAY, WEDNESDAY = date(2026, 3, 1), date(2026, 3, 3), date(2026, 3, 4)
 DETAILS = "/book/hydrating-facial/details/"
 API = "/api/availability/hydrating-facial/"
 
@@ -63,7 +63,8 @@ def test_redis_flushed_with_emails_queued_the_next_pass_sends_each_from_the_data
     own_redis, client, facial, nurse, next_pass
 ):
     needling = make_treatment("microneedling", minutes=60, requires_screening=True)
-    with celery_on(own_redis.url), time_machine.travel(at(MONDAY, 8), tick=True) as traveller:
+    # Booked on the Sunday: each reminder (due on Monday) is more than REMINDER_MIN_GAP after its confirmation.
+    with celery_on(own_redis.url), time_machine.travel(at(SUNDAY, 8), tick=True) as traveller:
         for n, hour in enumerate((10, 11, 12)):
             response = client.post(DETAILS, booking_post(slot_value(at(WEDNESDAY, hour)), email=f"p{n}@example.com"))
             assert response.status_code == 302

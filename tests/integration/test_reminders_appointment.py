@@ -18,7 +18,7 @@ from booking import services, tasks
 from booking.models import Appointment, AppointmentEmail
 from clinic.celery import app as celery_app
 
-from ..factories import patient
+from ..factories import make_practitioner, make_treatment, patient
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
@@ -135,7 +135,7 @@ def test_booking_less_than_a_day_ahead_gets_no_reminder(clock, facial, nurse):
     assert not appointment.emails.filter(kind=REMINDER).exists()
 
 
-def test_cancelled_appointment_gets_no_reminder(clock, facial, nurse):
+def test_cancelled_appointment_gets_no_reminder(clock, facial, nurse, a_day_before):
     appointment = book(facial, at(date(2026, 3, 4), 10))
     services.appointment_cancel(appointment=appointment, now=timezone.now())
     clock.move_to(at(date(2026, 3, 3), 10))
@@ -156,7 +156,7 @@ def test_rescheduled_appointment_is_reminded_of_the_new_time_only(clock, facial,
     assert message.subject == "Reminder: Hydrating facial tomorrow at 14:00"
 
 
-def test_moving_away_from_a_time_and_back_again_reminds_once_for_that_time(clock, facial, nurse):
+def test_moving_away_from_a_time_and_back_again_reminds_once_for_that_time(clock, facial, nurse, a_day_before):
     ten = at(date(2026, 3, 4), 10)
     appointment = book(facial, ten)
     services.appointment_reschedule(appointment=appointment, new_start=at(date(2026, 3, 5), 14), now=timezone.now())
@@ -173,20 +173,87 @@ def test_moving_away_from_a_time_and_back_again_reminds_once_for_that_time(clock
     assert [m.subject for m in reminders_sent()] == ["Reminder: Hydrating facial tomorrow at 10:00"]
 
 
-def test_reminder_waits_for_the_clinician_and_goes_once_the_booking_is_approved(clock, facial, nurse):
-    appointment = book(facial, at(date(2026, 3, 4), 10), status=Appointment.Status.PENDING_REVIEW)
-    clock.move_to(at(date(2026, 3, 3), 10))
-    dispatch()
-    assert reminders_sent() == []
-    assert appointment.emails.get(kind=REMINDER).state == AppointmentEmail.State.PENDING
-
+def test_reminder_waits_for_the_clinician_and_goes_once_the_booking_is_approved_in_good_time(
+    clock, facial, nurse, a_day_before
+):
+    appointment = book(facial, at(date(2026, 3, 5), 10), status=Appointment.Status.PENDING_REVIEW)
     clock.move_to(at(date(2026, 3, 3), 16))
     services.appointment_approve(appointment=appointment, now=timezone.now())
+    dispatch()
+    assert reminders_sent() == []
+    clock.move_to(at(date(2026, 3, 4), 10))
     dispatch()
     assert [m.subject for m in reminders_sent()] == ["Reminder: Hydrating facial tomorrow at 10:00"]
 
 
-def test_declined_booking_and_one_never_decided_get_no_reminder(clock, facial, nurse):
+def test_a_booking_approved_after_its_reminders_time_gets_the_confirmation_and_no_reminder(
+    clock, facial, nurse, a_day_before
+):
+    appointment = book(facial, at(date(2026, 3, 4), 10), status=Appointment.Status.PENDING_REVIEW)
+    clock.move_to(at(date(2026, 3, 3), 10))
+    dispatch()
+    assert reminders_sent() == []
+    assert appointment.emails.get(kind=REMINDER).state == AppointmentEmail.State.PENDING  # waiting for a clinician
+
+    clock.move_to(at(date(2026, 3, 3), 16))
+    mail.outbox.clear()
+    services.appointment_approve(appointment=appointment, now=timezone.now())
+    dispatch()
+    clock.move_to(at(date(2026, 3, 3), 20))
+    dispatch()
+    # The approval has just said it all; a reminder due earlier would even have gone first.
+    assert [m.subject for m in mail.outbox] == ["Your appointment is confirmed: Hydrating facial, 4 March at 10:00"]
+
+
+def test_a_phone_booking_held_for_review_and_approved_the_day_before_gets_no_reminder_before_its_confirmation(
+    clock,
+):
+    microneedling = make_treatment("microneedling", minutes=60, requires_screening=True)
+    ben = make_practitioner("Nurse Ben", treatments=[microneedling])
+    clock.move_to(at(date(2026, 10, 20), 10))
+    appointment = services.appointment_staff_book(
+        treatment=microneedling,
+        practitioner=ben,
+        start=at(date(2026, 10, 27), 11),
+        patient=patient(),
+        now=timezone.now(),
+    )
+    dispatch()
+    clock.move_to(at(date(2026, 10, 26), 9))  # a day after the reminder's time (Sunday 11:00)
+    mail.outbox.clear()
+    services.appointment_approve(appointment=appointment, now=timezone.now(), decided_by="Dr Shah")
+    dispatch()
+    clock.move_to(at(date(2026, 10, 27), 10))
+    dispatch()
+    assert [m.subject for m in mail.outbox] == ["Your appointment is confirmed: Microneedling, 27 October at 11:00"]
+
+
+def test_a_reminder_due_within_hours_of_the_booking_is_not_sent_after_its_confirmation(clock, facial, nurse):
+    clock.move_to(at(date(2026, 3, 2), 9, 55))
+    appointment = book(facial, at(date(2026, 3, 4), 10))  # the reminder would be due at 10:00 today
+    dispatch()
+    clock.move_to(at(date(2026, 3, 2), 10, 5))
+    dispatch()
+    assert [m.subject for m in mail.outbox] == ["Your appointment is confirmed: Hydrating facial, 4 March at 10:00"]
+    assert not appointment.emails.filter(kind=REMINDER).exists()
+    # Further ahead than the margin (services.REMINDER_MIN_GAP, 12 hours), it goes as ever.
+    later = book(facial, at(date(2026, 3, 5), 10))
+    assert later.emails.get(kind=REMINDER).due_at == at(date(2026, 3, 3), 10)
+
+
+def test_a_move_that_brings_the_reminder_within_hours_sends_the_moved_email_only(clock, facial, nurse):
+    appointment = book(facial, at(date(2026, 3, 6), 10))
+    dispatch()
+    mail.outbox.clear()
+    clock.move_to(at(date(2026, 3, 2), 9, 55))
+    services.appointment_reschedule(appointment=appointment, new_start=at(date(2026, 3, 4), 10), now=timezone.now())
+    dispatch()
+    clock.move_to(at(date(2026, 3, 2), 10, 5))
+    dispatch()
+    assert [m.subject for m in mail.outbox] == ["Your appointment has moved: Hydrating facial, 4 March at 10:00"]
+
+
+def test_declined_booking_and_one_never_decided_get_no_reminder(clock, facial, nurse, a_day_before):
     declined = book(facial, at(date(2026, 3, 4), 10), status=Appointment.Status.PENDING_REVIEW)
     undecided = book(facial, at(date(2026, 3, 4), 14), status=Appointment.Status.PENDING_REVIEW)
     services.appointment_decline(appointment=declined, reason="Not suitable", now=timezone.now())
@@ -197,7 +264,7 @@ def test_declined_booking_and_one_never_decided_get_no_reminder(clock, facial, n
 
 
 def test_smtp_failure_is_retried_with_growing_jittered_delays_then_marked_failed_and_shown_in_admin(
-    clock, facial, nurse, settings, client
+    clock, facial, nurse, settings, client, a_day_before
 ):
     settings.EMAIL_BACKEND = f"{__name__}.SMTPDown"
     settings.EMAIL_MAX_ATTEMPTS = 4
@@ -263,7 +330,7 @@ def test_send_task_delivered_twice_sends_once(clock, facial, nurse):
     assert len(mail.outbox) == 1
 
 
-def test_send_task_does_not_send_a_reminder_before_it_is_due(clock, facial, nurse):
+def test_send_task_does_not_send_a_reminder_before_it_is_due(clock, facial, nurse, a_day_before):
     appointment = book(facial, at(date(2026, 3, 4), 10))
     reminder = appointment.emails.get(kind=REMINDER)
     assert tasks.send_appointment_email.delay(reminder.pk).get() is False
