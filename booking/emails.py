@@ -317,6 +317,10 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
         told = appointment.told_start
         context["same_time"] = told == appointment.start  # only who they will see has changed
         context["moved_from"] = told.astimezone(tz) if told is not None and told != appointment.start else None
+        # Held for review: for the patient's answers, or (a phone booking, which has none) for a clinician to confirm.
+        context["with_answers"] = appointment.status == Appointment.Status.PENDING_REVIEW and hasattr(
+            appointment, "screening"
+        )
     if email.kind == AppointmentEmail.Kind.DECLINED:
         # Only treatments safe for why the patient was stopped; with none, the email asks them to call.
         context["alternatives"] = safe_alternatives_after_decline(appointment)
