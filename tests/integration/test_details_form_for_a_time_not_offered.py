@@ -7,7 +7,7 @@ import pytest
 
 from booking.forms import slot_value
 
-from ..factories import make_practitioner
+from ..factories import booking_post, make_practitioner
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
@@ -97,3 +97,37 @@ def test_a_free_time_still_opens_the_empty_form(client, clock, nurse):
     response, page = open_details(client, slot_value(local(TUESDAY, 10)))
     assert response.status_code == 200
     assert "Tuesday 3 March 2026, 10:00" in page and "Please check the following" not in page
+
+
+CONFIRM = ">Confirm booking</button>"
+
+
+@pytest.mark.parametrize(
+    ("start", "says"),
+    [
+        ("2020-01-01T09:00Z", "That time has passed."),
+        (slot_value(local(date(2026, 6, 15), 10)), "That time is further ahead than we take bookings"),
+    ],
+)
+def test_a_refused_time_with_no_times_to_choose_keeps_the_details_and_offers_no_confirm_button(
+    client, clock, nurse, start, says
+):
+    response = client.post("/book/hydrating-facial/details/", booking_post(start))
+    page = response.content.decode()
+    assert says in page and "See the times you can book" in page
+    assert 'value="07700 900123"' in page  # what was typed is kept
+    assert CONFIRM not in page  # pressing it would post no time: the typed details lost, with no word why
+
+
+def test_a_closed_day_with_no_times_offers_the_next_free_day_and_no_confirm_button(client, clock, facial):
+    make_practitioner("Nurse Ben", treatments=[facial], weekdays=range(5))
+    response = client.post("/book/hydrating-facial/details/", booking_post(slot_value(local(date(2026, 3, 8), 10))))
+    page = response.content.decode()
+    assert "We are not open then." in page and "See the next free day" in page
+    assert CONFIRM not in page
+
+
+def test_a_refused_time_with_other_times_that_day_still_offers_them_and_the_confirm_button(client, clock, nurse):
+    response = client.post("/book/hydrating-facial/details/", booking_post(slot_value(local(MONDAY, 7))))
+    page = response.content.decode()
+    assert "Choose another time" in page and CONFIRM in page
