@@ -62,7 +62,7 @@ def book_through_the_site(client, start):
 
 
 def test_real_worker_on_redis_sends_the_confirmation_and_then_the_reminder(main_redis, client, facial, nurse):
-    start = at(date(2026, 3, 4), 10)
+    start = at(date(2026, 3, 5), 10)  # the reminder 48 hours before is a day after the booking
     with time_machine.travel(at(date(2026, 3, 2), 8), tick=True) as traveller, worker():
         response = book_through_the_site(client, start)
         assert response.status_code == 302
@@ -72,7 +72,7 @@ def test_real_worker_on_redis_sends_the_confirmation_and_then_the_reminder(main_
         traveller.move_to(at(date(2026, 3, 3), 10))
         tasks.dispatch_due_appointment_emails.delay()  # what beat sends every two minutes
         wait_for(lambda: len(mail.outbox) == 2, what="the reminder")
-    assert mail.outbox[1].subject == "Reminder: Hydrating facial tomorrow at 10:00"
+    assert mail.outbox[1].subject == "Reminder: Hydrating facial on Thursday 5 March at 10:00"
     assert set(AppointmentEmail.objects.values_list("state", flat=True)) == {"sent"}
 
 

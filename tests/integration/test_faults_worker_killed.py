@@ -124,7 +124,7 @@ def seed_due_reminders(now):
         for n in range(ELIGIBLE_DUE)
     )
     n = 0
-    for days in range(2, 6):
+    for days in range(3, 7):  # far enough ahead that each gets its reminder (not within REMINDER_MIN_GAP)
         day = today + timedelta(days=days)
         for hour in range(9, 17):
             booking_services.appointment_book(
