@@ -84,6 +84,16 @@ class ContraindicationAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         # A question is every screened treatment's policy: patients follow it as they follow the months.
+        if obj.rules_changed:
+            follow_the_rules(self, request, Treatment.objects.filter(requires_screening=True))
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        follow_the_rules(self, request, Treatment.objects.filter(requires_screening=True))
+
+    def delete_queryset(self, request, queryset):
+        for question in queryset:
+            question.delete()  # each through the model, which moves the rules on (a queryset delete would not)
         follow_the_rules(self, request, Treatment.objects.filter(requires_screening=True))
 
 

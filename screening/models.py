@@ -138,9 +138,17 @@ class Contraindication(models.Model):
     def __str__(self):
         return self.key
 
+    # What a "yes" decides: a change of any of these is a change of every screened treatment's rules. The wording,
+    # the order and the alternatives offer are not (patients mid-booking keep their answers).
+    RULE_FIELDS = ("action", "wait_days", "active")
+    rules_changed = False  # set by save(): whether that save changed the rules
+
     def save(self, *args, **kwargs):
+        before = None if self._state.adding else type(self).objects.filter(pk=self.pk).values(*self.RULE_FIELDS).first()
         super().save(*args, **kwargs)
-        _bump_rules_versions()
+        self.rules_changed = before is None or any(before[name] != getattr(self, name) for name in self.RULE_FIELDS)
+        if self.rules_changed:
+            _bump_rules_versions()
 
     def delete(self, *args, **kwargs):
         result = super().delete(*args, **kwargs)

@@ -4,6 +4,7 @@ their reminder's date and in how their answers given again are judged."""
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
@@ -173,3 +174,28 @@ def book_and_get(client, commits, day):
     screen(client, isotretinoin_recently="yes", last_dose=LAST_DOSE)
     book(client, commits, local(day), token_of(latest_screening()))
     return Appointment.objects.get(start=local(day))
+
+
+def test_rewording_or_reordering_a_question_leaves_patients_mid_booking_alone(client, clock, microneedling, commits):
+    screen(client)
+    token = token_of(latest_screening())
+    keloid = Contraindication.objects.get(key="keloid")
+    keloid.help_text, keloid.display_order = "Raised, thick scars.", 99
+    keloid.save()
+    book(client, commits, local(date(2026, 3, 10)), token)
+    assert Appointment.objects.get().status == Appointment.Status.CONFIRMED
+
+
+def test_deleting_a_question_from_the_list_moves_the_reminders_it_set(client, clock, microneedling):
+    screen(client, q_sunburn="yes")
+    client.post(f"/book/{SLUG}/screening/{token_of(latest_screening())}/reminder/", {"consent": "on"})
+    sunburn = Contraindication.objects.get(key="sunburn")
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("boss", "boss@example.com", "x"))
+    admin.post(
+        "/admin/screening/contraindication/",
+        {"action": "delete_selected", "_selected_action": [sunburn.pk], "post": "yes"},
+    )
+    assert not Contraindication.objects.filter(key="sunburn").exists()
+    dispatch_on(clock, date(2026, 3, 2))  # nothing to wait for any more: the email goes at the next pass
+    assert len(wait_over_emails()) == 1
