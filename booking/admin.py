@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from screening.services import screened_booking_allows, screened_booking_weigh_moved
+from screening.services import screened_booking_allows, screened_booking_weigh_again
 
 from . import services
 from .exceptions import BookingError
@@ -378,24 +378,27 @@ class AppointmentAdmin(admin.ModelAdmin):
             return
         before = form.initial.get("patient_email")
         address_corrected = "patient_email" in form.changed_data and _another_address(before, obj.patient_email)
+        held, saved = Appointment.Status.PENDING_REVIEW, obj
+        was_held = obj.status == held
         if form.moves_the_booking():
             edited = [name for name in form.changed_data if name not in ("start", "practitioner")]
             if edited:
                 obj.save(update_fields=[*edited, "updated_at"])
-            moved = services.appointment_staff_move(
+            saved = services.appointment_staff_move(
                 appointment=obj, start=obj.start, practitioner=obj.practitioner, now=now
             )
-            held = Appointment.Status.PENDING_REVIEW
-            if obj.status != held and screened_booking_weigh_moved(moved, now=now).status == held:
-                self.message_user(
-                    request,
-                    "At the new time the patient's details need a clinician's check, so this booking is held for "
-                    "review. The patient is told it awaits a clinician.",
-                    messages.WARNING,
-                )
-            obj.refresh_from_db()
         else:
             super().save_model(request, obj, form, change)
+        # A screened booking at a new time, or with a corrected date of birth, is weighed again (under 18 that day).
+        if not was_held and (form.moves_the_booking() or "patient_date_of_birth" in form.changed_data):
+            if screened_booking_weigh_again(saved, now=now).status == held:
+                self.message_user(
+                    request,
+                    "The patient's date of birth needs a clinician's check (their age on the day, or the dates in "
+                    "their answers), so this booking is held for review. The patient is told it awaits a clinician.",
+                    messages.WARNING,
+                )
+        obj.refresh_from_db()
         if address_corrected:
             # The emails so far went to the wrong address: send the booking as it stands now, with its manage link,
             # to the new one (after a move in the same save, the new time, and no "moved" email).

@@ -99,30 +99,22 @@ def eligibility_reminders_follow_policy(*, treatment: Treatment, now: datetime) 
 
 
 def screened_bookings_follow_policy(*, treatment: Treatment, now: datetime) -> int:
-    """After staff change the treatment's rules, weigh each confirmed booking ahead again: one its answers, decided
-    again under the new rules, now rule out (a block, a wait past its day, an answer a clinician must now check) goes
-    back on hold for a clinician. Return how many. Bookings whose answers are erased keep their status."""
-    policy_row = screening_policy_ensure(treatment=treatment)
-    policy = _policy_values(policy_row)
-    booked = (
-        Appointment.objects.filter(treatment=treatment, status=Appointment.Status.CONFIRMED, start__gt=now)
-        .filter(screening__isnull=False)
-        .exclude(screening__rules_version=policy_row.rules_version)
-        .select_related("screening")
-    )
+    """After staff change the treatment's rules, weigh each confirmed booking ahead again, phone bookings included:
+    one the patient's answers, decided again under the new rules, now rule out (a block, a wait past its day, an
+    answer a clinician must now check) goes back on hold for a clinician. Return how many."""
+    rules_now = _rules_now(treatment)
+    policy_row, policy = rules_now
+    booked = Appointment.objects.filter(
+        treatment=treatment, status=Appointment.Status.CONFIRMED, start__gt=now
+    ).select_related("treatment")
     reason = f"Held for a clinician: the clinic changed its screening rules on {today_local(now)}."
     held = 0
     for appointment in booked:
-        screening = appointment.screening
-        if not screening.answers:
-            continue
-        decision = rules.decide(rules.Answers.from_json(screening.answers), policy, today_local(screening.created_at))
-        not_before = local_start_of(decision.eligible_from) if decision.eligible_from else None
-        ruled_out = (
-            not decision.can_book
-            or (not_before is not None and appointment.start < not_before)
-            or (decision.needs_review and not screening.needs_review)
-        )
+        ruled_out = screened_booking_allows(appointment, rules_now=rules_now).refusal(appointment.start) is not None
+        own = selectors.screening_for_appointment(appointment)
+        if not ruled_out and own is not None and own.answers and own.rules_version != policy_row.rules_version:
+            decision = rules.decide(rules.Answers.from_json(own.answers), policy, today_local(own.created_at))
+            ruled_out = decision.needs_review and not own.needs_review  # an answer a clinician must now check
         if ruled_out and appointment_hold_for_review(appointment=appointment, reason=reason, now=now):
             held += 1
     return held
@@ -282,8 +274,8 @@ class AnswersAllow:
         """Why `start` is ruled out, in words reception may read (no answers, only what they mean for the diary)."""
         if self.blocked:
             return (
-                f"Since this booking was made, {whose} answers to the health questions mean {self.treatment_name} "
-                "cannot be booked now. A clinician must review it."
+                f"{whose[0].upper()}{whose[1:]} answers to the health questions mean {self.treatment_name} cannot be "
+                "booked for them now. A clinician must review it."
             )
         if self.not_before is not None and start < self.not_before:
             return (
@@ -293,18 +285,37 @@ class AnswersAllow:
         return None
 
 
-def screened_booking_allows(appointment: Appointment) -> AnswersAllow:
-    """What the answers behind `appointment` allow now: its own screening's date, and the latest answers its email
-    gave for the treatment since it was booked (a wait they set, or a block). Nothing limits an unscreened booking."""
+def _rules_now(treatment: Treatment) -> tuple[ScreeningPolicy, rules.Policy]:
+    policy_row = screening_policy_ensure(treatment=treatment)
+    return policy_row, _policy_values(policy_row)
+
+
+def _what_answers_allow_now(screening: Screening, rules_now) -> tuple[bool, date | None]:
+    """Whether `screening`'s answers rule the treatment out altogether under the treatment's rules as they are now
+    (not as they were when it was decided), and from which day they allow it."""
+    policy_row, policy = rules_now
+    if screening.rules_version != policy_row.rules_version and screening.answers:
+        decision = rules.decide(rules.Answers.from_json(screening.answers), policy, today_local(screening.created_at))
+        return not decision.can_book and decision.eligible_from is None, decision.eligible_from
+    eligible_from = _eligible_from_now(screening, policy_row, policy)
+    return screening.outcome == Screening.Outcome.BLOCKED and eligible_from is None, eligible_from
+
+
+def screened_booking_allows(appointment: Appointment, *, rules_now=None) -> AnswersAllow:
+    """What the answers behind `appointment` allow now, under the treatment's rules as they are now: its own
+    screening's, and the latest answers its email gave for the treatment since it was booked (any, for a booking
+    staff made). A block, or the latest day either allows. Nothing limits an unscreened booking."""
     own = selectors.screening_for_appointment(appointment)
     since = selectors.answers_since(appointment, own)
     limits = [s for s in (own, since) if s is not None]
-    dates = [not_before for s in limits if (not_before := screening_not_before(s)) is not None]
-    blocked = since is not None and since.outcome == Screening.Outcome.BLOCKED and since.eligible_from is None
+    if not limits:
+        return AnswersAllow(treatment_name=appointment.treatment.name)
+    rules_now = rules_now or _rules_now(appointment.treatment)
+    allowed = [_what_answers_allow_now(s, rules_now) for s in limits]
     return AnswersAllow(
         treatment_name=appointment.treatment.name,
-        blocked=blocked,
-        not_before=max(dates, default=None),
+        blocked=any(blocked for blocked, _ in allowed),
+        not_before=max((local_start_of(day) for _, day in allowed if day is not None), default=None),
     )
 
 
@@ -406,12 +417,13 @@ def screened_booking_reschedule(
     booking made then would be: a date of birth that now needs a clinician (e.g. under 18 on the new day) holds it."""
     with transaction.atomic():
         moved = appointment_reschedule(appointment=appointment, new_start=new_start, now=now, not_before=not_before)
-        return screened_booking_weigh_moved(moved, now=now)
+        return screened_booking_weigh_again(moved, now=now)
 
 
-def screened_booking_weigh_moved(moved: Appointment, *, now: datetime) -> Appointment:
-    """Weigh a booking of a screened treatment again at the time it was moved to, by the patient or by staff: a date
-    of birth that now needs a clinician (e.g. under 18 on the new day) puts it on hold, phone bookings included."""
+def screened_booking_weigh_again(moved: Appointment, *, now: datetime) -> Appointment:
+    """Weigh a booking of a screened treatment again after it moved (by the patient or by staff) or staff corrected
+    the date of birth: a date of birth that now needs a clinician (under 18 on the day, born after the isotretinoin
+    dates) puts it on hold, phone bookings included."""
     if moved.status != Appointment.Status.CONFIRMED or moved.details_erased or not moved.treatment.requires_screening:
         return moved
     screening = selectors.screening_for_appointment(moved)  # None for a phone booking: its date of birth still counts

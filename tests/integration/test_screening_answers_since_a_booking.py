@@ -3,7 +3,7 @@ confirmed: a patient declined or held for review cannot answer their way to an i
 approve a time the patient's newer answers rule out, and neither the patient nor reception can move a booking into
 a wait the answers set."""
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from django.test import Client
@@ -13,9 +13,11 @@ from booking import services
 from booking.forms import slot_value
 from booking.models import Appointment, Practitioner, Treatment
 from booking.tokens import manage_token
+from screening.models import ScreeningPolicy
 
 from ..factories import signed_in
 from .screening_helpers import (
+    LONDON,
     QUEUE,
     answers_post,
     book,
@@ -78,7 +80,7 @@ def test_a_clinician_cannot_approve_a_booking_the_patients_newer_answers_rule_ou
     page = clinician.get(review_url(held)).content.decode()
     assert "This booking cannot be approved." in page and 'name="approve"' not in page
     page = clinician.post(review_url(held), {"approve": "1"}, follow=True).content.decode()
-    assert "cannot be booked now" in page and "no decision was recorded" in page
+    assert "cannot be booked for them now" in page and "no decision was recorded" in page
     clinician.post(QUEUE, {"action": "approve_selected", "_selected_action": [held.pk]})  # nor all at once
     held.refresh_from_db()
     assert held.status == Appointment.Status.PENDING_REVIEW
@@ -241,3 +243,33 @@ def test_a_stranger_cannot_tell_a_recent_decline_by_what_the_result_page_offers(
     ]
     offers = ["Hydrating facial" in page.content.decode() for page in pages]
     assert offers == [True, True]
+
+
+def test_correcting_a_date_of_birth_to_a_minor_holds_the_booking(client, clock, commits):
+    make_clinic()
+    booked = phone_booking(date(2026, 3, 10))
+    services.appointment_approve(appointment=booked, now=timezone.now())
+    booked.refresh_from_db()
+    reception = signed_in(Client(), "Reception")
+    response = reception.post(change_url(booked), edit_form(booked, patient_date_of_birth="2012-01-01"), follow=True)
+    assert "held for review" in response.content.decode()
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_after_a_longer_wait_neither_the_patient_nor_reception_can_move_a_booking_into_it(client, clock, commits):
+    make_clinic()
+    clock.move_to(datetime(2026, 5, 20, 9, tzinfo=LONDON))
+    # A last dose on 1 December 2025: from 1 June under six months, from 1 July under seven.
+    booked = screen_and_book(client, commits, date(2026, 7, 20), isotretinoin_recently="yes", last_dose="2025-12-01")
+    policy = ScreeningPolicy.objects.get()
+    policy.isotretinoin_wait_months = 7  # save() moves the rules on
+    policy.save()
+    url = f"/booking/{manage_token(booked.public_id)}/reschedule/"
+    client.post(url, {"start": slot_value(local(date(2026, 6, 10), 11))})
+    booked.refresh_from_db()
+    assert booked.start == local(date(2026, 7, 20))  # 10 June is inside the new wait
+    response = signed_in(Client(), "Reception").post(
+        change_url(booked), edit_form(booked, start_0="2026-06-10", start_1="10:00:00")
+    )
+    assert "from Wednesday 1 July 2026, not before" in field_errors(response)["start"]
