@@ -56,7 +56,7 @@ def new_key() -> str:
 
 def check_keys(app_configs=None, **kwargs):
     """System check: at least one key, every key a Fernet key, none of them SECRET_KEY, nor (with DEBUG off) the
-    development key, which anyone can read in the source."""
+    development key, which anyone can read in the source; nor, with DEBUG off, the development SECRET_KEY."""
     keys = getattr(settings, "SCREENING_ENCRYPTION_KEYS", None) or []
     if not keys:
         return [checks.Error("SCREENING_ENCRYPTION_KEYS is empty.", id="clinic.E001")]
@@ -83,6 +83,15 @@ def check_keys(app_configs=None, **kwargs):
                 "first. If answers were already written with the development key, keep it second until `python "
                 "manage.py rotate_screening_key --skip-checks` has re-encrypted them, then remove it.",
                 id="clinic.E004",
+            )
+        )
+    if not settings.DEBUG and settings.SECRET_KEY == getattr(settings, "DEV_ONLY_SECRET_KEY", None):
+        errors.append(
+            checks.Error(
+                "SECRET_KEY is the development key, which is public in the source: anyone could sign session "
+                "cookies, manage links and reminder links.",
+                hint='Make one with `python -c "import secrets; print(secrets.token_urlsafe(50))"`.',
+                id="clinic.E005",
             )
         )
     return errors

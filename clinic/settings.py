@@ -18,7 +18,8 @@ env = environ.Env()
 
 # Zero-setup development is the default; a deployment sets DEBUG=false and must then supply SECRET_KEY.
 DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me" if DEBUG else environ.Env.NOTSET)
+DEV_ONLY_SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105 - public on purpose: refused with DEBUG off (clinic.E005)
+SECRET_KEY = env("SECRET_KEY", default=DEV_ONLY_SECRET_KEY if DEBUG else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CSRF_FAILURE_VIEW = "booking.views.csrf_failure"  # the site's own page, with a way back to the times

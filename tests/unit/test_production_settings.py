@@ -84,6 +84,12 @@ def test_production_refuses_the_development_key_as_an_older_key_too():
     assert "clinic.E004" in result.stderr
 
 
+def test_production_refuses_the_public_development_secret_key():
+    result = run_django(["check", "--deploy"], SECRET_KEY="dev-only-insecure-key-change-me")
+    assert result.returncode != 0
+    assert "clinic.E005" in result.stderr and "public in the source" in result.stderr
+
+
 def test_the_hint_to_move_off_the_development_key_works_while_it_is_refused():
     result = run_django(["rotate_screening_key", "--new-key", "--skip-checks"], SCREENING_ENCRYPTION_KEYS=DEV_ONLY_KEY)
     assert result.returncode == 0, result.stderr
@@ -96,6 +102,7 @@ def test_development_keeps_its_zero_setup_key(settings):
     settings.DEBUG = True
     settings.SCREENING_ENCRYPTION_KEYS = [DEV_ONLY_KEY]
     assert encryption.check_keys() == []
+    settings.SECRET_KEY = PRODUCTION["SECRET_KEY"]  # only the encryption key is in question here
     settings.DEBUG = False
     assert [error.id for error in encryption.check_keys()] == ["clinic.E004"]
 
