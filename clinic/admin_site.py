@@ -76,13 +76,16 @@ class TwoFactorSignInForm(_UsernameLengthChecked, OTPAdminAuthenticationForm):
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none"}),
     )
+    # One message for every way a sign-in fails: one that differed once the password was right (a wrong code, no
+    # code, no authenticator yet) would tell a guesser the password without the second factor.
+    SIGN_IN_FAILED = (
+        "Please enter a correct username, password and code from your authenticator app. After a wrong code, wait "
+        "a minute before the next one. No authenticator yet? Ask a colleague with admin access to set one up."
+    )
+    error_messages = {**OTPAdminAuthenticationForm.error_messages, "invalid_login": SIGN_IN_FAILED}
     otp_error_messages = {
         **OTPAdminAuthenticationForm.otp_error_messages,
-        "token_required": "Please enter the code from your authenticator app.",
-        "invalid_token": "That code is not right. Please enter the code your authenticator app shows now.",
-        "throttled": "Too many wrong codes in a row: please wait a minute, then enter the code your app shows then.",
-        "no_device": "This account has no authenticator app yet: please ask a colleague with admin access to set "
-        "one up (manage.py add_totp_device).",
+        **dict.fromkeys(("token_required", "invalid_token", "throttled", "no_device"), SIGN_IN_FAILED),
     }
 
     def clean_otp(self, user):

@@ -65,7 +65,9 @@ class ScreeningPolicy(models.Model):
                 violation_error_message="The months asked about must be at least the waiting period.",
             ),
             models.CheckConstraint(
-                condition=Q(screening_valid_minutes__gt=0), name="screening_policy_valid_minutes_positive"
+                condition=Q(screening_valid_minutes__gt=0),
+                name="screening_policy_valid_minutes_positive",
+                violation_error_message="A screening must stay usable for at least a minute.",
             ),
             models.CheckConstraint(
                 condition=Q(isotretinoin_wait_months__lte=MOST_WAIT_MONTHS)

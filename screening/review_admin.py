@@ -199,7 +199,10 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
     def approve_selected(self, request, queryset):
         now, who = timezone.now(), request.user.get_username()
         done = _decide(request, queryset, lambda a: screened_booking_approve(appointment=a, now=now, decided_by=who))
-        self.message_user(request, f"{done} booking(s) approved; the patients have been emailed.")
+        if done:
+            self.message_user(request, f"{done} booking(s) approved; the patients have been emailed.")
+        else:
+            self.message_user(request, "No booking was approved.", messages.WARNING)
 
     @admin.action(description="Decline selected bookings (asks for a reason)", permissions=["review"])
     def decline_selected(self, request, queryset):
@@ -211,11 +214,14 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
                 queryset,
                 lambda a: services.appointment_decline(appointment=a, reason=reason, now=now, decided_by=who),
             )
-            self.message_user(
-                request,
-                f"{done} booking(s) declined. Those still ahead are free again and the patients emailed; "
-                "patients whose time had passed are not emailed.",
-            )
+            if done:
+                self.message_user(
+                    request,
+                    f"{done} booking(s) declined. Those still ahead are free again and the patients emailed; "
+                    "patients whose time had passed are not emailed.",
+                )
+            else:
+                self.message_user(request, "No booking was declined.", messages.WARNING)
             return None
         context = {
             **self.admin_site.each_context(request),

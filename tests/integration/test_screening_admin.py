@@ -154,3 +154,19 @@ def test_a_wait_of_more_than_two_years_for_an_answer_is_refused(admin_client, db
         },
     )
     assert response.status_code == 200 and "less than or equal to 730" in response.content.decode()
+
+
+def test_a_screening_valid_for_no_time_is_refused_in_plain_words(admin_client, clock, microneedling):
+    policy = ScreeningPolicy.objects.create(treatment=microneedling)
+    response = admin_client.post(
+        f"/admin/screening/screeningpolicy/{policy.pk}/change/",
+        {
+            "treatment": microneedling.pk,
+            "isotretinoin_wait_months": 6,
+            "recent_dose_window_months": 12,
+            "screening_valid_minutes": 0,
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and "A screening must stay usable for at least a minute." in page
+    assert "is violated" not in page

@@ -81,7 +81,10 @@ def test_a_clinician_cannot_approve_a_booking_the_patients_newer_answers_rule_ou
     assert "This booking cannot be approved." in page and 'name="approve"' not in page
     page = clinician.post(review_url(held), {"approve": "1"}, follow=True).content.decode()
     assert "cannot be booked for them now" in page and "no decision was recorded" in page
-    clinician.post(QUEUE, {"action": "approve_selected", "_selected_action": [held.pk]})  # nor all at once
+    page = clinician.post(
+        QUEUE, {"action": "approve_selected", "_selected_action": [held.pk]}, follow=True
+    ).content.decode()  # nor all at once
+    assert "No booking was approved." in page and "0 booking(s) approved" not in page
     held.refresh_from_db()
     assert held.status == Appointment.Status.PENDING_REVIEW
     # "That was not me": the patient answers again; changed answers are for a clinician, who may now approve.
