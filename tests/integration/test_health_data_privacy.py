@@ -81,6 +81,7 @@ def test_answers_are_stored_as_ciphertext_and_read_back_as_answers(client, clock
 
 def test_the_key_is_not_the_secret_key_and_a_bad_key_is_reported(settings):
     assert settings.SECRET_KEY not in settings.SCREENING_ENCRYPTION_KEYS
+    settings.SECRET_KEY = "a-deployment's-own-secret-key-" * 2  # tests run with DEBUG off: not the public dev key
     settings.SCREENING_ENCRYPTION_KEYS = [settings.SECRET_KEY]
     assert {error.id for error in encryption.check_keys()} >= {"clinic.E002", "clinic.E003"}
     settings.SCREENING_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]

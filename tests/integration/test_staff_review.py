@@ -147,7 +147,7 @@ def test_a_decision_on_a_booking_cancelled_meanwhile_is_refused_with_a_message(c
     held.refresh_from_db()
     assert held.status == Appointment.Status.CANCELLED
     # A cancelled booking has left the queue, so the action finds nothing to approve.
-    assert "0 booking(s) approved" in response.content.decode() or "No action selected" in response.content.decode()
+    assert "No booking was approved." in response.content.decode() or "No action selected" in response.content.decode()
     response = signed_in(client, "Clinician").post(review_url(held), {"approve": "1"}, follow=True)
     assert "already cancelled; no decision was recorded" in response.content.decode()
     held.refresh_from_db()
