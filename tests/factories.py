@@ -4,7 +4,9 @@ from datetime import date, time
 from decimal import Decimal
 
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 
+from booking import services
 from booking.models import Practitioner, Treatment, WorkingHours
 from booking.services import PatientDetails
 
@@ -30,8 +32,20 @@ def make_practitioner(name="Nurse Ben", *, treatments=(), weekdays=range(7), ope
     return practitioner
 
 
-def patient(name="Alex Morgan", email="alex@example.com"):
-    return PatientDetails(name=name, email=email, phone="07700 900123", date_of_birth=date(1990, 5, 17))
+def patient(name="Alex Morgan", email="alex@example.com", date_of_birth=date(1990, 5, 17)):
+    return PatientDetails(name=name, email=email, phone="07700 900123", date_of_birth=date_of_birth)
+
+
+def booked_by_phone(treatment, start, *, practitioner=None, **details):
+    """`treatment` at `start`, booked by reception for `patient(**details)` (`appointment_staff_book`), with the
+    clinic's only practitioner unless one is named."""
+    return services.appointment_staff_book(
+        treatment=treatment,
+        practitioner=practitioner or Practitioner.objects.get(),
+        start=start,
+        patient=patient(**details),
+        now=timezone.now(),
+    )
 
 
 def booking_post(start_value, **overrides):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from booking import selectors, services
 
-from ..factories import patient
+from ..factories import booked_by_phone
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
@@ -26,9 +26,7 @@ def manage_path_from_the_email():
 
 
 def staff_booking(facial, nurse, start):
-    booked = services.appointment_staff_book(
-        treatment=facial, practitioner=nurse, start=start, patient=patient(), now=timezone.now()
-    )
+    booked = booked_by_phone(facial, start, practitioner=nurse)
     services.appointment_emails_dispatch(now=timezone.now())  # the confirmation, with the link
     return booked
 

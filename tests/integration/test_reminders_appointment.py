@@ -18,7 +18,7 @@ from booking import services, tasks
 from booking.models import Appointment, AppointmentEmail
 from clinic.celery import app as celery_app
 
-from ..factories import make_practitioner, make_treatment, patient
+from ..factories import booked_by_phone, make_practitioner, make_treatment, patient
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
@@ -211,13 +211,7 @@ def test_a_phone_booking_held_for_review_and_approved_the_day_before_gets_no_rem
     microneedling = make_treatment("microneedling", minutes=60, requires_screening=True)
     ben = make_practitioner("Nurse Ben", treatments=[microneedling])
     clock.move_to(at(date(2026, 10, 20), 10))
-    appointment = services.appointment_staff_book(
-        treatment=microneedling,
-        practitioner=ben,
-        start=at(date(2026, 10, 27), 11),
-        patient=patient(),
-        now=timezone.now(),
-    )
+    appointment = booked_by_phone(microneedling, at(date(2026, 10, 27), 11), practitioner=ben)
     dispatch()
     clock.move_to(at(date(2026, 10, 26), 9))  # a day after the reminder's time (Sunday 11:00)
     mail.outbox.clear()

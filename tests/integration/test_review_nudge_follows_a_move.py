@@ -10,7 +10,7 @@ from django.utils import timezone
 from booking import services
 from booking.models import Appointment, AppointmentEmail
 
-from ..factories import make_practitioner, patient
+from ..factories import booked_by_phone, make_practitioner, patient
 from .screening_helpers import book_held_for_review, make_microneedling
 
 pytestmark = pytest.mark.django_db
@@ -60,13 +60,7 @@ def moved_email_after(move) -> str:
 def test_a_held_phone_booking_moved_says_a_clinician_must_confirm_it_not_look_at_answers(clock):
     microneedling = make_microneedling()
     ben = make_practitioner("Nurse Ben", treatments=[microneedling])
-    held = services.appointment_staff_book(
-        treatment=microneedling,
-        practitioner=ben,
-        start=local(date(2026, 3, 6), 10),
-        patient=patient(),
-        now=timezone.now(),
-    )
+    held = booked_by_phone(microneedling, local(date(2026, 3, 6), 10), practitioner=ben)
     services.appointment_emails_dispatch(now=timezone.now())
     clock.shift(timedelta(minutes=5))
     body = moved_email_after(

@@ -6,10 +6,9 @@ from datetime import date, datetime
 import pytest
 from auditlog.models import LogEntry
 
-from booking import services as booking_services
-from booking.models import Appointment, Practitioner
+from booking.models import Appointment
 
-from ..factories import patient, signed_in
+from ..factories import booked_by_phone, signed_in
 from .screening_helpers import LONDON, QUEUE, book, latest_screening, local, make_clinic, screen, token_of
 
 pytestmark = pytest.mark.django_db
@@ -23,13 +22,7 @@ def review_page(client, appointment, group):
 
 def phone_booking(microneedling, *, email):
     """Reception books microneedling by phone for `email`: held for a clinician, with no screening of its own."""
-    appointment = booking_services.appointment_staff_book(
-        treatment=microneedling,
-        practitioner=Practitioner.objects.get(),
-        start=local(FRIDAY, 11),
-        patient=patient(name="Sam Carter", email=email),
-        now=datetime.now(LONDON),
-    )
+    appointment = booked_by_phone(microneedling, local(FRIDAY, 11), name="Sam Carter", email=email)
     assert appointment.status == Appointment.Status.PENDING_REVIEW and not hasattr(appointment, "screening")
     return appointment
 

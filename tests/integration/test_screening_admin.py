@@ -53,17 +53,22 @@ def test_the_screening_list_loads_in_a_fixed_number_of_queries(
         assert admin_client.get("/admin/screening/screening/").status_code == 200
 
 
-def test_staff_change_the_waiting_period_and_the_rules_version_moves(admin_client, clock, microneedling):
-    policy = ScreeningPolicy.objects.create(treatment=microneedling)
-    response = admin_client.post(
+def save_policy(admin_client, policy, *, wait=6, window=12, minutes=120):
+    """Save `policy` from its admin page with these numbers, as a clinician would."""
+    return admin_client.post(
         f"/admin/screening/screeningpolicy/{policy.pk}/change/",
         {
-            "treatment": microneedling.pk,
-            "isotretinoin_wait_months": 4,
-            "recent_dose_window_months": 12,
-            "screening_valid_minutes": 120,
+            "treatment": policy.treatment_id,
+            "isotretinoin_wait_months": wait,
+            "recent_dose_window_months": window,
+            "screening_valid_minutes": minutes,
         },
     )
+
+
+def test_staff_change_the_waiting_period_and_the_rules_version_moves(admin_client, clock, microneedling):
+    policy = ScreeningPolicy.objects.create(treatment=microneedling)
+    response = save_policy(admin_client, policy, wait=4)
     assert response.status_code == 302
     policy.refresh_from_db()
     assert policy.isotretinoin_wait_months == 4 and policy.rules_version == 2
@@ -123,15 +128,7 @@ def test_a_mistyped_number_of_months_is_refused_and_patients_keep_screening(
     admin_client, client, clock, microneedling, wait, window, message
 ):
     policy = ScreeningPolicy.objects.create(treatment=microneedling)
-    response = admin_client.post(
-        f"/admin/screening/screeningpolicy/{policy.pk}/change/",
-        {
-            "treatment": microneedling.pk,
-            "isotretinoin_wait_months": wait,
-            "recent_dose_window_months": window,
-            "screening_valid_minutes": 120,
-        },
-    )
+    response = save_policy(admin_client, policy, wait=wait, window=window)
     assert response.status_code == 200 and message in response.content.decode()
     policy.refresh_from_db()
     assert (policy.isotretinoin_wait_months, policy.recent_dose_window_months) == (6, 12)
@@ -158,15 +155,7 @@ def test_a_wait_of_more_than_two_years_for_an_answer_is_refused(admin_client, db
 
 def test_a_screening_valid_for_no_time_is_refused_in_plain_words(admin_client, clock, microneedling):
     policy = ScreeningPolicy.objects.create(treatment=microneedling)
-    response = admin_client.post(
-        f"/admin/screening/screeningpolicy/{policy.pk}/change/",
-        {
-            "treatment": microneedling.pk,
-            "isotretinoin_wait_months": 6,
-            "recent_dose_window_months": 12,
-            "screening_valid_minutes": 0,
-        },
-    )
+    response = save_policy(admin_client, policy, minutes=0)
     page = response.content.decode()
     assert response.status_code == 200 and "A screening must stay usable for at least a minute." in page
     assert "is violated" not in page

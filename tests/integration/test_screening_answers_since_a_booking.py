@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from booking import services
 from booking.forms import slot_value
-from booking.models import Appointment, Practitioner, Treatment
+from booking.models import Appointment, Treatment
 from booking.tokens import manage_token
 from screening.models import ScreeningPolicy
 
-from ..factories import signed_in
+from ..factories import booked_by_phone, signed_in
 from .screening_helpers import (
     LONDON,
     QUEUE,
@@ -163,15 +163,8 @@ def test_a_staff_move_to_a_day_the_patient_is_under_18_holds_the_booking(client,
     assert booked.start == local(date(2026, 3, 4)) and booked.status == Appointment.Status.PENDING_REVIEW
 
 
-def phone_booking(day, *, email="alex@example.com", born=date(1990, 1, 1)):
-    microneedling = Treatment.objects.get(slug="microneedling")
-    return services.appointment_staff_book(
-        treatment=microneedling,
-        practitioner=Practitioner.objects.get(),
-        start=local(day),
-        patient=services.PatientDetails(name="Alex Morgan", email=email, phone="07700 900123", date_of_birth=born),
-        now=timezone.now(),
-    )
+def phone_booking(day, *, born=date(1990, 1, 1)):
+    return booked_by_phone(Treatment.objects.get(slug="microneedling"), local(day), date_of_birth=born)
 
 
 @pytest.mark.parametrize(
