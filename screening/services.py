@@ -270,16 +270,16 @@ class AnswersAllow:
     blocked: bool = False
     not_before: datetime | None = None
 
-    def refusal(self, start: datetime, *, whose: str = "the patient's") -> str | None:
+    def refusal(self, start: datetime) -> str | None:
         """Why `start` is ruled out, in words reception may read (no answers, only what they mean for the diary)."""
         if self.blocked:
             return (
-                f"{whose[0].upper()}{whose[1:]} answers to the health questions mean {self.treatment_name} cannot be "
-                "booked for them now. A clinician must review it."
+                f"The patient's answers to the health questions mean {self.treatment_name} cannot be booked for them "
+                "now. A clinician must review it."
             )
         if self.not_before is not None and start < self.not_before:
             return (
-                f"{whose[0].upper()}{whose[1:]} answers to the health questions allow {self.treatment_name} from "
+                f"The patient's answers to the health questions allow {self.treatment_name} from "
                 f"{date_format(self.not_before, 'l j F Y')}, not before."
             )
         return None
