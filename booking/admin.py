@@ -390,12 +390,19 @@ class AppointmentAdmin(admin.ModelAdmin):
         else:
             super().save_model(request, obj, form, change)
         # A screened booking at a new time, or with a corrected date of birth, is weighed again (under 18 that day).
-        if not was_held and (form.moves_the_booking() or "patient_date_of_birth" in form.changed_data):
-            if screened_booking_weigh_again(saved, now=now).status == held:
+        moved = form.moves_the_booking()
+        if not was_held and (moved or "patient_date_of_birth" in form.changed_data):
+            why = "at the new time" if moved else "with the date of birth corrected,"
+            if screened_booking_weigh_again(saved, now=now, why=why).status == held:
+                told = (
+                    "The patient's 'moved' email says it awaits a clinician."
+                    if moved
+                    else "The patient has not been emailed about this: tell them when you call."
+                )
                 self.message_user(
                     request,
                     "The patient's date of birth needs a clinician's check (their age on the day, or the dates in "
-                    "their answers), so this booking is held for review. The patient is told it awaits a clinician.",
+                    f"their answers), so this booking is held for review. {told}",
                     messages.WARNING,
                 )
         obj.refresh_from_db()

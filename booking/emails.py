@@ -19,7 +19,7 @@ from icalendar import Calendar, Event
 from clinic.mail import send_templated_email
 from screening.selectors import safe_alternatives_after_decline
 
-from .models import STILL_EXPECTED, Appointment, AppointmentEmail
+from .models import HELD_AGAIN, STILL_EXPECTED, Appointment, AppointmentEmail
 from .selectors import clinic_tz
 from .tokens import manage_token
 
@@ -317,10 +317,12 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
         told = appointment.told_start
         context["same_time"] = told == appointment.start  # only who they will see has changed
         context["moved_from"] = told.astimezone(tz) if told is not None and told != appointment.start else None
-        # Held for review: for the patient's answers, or (a phone booking, which has none) for a clinician to confirm.
+        # Held for review: for the patient's answers, or (a phone booking, which has none) for a clinician to confirm;
+        # or put back on hold after it was confirmed (by the move itself: under 18 on the new day), news, not "still".
         context["with_answers"] = appointment.status == Appointment.Status.PENDING_REVIEW and hasattr(
             appointment, "screening"
         )
+        context["held_again"] = appointment.status_reason.startswith(HELD_AGAIN)
     if email.kind == AppointmentEmail.Kind.DECLINED:
         # Only treatments safe for why the patient was stopped; with none, the email asks them to call.
         context["alternatives"] = safe_alternatives_after_decline(appointment)

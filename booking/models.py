@@ -281,6 +281,9 @@ def status_in_words(status: str) -> str:
 
 
 # Statuses of a visit still ahead that the patient expects to keep.
+# How the reason of a booking put back on hold after it was confirmed begins (`appointment_hold_for_review`):
+# reception reads it too, so what follows says why in neutral words.
+HELD_AGAIN = "Held for a clinician: "
 STILL_EXPECTED = [AppointmentStatus.PENDING_REVIEW, AppointmentStatus.CONFIRMED]
 
 ONCE_PER_PATIENT_AND_TIME = "appointment_once_per_patient_and_time"

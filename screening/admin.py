@@ -147,10 +147,22 @@ def erase_patient_data(modeladmin, request, queryset):
         modeladmin.message_user(request, "The selected patients' data has already been erased.", messages.INFO)
         return None
     if request.POST.get("confirm") != "yes":
+        # Say before asking to confirm who cannot be erased yet, not after.
+        now = timezone.now()
+        waiting = [email for email in emails if patient_data.erasure_refusal(email=email, now=now)]
+        if len(waiting) == len(emails):
+            modeladmin.message_user(
+                request,
+                "Nothing to erase yet: every selected patient has an upcoming appointment. Cancel it first, then "
+                "erase their data.",
+                messages.ERROR,
+            )
+            return None
         context = {
             **modeladmin.admin_site.each_context(request),
             "title": "Erase patient data?",
-            "patient_count": len(emails),
+            "patient_count": len(emails) - len(waiting),
+            "waiting_count": len(waiting),
             "rows": modeladmin.model._meta.verbose_name_plural,
             "queryset": queryset,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,

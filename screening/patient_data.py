@@ -148,6 +148,14 @@ def patient_data_export(*, email: str, now: datetime, done_by=None, done_from=No
     return data
 
 
+def erasure_refusal(*, email: str, now: datetime) -> str | None:
+    """Why the patient's data cannot be erased now (an upcoming appointment: cancel it first), or None."""
+    upcoming = Appointment.objects.filter(patient_email__iexact=email.strip(), status__in=HOLDING_TIME, start__gt=now)
+    if upcoming.exists():
+        return "This patient has an upcoming appointment. Cancel it first, then erase their data."
+    return None
+
+
 def patient_data_erase(*, email: str, now: datetime, done_by=None, done_from=None) -> dict:
     """Erase the patient's health answers and contact details; keep anonymous bookings for the diary's history.
 
@@ -157,8 +165,8 @@ def patient_data_erase(*, email: str, now: datetime, done_by=None, done_from=Non
     email = email.strip()
     with transaction.atomic():
         appointments = Appointment.objects.select_for_update().filter(patient_email__iexact=email)
-        if appointments.filter(status__in=HOLDING_TIME, start__gt=now).exists():
-            raise ErasureRefused("This patient has an upcoming appointment. Cancel it first, then erase their data.")
+        if refusal := erasure_refusal(email=email, now=now):
+            raise ErasureRefused(refusal)
         appointment_ids = list(appointments.values_list("pk", flat=True))
         screenings = _screenings_of(email)
         screening_ids = list(screenings.values_list("pk", flat=True))

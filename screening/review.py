@@ -9,6 +9,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from booking.models import Appointment
+from booking.selectors import clinic_tz
 
 from .models import Contraindication, Screening
 from .rules import REVIEW_UNDER_AGE_YEARS, add_months
@@ -37,14 +38,26 @@ def flag_label(screening: Screening | None, *, detailed: bool = True) -> str:
     return "; ".join(dict.fromkeys(labels)) or DEFAULT_FLAG_LABEL
 
 
+def under_age_on_the_day(appointment: Appointment) -> bool:
+    """Whether the patient is younger than REVIEW_UNDER_AGE_YEARS on the booking's (clinic-local) day."""
+    born = appointment.patient_date_of_birth
+    day = appointment.start.astimezone(clinic_tz()).date()
+    return born is not None and add_months(born, 12 * REVIEW_UNDER_AGE_YEARS) > day
+
+
 def why_held(appointment: Appointment, screening: Screening | None, *, detailed: bool = True) -> str:
     """Why a booking is in the queue. One put back on hold after it was booked (later answers, a move to a day the
-    patient is under 18) carries why in its status reason, in words reception may read too; that comes first."""
+    patient is under 18) carries why in its status reason, in words reception may read too; that comes first, with
+    what held it at booking when something did. Clinicians also see when the patient is under 18 on the day, which a
+    phone booking has no screening to say."""
     label = flag_label(screening, detailed=detailed)
+    if detailed and under_age_on_the_day(appointment) and FLAG_LABELS["under_age"] not in label:
+        label = f"{label}; {FLAG_LABELS['under_age']}"
     note = appointment.status_reason
     if not note:
         return label
-    return f"{note} (booked as: {label})" if detailed and screening is not None else note
+    held_at_booking = screening is not None and (screening.needs_review or screening.outcome == "review")
+    return f"{note} (booked as: {label})" if detailed and held_at_booking else note
 
 
 # Reasons that only ever stop a booking or make it wait: never why one is held.
@@ -108,7 +121,11 @@ def patient_screenings(appointment: Appointment, screening: Screening | None) ->
     else:
         since = [s for s in others if (s.created_at, s.pk) > (screening.created_at, screening.pk)]
     latest = others[0] if others and (since or screening is None) else None
-    return PatientScreenings(email=email, since=since, earlier=others[len(since) :], latest=latest)
+    earlier = others[len(since) :]
+    if screening is not None and screening.previous_id and all(s.pk != screening.previous_id for s in others):
+        # The earlier answers its "changed answers" flag weighed, given in the same browser under another email.
+        earlier.append(Screening.objects.select_related("treatment", "appointment").get(pk=screening.previous_id))
+    return PatientScreenings(email=email, since=since, earlier=earlier, latest=latest)
 
 
 def awaiting_review():

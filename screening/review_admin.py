@@ -153,7 +153,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
                         "call them if they are still waiting for an answer."
                         if time_passed
                         else f"Declined: the time is free again and {appointment.patient_name} "
-                        "is emailed other treatments to book.",
+                        "is emailed: other treatments to book where they suit, else a request to call.",
                     )
                 return redirect("admin:screening_flaggedbooking_changelist")
         can_see_answers = request.user.has_perm(ANSWERS_PERMISSION)

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.formats import date_format
 
 from booking.exceptions import DecisionRefused
-from booking.models import Appointment, Treatment
+from booking.models import HELD_AGAIN, Appointment, Treatment
 from booking.selectors import clinic_tz, today_local
 from booking.services import (
     PatientDetails,
@@ -107,7 +107,7 @@ def screened_bookings_follow_policy(*, treatment: Treatment, now: datetime) -> i
     booked = Appointment.objects.filter(
         treatment=treatment, status=Appointment.Status.CONFIRMED, start__gt=now
     ).select_related("treatment")
-    reason = f"Held for a clinician: the clinic changed its screening rules on {today_local(now)}."
+    reason = f"{HELD_AGAIN}the clinic changed its screening rules on {today_local(now)}."
     held = 0
     for appointment in booked:
         ruled_out = screened_booking_allows(appointment, rules_now=rules_now).refusal(appointment.start) is not None
@@ -256,7 +256,7 @@ def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime) 
     if not screening.needs_review and (not_before := screening_not_before(screening)) is not None:
         booked = booked.filter(start__lt=not_before)
     # Neutral words: reception reads this reason too, and health answers are for clinicians.
-    reason = f"Held for a clinician: the patient answered the health questions again on {today_local(now)}."
+    reason = f"{HELD_AGAIN}the patient answered the health questions again on {today_local(now)}."
     for appointment in booked:
         appointment_hold_for_review(appointment=appointment, reason=reason, now=now)
 
@@ -420,7 +420,7 @@ def screened_booking_reschedule(
         return screened_booking_weigh_again(moved, now=now)
 
 
-def screened_booking_weigh_again(moved: Appointment, *, now: datetime) -> Appointment:
+def screened_booking_weigh_again(moved: Appointment, *, now: datetime, why: str = "at the new time") -> Appointment:
     """Weigh a booking of a screened treatment again after it moved (by the patient or by staff) or staff corrected
     the date of birth: a date of birth that now needs a clinician (under 18 on the day, born after the isotretinoin
     dates) puts it on hold, phone bookings included."""
@@ -434,6 +434,6 @@ def screened_booking_weigh_again(moved: Appointment, *, now: datetime) -> Appoin
         date_of_birth=moved.patient_date_of_birth,
     )
     if _date_of_birth_reasons(screening, patient, moved.start):
-        reason = "Held for a clinician: at the new time the patient's date of birth needs a check."
+        reason = f"{HELD_AGAIN}{why} the patient's date of birth needs a check."
         moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved
     return moved

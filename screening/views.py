@@ -160,9 +160,11 @@ def screening_reminder(request, slug, token):
         else:
             if reminders:
                 day = next(r.due_on for r in reminders if r.kind == EligibilityReminder.Kind.ELIGIBLE)
+                advance = any(r.kind == EligibilityReminder.Kind.ADVANCE for r in reminders)
+                also = ", and two weeks before" if advance else ""
+                day_words = date_format(day, "l j F Y")
                 messages.success(
-                    request,
-                    f"Thank you. We will email {screening.email} on {date_format(day, 'l j F Y')}, when you can book.",
+                    request, f"Thank you. We will email {screening.email} on {day_words}, when you can book{also}."
                 )
             else:
                 messages.info(request, "Your wait is already over: you can book now.")

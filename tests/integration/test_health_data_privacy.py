@@ -280,6 +280,18 @@ def test_only_erased_details_may_lack_a_date_of_birth(clock, microneedling):
     assert Appointment.objects.get(pk=appointment.pk).patient_date_of_birth == date(1990, 5, 17)
 
 
+def test_a_clinician_is_told_before_confirming_that_a_patient_with_an_upcoming_visit_cannot_be_erased(
+    client, clock, microneedling
+):
+    appointment = booked(microneedling)  # Tuesday, still ahead
+    client.force_login(staff("clinician", "erase_patient_data"))
+    response = run_action(client, "erase_patient_data", appointment)
+    page = client.get("/admin/booking/appointment/").content.decode()
+    assert response.status_code == 302 and "Nothing to erase yet" in page
+    appointment.refresh_from_db()
+    assert appointment.patient_name == "Alex Morgan"
+
+
 def test_erasure_waits_until_an_upcoming_appointment_is_cancelled(clock, microneedling):
     booked(microneedling)
     with pytest.raises(ErasureRefused):

@@ -3,9 +3,10 @@ confirmed: a patient declined or held for review cannot answer their way to an i
 approve a time the patient's newer answers rule out, and neither the patient nor reception can move a booking into
 a wait the answers set."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
+from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
@@ -269,3 +270,65 @@ def test_after_a_longer_wait_neither_the_patient_nor_reception_can_move_a_bookin
         change_url(booked), edit_form(booked, start_0="2026-06-10", start_1="10:00:00")
     )
     assert "from Wednesday 1 July 2026, not before" in field_errors(response)["start"]
+
+
+def test_clinicians_see_that_a_phone_booking_is_for_someone_under_18(client, clock, commits):
+    make_clinic()
+    booked = phone_booking(date(2026, 3, 10), born=date(2012, 1, 1))
+    page = signed_in(client, "Clinician").get(QUEUE).content.decode()
+    assert "Held by staff; Under 18 on the day" in page
+    assert "Under 18" not in signed_in(Client(), "Reception").get(QUEUE).content.decode()
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_a_booking_held_again_after_clear_answers_names_no_reason_it_never_had(client, clock, commits):
+    make_clinic()
+    booked = screen_and_book(client, commits, date(2026, 3, 20))
+    Client().post("/book/microneedling/screening/", data=answers_post(**ON_ISOTRETINOIN))
+    page = signed_in(Client(), "Clinician").get(QUEUE).content.decode()
+    assert "answered the health questions again" in page and "booked as" not in page
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_the_review_shows_the_earlier_answers_a_changed_answers_flag_weighed_under_another_email(
+    client, clock, commits
+):
+    make_clinic()
+    screen(client, email="first@example.com", q_pregnancy="yes")  # blocked, in this browser
+    screen(client, email="second@example.com")  # clear answers, so changed ones: held
+    book(client, commits, local(TUESDAY), token_of(latest_screening()), email="second@example.com")
+    held = Appointment.objects.get(patient_email="second@example.com")
+    assert held.status == Appointment.Status.PENDING_REVIEW
+    page = signed_in(Client(), "Clinician").get(review_url(held)).content.decode()
+    assert "Blocked" in page  # the earlier screening, listed
+
+
+def test_a_patient_whose_own_move_puts_the_booking_on_hold_is_told_so_as_news(client, clock, commits):
+    make_clinic()
+    screen(client)
+    # 18 on Thursday 5 March 2026: confirmed on the 6th, held when moved to the 4th.
+    book(client, commits, local(date(2026, 3, 6)), token_of(latest_screening()), date_of_birth="2008-03-05")
+    booked = Appointment.objects.get()
+    services.appointment_emails_dispatch(now=timezone.now())
+    mail.outbox.clear()
+    clock.shift(timedelta(minutes=5))
+    with commits(execute=True):
+        client.post(
+            f"/booking/{manage_token(booked.public_id)}/reschedule/", {"start": slot_value(local(date(2026, 3, 4)))}
+        )
+    services.appointment_emails_dispatch(now=timezone.now())
+    [moved] = [m for m in mail.outbox if "moved" in m.subject]
+    assert "A clinician has to check your booking before it is confirmed" in moved.body
+    assert "still" not in moved.body
+
+
+def test_staff_who_correct_a_date_of_birth_to_a_minors_are_told_the_patient_was_not_emailed(client, clock, commits):
+    make_clinic()
+    booked = phone_booking(date(2026, 3, 10))
+    services.appointment_approve(appointment=booked, now=timezone.now())
+    booked.refresh_from_db()
+    response = signed_in(Client(), "Reception").post(
+        change_url(booked), edit_form(booked, patient_date_of_birth="2012-01-01"), follow=True
+    )
+    assert "The patient has not been emailed about this" in response.content.decode()

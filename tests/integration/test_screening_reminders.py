@@ -99,7 +99,9 @@ def test_ticking_the_box_again_after_unsubscribing_brings_the_emails_back(client
     clock.move_to(datetime(2026, 3, 9, 10, tzinfo=LONDON))
     screen(client, isotretinoin_recently="yes", last_dose="2026-01-15")
     page = client.post(reminder_url(latest_screening()), {"consent": "on"}, follow=True).content.decode()
-    assert "Thank you. We will email alex@example.com on Wednesday 15 July 2026" in page
+    assert (
+        "Thank you. We will email alex@example.com on Wednesday 15 July 2026, when you can book, and two weeks" in page
+    )
     assert "Email me" not in page
     rows = EligibilityReminder.objects.all()
     assert {(r.kind, r.state) for r in rows} == {("eligible", "pending"), ("advance", "pending")}
