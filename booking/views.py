@@ -217,6 +217,9 @@ def booking_details(request, slug):
     not_before = gate.not_before
     start = parse_slot_value(request.POST.get("start") if request.method == "POST" else request.GET.get("start"))
     if start is None:
+        if request.method == "POST" and (chosen_day := _day_of_the_offered_times(request, now)) is not None:
+            # Confirm pressed on a page offering other times, with none chosen: keep what was typed, ask again.
+            return _choose_a_time_page(request, gate=gate, treatment=treatment, day=chosen_day)
         return redirect("booking:times", slug)
     day = start.astimezone(selectors.clinic_tz()).date()
     status = 200
@@ -320,6 +323,31 @@ def _refused_details_page(request, *, gate, treatment, form, start, now) -> Http
     context = {"treatment": treatment, "form": form, "times_url": times_url, **words}
     context.update(screening=gate.screening, screening_token=gate.token)
     return render(request, "booking/details.html", context, status=status)
+
+
+def _day_of_the_offered_times(request, now) -> date | None:
+    """The day whose times a refused details page offered (its hidden "day"), while it can still be booked."""
+    if not request.POST.get("day"):
+        return None
+    first_day, last_day = selectors.bookable_days(now)
+    form = DayForm({"date": request.POST["day"]}, first_day=first_day, last_day=last_day)
+    return form.cleaned_data["date"] if form.is_valid() else None
+
+
+def _choose_a_time_page(request, *, gate, treatment, day) -> HttpResponse:
+    form = BookingForm(request.POST, slots=[])
+    form = _with_fresh_times(
+        form, treatment=treatment, day=day, error=SlotUnavailable("Please choose a time."), not_before=gate.not_before
+    )
+    words = {
+        "start_value": "",
+        "day_label": date_format(day, "l j F Y"),
+        "time_label": "",
+        "day_param": day.isoformat(),
+    }
+    context = {"treatment": treatment, "form": form, "times_url": None, **words}
+    context.update(screening=gate.screening, screening_token=gate.token)
+    return render(request, "booking/details.html", context, status=400)
 
 
 def _chosen_time_in_words(start) -> dict[str, str]:

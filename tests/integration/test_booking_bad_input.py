@@ -147,3 +147,18 @@ def test_a_cancelled_bookings_link_cannot_reschedule(client, clock, nurse):
 def test_wrong_method_is_405_not_500(client, clock, nurse):
     assert client.post("/", {}).status_code == 405
     assert client.delete("/book/hydrating-facial/details/").status_code == 405
+
+
+def test_confirm_without_choosing_one_of_the_times_offered_keeps_what_was_typed_and_asks_for_a_time(
+    client, clock, nurse
+):
+    other = local(TUESDAY, 11)
+    refused = post(client, slot_value(local(TUESDAY, 10, 7)))  # off the grid: refused, the day's times offered
+    assert 'name="day" value="2026-03-03"' in refused.content.decode()  # the page offers that day's times
+    response = client.post(
+        "/book/hydrating-facial/details/", {**booking_post(slot_value(other)), "start": "", "day": "2026-03-03"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 400 and "Please choose a time." in page
+    assert 'value="Alex Morgan"' in page and slot_value(other) in page
+    assert not Appointment.objects.exists()
