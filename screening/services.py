@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.formats import date_format
 
 from booking.exceptions import DecisionRefused
-from booking.models import HELD_AGAIN, Appointment, Treatment
+from booking.models import HELD_AGAIN, STILL_EXPECTED, Appointment, Treatment
 from booking.selectors import clinic_tz, today_local
 from booking.services import (
     PatientDetails,
@@ -99,14 +99,16 @@ def eligibility_reminders_follow_policy(*, treatment: Treatment, now: datetime) 
 
 
 def screened_bookings_follow_policy(*, treatment: Treatment, now: datetime) -> int:
-    """After staff change the treatment's rules, weigh each confirmed booking ahead again, phone bookings included:
-    one the patient's answers, decided again under the new rules, now rule out (a block, a wait past its day, an
-    answer a clinician must now check) goes back on hold for a clinician. Return how many."""
+    """After staff change the treatment's rules, weigh each booking ahead again, phone bookings included: one the
+    patient's answers, decided again under the new rules, now rule out (a block, a wait past its day, an answer a
+    clinician must now check) goes back on hold for a clinician (one held already takes the reason). Return how many
+    confirmed ones were held."""
     rules_now = _rules_now(treatment)
     policy_row, policy = rules_now
-    booked = Appointment.objects.filter(
-        treatment=treatment, status=Appointment.Status.CONFIRMED, start__gt=now
-    ).select_related("treatment")
+    # Held ones too: one a clinician is approving this moment is held again, through its row lock, once approved.
+    booked = Appointment.objects.filter(treatment=treatment, status__in=STILL_EXPECTED, start__gt=now).select_related(
+        "treatment"
+    )
     reason = f"{HELD_AGAIN}the clinic changed its screening rules on {today_local(now)}."
     held = 0
     for appointment in booked:
@@ -116,7 +118,7 @@ def screened_bookings_follow_policy(*, treatment: Treatment, now: datetime) -> i
             decision = rules.decide(rules.Answers.from_json(own.answers), policy, today_local(own.created_at))
             ruled_out = decision.needs_review and not own.needs_review  # an answer a clinician must now check
         if ruled_out and appointment_hold_for_review(appointment=appointment, reason=reason, now=now):
-            held += 1
+            held += appointment.status == Appointment.Status.CONFIRMED  # the count staff read: newly held
     return held
 
 
@@ -204,6 +206,9 @@ def screening_submit(
     declined = selectors.declined_recently(treatment=treatment, email=email, now=now)
     decision = rules.decide(answers, policy, today, earlier=earlier, declined_recently=declined)
     with transaction.atomic():
+        # A booking being made with earlier answers holds this row (`screening_book`): wait for it, so the hold below
+        # sees it; a booking after this commit sees these answers as later ones.
+        Treatment.objects.select_for_update(no_key=True).filter(pk=treatment.pk).exists()
         screening = Screening.objects.create(
             treatment=treatment,
             email=email.strip().lower(),
@@ -322,14 +327,18 @@ def screened_booking_allows(appointment: Appointment, *, rules_now=None) -> Answ
 def screened_booking_approve(*, appointment: Appointment, now: datetime, decided_by: str = "") -> Appointment:
     """A clinician confirms a held booking (`appointment_approve`), unless answers the patient gave since it was
     booked rule its time out: those answers, not the earlier ones, are the patient's own word now."""
-    if refusal := screened_booking_allows(appointment).refusal(appointment.start):
-        # No override: if the newer answers are not the patient's (anyone can type an email), the patient answers
-        # again, and those answers, held for a clinician as changed answers, are what the approval weighs.
-        raise DecisionRefused(
-            f"{refusal} Decline it, or ask the patient to answer the health questions again if those answers are not "
-            "theirs; no decision was recorded."
-        )
-    return appointment_approve(appointment=appointment, now=now, decided_by=decided_by)
+    with transaction.atomic():
+        # The row first: answers submitted meanwhile hold this booking through the same lock
+        # (`_hold_bookings_the_answers_rule_out`), so they are either seen below or put it back on hold after.
+        appointment = Appointment.objects.select_for_update().select_related("treatment").get(pk=appointment.pk)
+        if refusal := screened_booking_allows(appointment).refusal(appointment.start):
+            # No override: if the newer answers are not the patient's (anyone can type an email), the patient answers
+            # again, and those answers, held for a clinician as changed answers, are what the approval weighs.
+            raise DecisionRefused(
+                f"{refusal} Decline it, or ask the patient to answer the health questions again if those answers are "
+                "not theirs; no decision was recorded."
+            )
+        return appointment_approve(appointment=appointment, now=now, decided_by=decided_by)
 
 
 def screening_not_before(screening: Screening | None) -> datetime | None:
@@ -373,7 +382,12 @@ def screening_book(*, screening: Screening, start: datetime, patient: PatientDet
     screening, one the same email answered again after, or another email books nothing.
     """
     with transaction.atomic():
+        # Locks the screening and its treatment's row: answers submitted meanwhile wait for this booking to commit
+        # and then hold it if they rule it out (`screening_submit` takes the same treatment lock first).
         screening = Screening.objects.select_for_update().select_related("treatment").get(pk=screening.pk)
+        # And the policy's row: a change of the rules waits for this booking (then holds it if it must), or this
+        # booking waits for the change and sees the new rules version below.
+        ScreeningPolicy.objects.select_for_update(no_key=True).filter(treatment_id=screening.treatment_id).exists()
         if not screening.is_usable(now):
             raise ScreeningInvalid()
         if selectors.later_screening(screening) is not None:
