@@ -236,9 +236,18 @@ class AppointmentAdminForm(forms.ModelForm):
         model = Appointment
         fields = [name for name in APPOINTMENT_FIELDS if name not in APPOINTMENT_READONLY]
 
+    # When the booking was last changed as this page saw it: a save from a page opened before someone else's change
+    # (a patient's cancel or move, a colleague's edit) would write back what they changed, so it is refused.
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.booked_time = (self.instance.start, self.instance.practitioner_id) if self.instance.pk else None
+        if self.instance.pk:
+            self.fields["seen"].initial = self.instance.updated_at.isoformat()
+
+    def changed_since_opened(self) -> bool:
+        return self.instance.pk is not None and self.cleaned_data.get("seen") != self.instance.updated_at.isoformat()
 
     # The same checks as the patient's own form, so a phone booking is written as an online one would be.
     def clean_patient_name(self):
@@ -258,6 +267,13 @@ class AppointmentAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if self.changed_since_opened():
+            self.add_error(
+                None,
+                "This booking was changed since you opened this page (by the patient or a colleague). Nothing was "
+                "saved: open it again to see the change, then make yours.",
+            )
+            return cleaned
         treatment = cleaned.get("treatment") if "treatment" in self.fields else self.instance.treatment
         practitioner, start = cleaned.get("practitioner"), cleaned.get("start")
         if treatment is None or practitioner is None or start is None:
@@ -327,9 +343,10 @@ class AppointmentAdmin(admin.ModelAdmin):
             # service decides, never the form (a visit ahead cannot already be completed). What the save works out
             # (its reference, end, timestamps) is shown once there is something to show.
             return [name for name in self.fields if name not in ("status", "status_reason", *APPOINTMENT_READONLY)]
+        fields = [*self.fields, "seen"]  # the hidden stamp of the booking as the page saw it
         if self._reason_is_clinical(request, obj):
-            return [("status_reason_shown" if name == "status_reason" else name) for name in self.fields]
-        return self.fields
+            return [("status_reason_shown" if name == "status_reason" else name) for name in fields]
+        return fields
 
     @staticmethod
     def _reason_is_clinical(request, obj) -> bool:
@@ -388,7 +405,11 @@ class AppointmentAdmin(admin.ModelAdmin):
                 appointment=obj, start=obj.start, practitioner=obj.practitioner, now=now
             )
         else:
-            super().save_model(request, obj, form, change)
+            # Only what this page changed: the rest of the row may have moved on since it was read (a patient's
+            # cancellation, a hold), and writing it back would undo that.
+            edited = [name for name in form.changed_data if name in APPOINTMENT_FIELDS]
+            if edited:
+                obj.save(update_fields=[*edited, "updated_at"])
         # A screened booking at a new time, or with a corrected date of birth, is weighed again (under 18 that day).
         moved = form.moves_the_booking()
         if not was_held and (moved or "patient_date_of_birth" in form.changed_data):

@@ -56,6 +56,7 @@ def edit_form(appointment, **overrides):
         "patient_date_of_birth": f"{appointment.patient_date_of_birth:%Y-%m-%d}",
         "emails-TOTAL_FORMS": "0",
         "emails-INITIAL_FORMS": "0",
+        "seen": appointment.updated_at.isoformat(),  # the page was opened on the booking as it is now
     }
     data.update(overrides)
     return data
@@ -437,3 +438,18 @@ def test_reception_sees_that_a_clinician_declined_but_not_the_clinical_reason(re
     reception.logout()
     clinician_page = signed_in(client, "Clinician").get(change_url(held)).content.decode()
     assert "Restarted isotretinoin last month" in clinician_page
+
+
+def test_a_save_from_a_page_opened_before_the_patient_cancelled_changes_nothing_and_says_why(
+    reception, clock, facial, nurse
+):
+    appointment = booked_online(facial, at(THURSDAY, 10))
+    page_opened = edit_form(appointment, patient_phone="07700 900999")  # reception opens the page...
+    clock.shift(timedelta(minutes=1))
+    services.appointment_cancel(appointment=appointment, now=timezone.now())  # ...the patient cancels online...
+    response = reception.post(change_url(appointment), page_opened)  # ...reception saves the phone fix
+    assert response.status_code == 200 and "This booking was changed since you opened this page" in (
+        response.content.decode()
+    )
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CANCELLED and appointment.patient_phone == "07700 900123"
