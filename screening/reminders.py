@@ -35,7 +35,7 @@ import time
 import uuid
 from collections import Counter
 from contextlib import contextmanager, suppress
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -123,31 +123,42 @@ def _why_not_send(
 def _answered_again(batch: list[EligibilityReminder]) -> set[int]:
     """Return the ids of the reminders in the batch whose patient has answered the treatment's questions again since
     (by email, in any case), in one query: the latest answers win, so a reminder goes only while its screening is
-    still the patient's latest. A reminder without a screening counts from when it was asked for."""
-    latest: dict[tuple[str, int], tuple[datetime, int]] = {}
+    still the patient's latest, or the latest answers allow the same day (answers given again with the same dates
+    keep the reminder, even while this batch, read before they came, still names the earlier screening). A reminder
+    without a screening counts from when it was asked for."""
+    latest: dict[tuple[str, int], tuple[datetime, int, date | None]] = {}
     screenings = (
         Screening.objects.annotate(upper_email=Upper("email"))
         .filter(
             upper_email__in={reminder.email.upper() for reminder in batch},
             treatment_id__in={reminder.treatment_id for reminder in batch},
         )
-        .values_list("upper_email", "treatment_id", "created_at", "pk")
+        .values_list("upper_email", "treatment_id", "created_at", "pk", "eligible_from")
     )
-    for email, treatment_id, created_at, pk in screenings:
+    for email, treatment_id, created_at, pk, eligible_from in screenings:
         key = (email, treatment_id)
-        latest[key] = max(latest.get(key, (created_at, pk)), (created_at, pk))
+        if key not in latest or (created_at, pk) > latest[key][:2]:
+            latest[key] = (created_at, pk, eligible_from)
     stale = set()
     for reminder in batch:
-        last_at, last_pk = latest.get((reminder.email.upper(), reminder.treatment_id), (None, None))
-        if last_pk is None:
+        found = latest.get((reminder.email.upper(), reminder.treatment_id))
+        if found is None:
             continue
+        last_at, last_pk, last_day = found
         if reminder.screening_id is not None:
-            answered_since = last_pk != reminder.screening_id
+            answered_since = last_pk != reminder.screening_id and last_day != _eligible_day_of(reminder)
         else:
             answered_since = last_at > reminder.created_at
         if answered_since:
             stale.add(reminder.pk)
     return stale
+
+
+def _eligible_day_of(reminder: EligibilityReminder) -> date:
+    """The day the reminder's wait ends (an advance reminder goes ADVANCE_REMINDER_DAYS before it)."""
+    if reminder.kind == EligibilityReminder.Kind.ADVANCE:
+        return reminder.due_on + timedelta(days=ADVANCE_REMINDER_DAYS)
+    return reminder.due_on
 
 
 def _booked(batch: list[EligibilityReminder], now: datetime) -> set[tuple[str, int]]:

@@ -128,3 +128,12 @@ def test_answers_given_while_the_pass_is_sending_stop_the_reminders_it_has_not_s
     monkeypatch.setattr(reminders, "_due_batch", answers_arrive_after_the_batch_is_read)
     assert dispatch_on(clock, date(2026, 7, 15))["sent"] == 0
     assert mail.outbox == []
+
+
+def test_a_pass_that_read_its_batch_before_the_same_date_was_given_again_still_sends(clock, microneedling):
+    opt_in(Client(), isotretinoin_recently="yes", last_dose="2026-01-15")  # eligible 15 July, and 1 July before
+    clock.move_to(at_nine(date(2026, 7, 1)))
+    read_by_the_pass = list(EligibilityReminder.objects.filter(kind=EligibilityReminder.Kind.ADVANCE))
+    screen(Client(), isotretinoin_recently="yes", last_dose="2026-01-15")  # the same answers, meanwhile
+    assert EligibilityReminder.objects.get(kind="advance").screening_id != read_by_the_pass[0].screening_id
+    assert reminders._answered_again(read_by_the_pass) == set()  # the same day: still true, still goes
