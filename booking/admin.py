@@ -415,11 +415,12 @@ class AppointmentAdmin(admin.ModelAdmin):
         if not was_held and (moved or "patient_date_of_birth" in form.changed_data):
             why = "at the new time" if moved else "with the date of birth corrected,"
             if screened_booking_weigh_again(saved, now=now, why=why).status == held:
-                told = (
-                    "The patient's 'moved' email says it awaits a clinician."
-                    if moved
-                    else "The patient has not been emailed about this: tell them when you call."
-                )
+                if address_corrected:
+                    told = "The patient is emailed at the new address that it awaits a clinician."
+                elif moved:
+                    told = "The patient's 'moved' email says it awaits a clinician."
+                else:
+                    told = "The patient has not been emailed about this: tell them when you call."
                 self.message_user(
                     request,
                     "The patient's date of birth needs a clinician's check (their age on the day, or the dates in "

@@ -467,6 +467,8 @@ def manage(request, token):
     refusal = services.appointment_change_refusal(appointment=appointment, now=timezone.now())
     context = {"appointment": appointment, "token": token, "refusal": refusal}
     context["change_until"] = appointment.changeable_online_until.astimezone(selectors.clinic_tz())
+    # A screened booking the patient's answers now block cannot be moved online (`manage_reschedule` says so too).
+    context["cannot_move"] = not refusal and screening_services.screened_booking_allows(appointment).blocked
     return render(request, "booking/manage.html", context)
 
 
@@ -499,7 +501,7 @@ def manage_reschedule(request, token):
     if allows.blocked:
         messages.info(
             request,
-            "Since you booked, your answers to the health questions mean this appointment cannot be moved online. "
+            "Your answers to the health questions mean this appointment cannot be moved online. "
             f"A clinician will look at it; you can also call us on {settings.CLINIC_PHONE}.",
         )
         return redirect("booking:manage", token)
@@ -538,6 +540,8 @@ def manage_reschedule(request, token):
     else:
         form = SlotChoiceForm(slots=context["slots"])
     context.update(appointment=appointment, token=token, form=form)
+    if not_before is not None and not_before > now:
+        context["earliest_day"] = not_before.astimezone(selectors.clinic_tz()).date()  # why the days start there
     return render(request, "booking/reschedule.html", context, status=status)
 
 

@@ -74,7 +74,9 @@ class TwoFactorSignInForm(_UsernameLengthChecked, OTPAdminAuthenticationForm):
     otp_token = forms.CharField(
         label="Code from your authenticator app",
         required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autocapitalize": "none", "inputmode": "numeric", "required": True}
+        ),
     )
     # One message for every way a sign-in fails: one that differed once the password was right (a wrong code, no
     # code, no authenticator yet) would tell a guesser the password without the second factor.

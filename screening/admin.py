@@ -60,7 +60,7 @@ def follow_the_rules(model_admin, request, treatments) -> None:
         moved += services.eligibility_reminders_follow_policy(treatment=treatment, now=now)
         held += services.screened_bookings_follow_policy(treatment=treatment, now=now)
     if moved:
-        model_admin.message_user(request, f"Reminders moved to follow the new rules: {moved} patients.")
+        model_admin.message_user(request, f"Reminders moved to follow the new rules: {moved} patient(s).")
     if held:
         model_admin.message_user(
             request,

@@ -280,7 +280,7 @@ class AnswersAllow:
         if self.blocked:
             return (
                 f"The patient's answers to the health questions mean {self.treatment_name} cannot be booked for them "
-                "now. A clinician must review it."
+                "now."
             )
         if self.not_before is not None and start < self.not_before:
             return (

@@ -113,6 +113,7 @@ def test_the_patient_cannot_move_a_booking_into_the_wait_their_newer_answers_set
     url = f"/booking/{manage_token(booked.public_id)}/reschedule/"
     page = client.get(url, {"date": "2026-03-05"}).content.decode()
     assert slot_value(local(date(2026, 3, 5), 11)) not in page  # no times inside the wait are offered
+    assert "you can move it to a day from Tuesday 10 March 2026" in page  # and the page says why
     client.post(url, {"start": slot_value(local(date(2026, 3, 5), 11))})
     booked.refresh_from_db()
     assert booked.start == local(date(2026, 3, 20))
@@ -125,6 +126,8 @@ def test_a_patient_whose_newer_answers_block_cannot_move_the_booking_online(clie
     make_clinic()
     booked = screen_and_book(client, commits, date(2026, 3, 20))
     Client().post("/book/microneedling/screening/", data=answers_post(**ON_ISOTRETINOIN))
+    manage = client.get(f"/booking/{manage_token(booked.public_id)}/").content.decode()
+    assert "cannot be moved online" in manage and "Move to another time" not in manage
     url = f"/booking/{manage_token(booked.public_id)}/reschedule/"
     page = client.get(url, follow=True).content.decode()
     assert "cannot be moved online" in page
@@ -301,7 +304,8 @@ def test_the_review_shows_the_earlier_answers_a_changed_answers_flag_weighed_und
     held = Appointment.objects.get(patient_email="second@example.com")
     assert held.status == Appointment.Status.PENDING_REVIEW
     page = signed_in(Client(), "Clinician").get(review_url(held)).content.decode()
-    assert "Blocked" in page  # the earlier screening, listed
+    assert "Blocked" in page  # the earlier screening, listed...
+    assert "(given in the same browser as first@example.com)" in page  # ...as someone else's email, not this one
 
 
 def test_a_patient_whose_own_move_puts_the_booking_on_hold_is_told_so_as_news(client, clock, commits):
