@@ -152,21 +152,29 @@ DATE_PARTS = {
 }
 
 
-def date_part_filtered(model, lookup: str) -> str | None:
-    """The part of a date a filter path from `model` picks out ("appointment__start__year__gte": "year"), if any."""
+def column_at_end(model, lookup: str):
+    """Follow a filter or search path from `model` through its relations to the column it ends on: (the options of
+    that column's model, the column, the transforms and lookup after it), or None for a path that names no column
+    (a missing field, or one ending on a relation)."""
     opts, parts = model._meta, lookup.split(LOOKUP_SEP)
     for index, part in enumerate(parts):
         try:
             field = opts.get_field(part)
         except FieldDoesNotExist:
             return None
-        if isinstance(field, models.DateField | models.TimeField):  # DateTimeField is a DateField
-            # What follows the field are transforms and a lookup: "date", "year", "gte", ...
-            return next((rest for rest in parts[index + 1 :] if rest in DATE_PARTS), None)
         if not getattr(field, "path_infos", None):
-            return None
+            return opts, field, parts[index + 1 :]
         opts = field.path_infos[-1].to_opts
     return None
+
+
+def date_part_filtered(model, lookup: str) -> str | None:
+    """The part of a date a filter path from `model` picks out ("appointment__start__year__gte": "year"), if any."""
+    found = column_at_end(model, lookup)
+    if found is None or not isinstance(found[1], models.DateField | models.TimeField):  # DateTimeField: a DateField
+        return None
+    # What follows the column are transforms and a lookup: "date", "year", "gte", ...
+    return next((rest for rest in found[2] if rest in DATE_PARTS), None)
 
 
 def check_date_parts(model, params: dict[str, list[str]]) -> None:
@@ -227,18 +235,11 @@ HEALTH_DATA_COLUMNS = {
 
 def reaches_health_data(model, lookup: str) -> bool:
     """Whether a filter or search path from `model` ("screening__reasons__icontains") ends on a health column."""
-    opts = model._meta
-    for part in lookup.split(LOOKUP_SEP):
-        try:
-            field = opts.get_field(part)
-        except FieldDoesNotExist:
-            return False  # a transform or lookup ("icontains"), or no field: the admin answers that itself
-        if part in HEALTH_DATA_COLUMNS.get(opts.concrete_model._meta.label_lower, ()):
-            return True
-        if not getattr(field, "path_infos", None):
-            return False
-        opts = field.path_infos[-1].to_opts
-    return False
+    found = column_at_end(model, lookup)
+    if found is None:
+        return False  # no column: the admin answers that itself
+    opts, column, _after = found
+    return column.name in HEALTH_DATA_COLUMNS.get(opts.concrete_model._meta.label_lower, ())
 
 
 class HealthDataLookupsRefusedAdmin:
