@@ -67,8 +67,7 @@ def eligibility_reminders_follow_policy(*, treatment: Treatment, now: datetime) 
     Each date is counted again from the patient's own answers (`_eligible_from_now`); a reminder without a screening
     keeps its date.
     """
-    policy_row = screening_policy_ensure(treatment=treatment)
-    policy = _policy_values(policy_row)
+    policy_row, policy = _rules_now(treatment)
     today = today_local(now)
     pending = (
         EligibilityReminder.objects.filter(treatment=treatment, state=EligibilityReminder.State.PENDING)
@@ -115,8 +114,7 @@ def screened_bookings_follow_policy(*, treatment: Treatment, now: datetime) -> i
         ruled_out = screened_booking_allows(appointment, rules_now=rules_now).refusal(appointment.start) is not None
         own = selectors.screening_for_appointment(appointment)
         if not ruled_out and own is not None and own.answers and own.rules_version != policy_row.rules_version:
-            decision = rules.decide(rules.Answers.from_json(own.answers), policy, today_local(own.created_at))
-            ruled_out = decision.needs_review and not own.needs_review  # an answer a clinician must now check
+            ruled_out = _decided_again(own, policy).needs_review and not own.needs_review  # a clinician must look now
         if ruled_out and appointment_hold_for_review(appointment=appointment, reason=reason, now=now):
             held += appointment.status == Appointment.Status.CONFIRMED  # the count staff read: newly held
     return held
@@ -124,6 +122,12 @@ def screened_bookings_follow_policy(*, treatment: Treatment, now: datetime) -> i
 
 def _policy_values(policy_row: ScreeningPolicy) -> rules.Policy:
     return selectors.policy_values(policy_row, selectors.active_contraindications())
+
+
+def _rules_now(treatment: Treatment) -> tuple[ScreeningPolicy, rules.Policy]:
+    """The treatment's policy row and the plain values the rules take from it, as they are now."""
+    policy_row = screening_policy_ensure(treatment=treatment)
+    return policy_row, _policy_values(policy_row)
 
 
 def _eligible_from_now(screening: Screening, policy_row: ScreeningPolicy, policy: rules.Policy) -> date | None:
@@ -290,9 +294,9 @@ class AnswersAllow:
         return None
 
 
-def _rules_now(treatment: Treatment) -> tuple[ScreeningPolicy, rules.Policy]:
-    policy_row = screening_policy_ensure(treatment=treatment)
-    return policy_row, _policy_values(policy_row)
+def _decided_again(screening: Screening, policy: rules.Policy) -> rules.Decision:
+    """The decision `screening`'s answers would have had, on the day they were given, under `policy`."""
+    return rules.decide(rules.Answers.from_json(screening.answers), policy, today_local(screening.created_at))
 
 
 def _what_answers_allow_now(screening: Screening, rules_now) -> tuple[bool, date | None]:
@@ -300,7 +304,7 @@ def _what_answers_allow_now(screening: Screening, rules_now) -> tuple[bool, date
     (not as they were when it was decided), and from which day they allow it."""
     policy_row, policy = rules_now
     if screening.rules_version != policy_row.rules_version and screening.answers:
-        decision = rules.decide(rules.Answers.from_json(screening.answers), policy, today_local(screening.created_at))
+        decision = _decided_again(screening, policy)
         return not decision.can_book and decision.eligible_from is None, decision.eligible_from
     eligible_from = _eligible_from_now(screening, policy_row, policy)
     return screening.outcome == Screening.Outcome.BLOCKED and eligible_from is None, eligible_from
