@@ -395,9 +395,9 @@ class AppointmentAdmin(admin.ModelAdmin):
             return
         before = form.initial.get("patient_email")
         address_corrected = "patient_email" in form.changed_data and _another_address(before, obj.patient_email)
-        held, saved = Appointment.Status.PENDING_REVIEW, obj
+        held, saved, moved = Appointment.Status.PENDING_REVIEW, obj, form.moves_the_booking()
         was_held = obj.status == held
-        if form.moves_the_booking():
+        if moved:
             edited = [name for name in form.changed_data if name not in ("start", "practitioner")]
             if edited:
                 obj.save(update_fields=[*edited, "updated_at"])
@@ -411,7 +411,6 @@ class AppointmentAdmin(admin.ModelAdmin):
             if edited:
                 obj.save(update_fields=[*edited, "updated_at"])
         # A screened booking at a new time, or with a corrected date of birth, is weighed again (under 18 that day).
-        moved = form.moves_the_booking()
         if not was_held and (moved or "patient_date_of_birth" in form.changed_data):
             why = "at the new time" if moved else "with the date of birth corrected,"
             if screened_booking_weigh_again(saved, now=now, why=why).status == held:
