@@ -419,7 +419,7 @@ class AppointmentAdmin(admin.ModelAdmin):
                 elif moved:
                     told = "The patient's 'moved' email says it awaits a clinician."
                 else:
-                    told = "The patient has not been emailed about this: tell them when you call."
+                    told = "The patient is emailed that it awaits a clinician."
                 self.message_user(
                     request,
                     "The patient's date of birth needs a clinician's check (their age on the day, or the dates in "

@@ -77,6 +77,7 @@ def appointment_ics(appointment: Appointment) -> bytes:
 _STILL_TRUE_OF = {
     AppointmentEmail.Kind.CONFIRMED: {Appointment.Status.CONFIRMED},
     AppointmentEmail.Kind.APPROVED: {Appointment.Status.CONFIRMED},
+    AppointmentEmail.Kind.HELD: {Appointment.Status.PENDING_REVIEW},
     AppointmentEmail.Kind.RECEIVED: {Appointment.Status.PENDING_REVIEW},
     AppointmentEmail.Kind.RESCHEDULED: set(STILL_EXPECTED),
     AppointmentEmail.Kind.CANCELLED: {Appointment.Status.CANCELLED},
@@ -86,9 +87,9 @@ _STILL_TRUE_OF = {
     AppointmentEmail.Kind.REVIEW_DUE: {Appointment.Status.PENDING_REVIEW},
 }
 # These speak of one start time: a move since makes them stale (the move queues its own).
-_FOR_ONE_START = {AppointmentEmail.Kind.RESCHEDULED, AppointmentEmail.Kind.REMINDER}
+_FOR_ONE_START = {AppointmentEmail.Kind.RESCHEDULED, AppointmentEmail.Kind.REMINDER, AppointmentEmail.Kind.HELD}
 # These are about a time still to come.
-_AHEAD_ONLY = {AppointmentEmail.Kind.REMINDER, AppointmentEmail.Kind.REVIEW_DUE}
+_AHEAD_ONLY = {AppointmentEmail.Kind.REMINDER, AppointmentEmail.Kind.REVIEW_DUE, AppointmentEmail.Kind.HELD}
 
 
 def still_relevant(email: AppointmentEmail, *, now: datetime) -> bool:

@@ -440,6 +440,8 @@ class AppointmentEmail(models.Model):
         CANCELLED = "cancelled", "Booking cancelled"
         CLINIC_CANCELLED = "clinic_cancelled", "Booking cancelled by the clinic"
         APPROVED = "approved", "Booking approved after review"
+        # A confirmed booking put back on hold for a clinician (`appointment_hold_for_review`).
+        HELD = "held", "Booking on hold again for a clinician"
         DECLINED = "declined", "Booking declined after review"
         REMINDER = "reminder", "Appointment reminder"
         # To the clinic, not the patient: a held booking is close and no clinician has decided yet.

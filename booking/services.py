@@ -359,7 +359,12 @@ def _skip_pending_reminders(appointment: Appointment) -> None:
 
 
 # Emails that can be due again for the same start time: a patient may move away from a time and back to it.
-_REARMABLE = {AppointmentEmail.Kind.RESCHEDULED, AppointmentEmail.Kind.REMINDER, AppointmentEmail.Kind.REVIEW_DUE}
+_REARMABLE = {
+    AppointmentEmail.Kind.RESCHEDULED,
+    AppointmentEmail.Kind.REMINDER,
+    AppointmentEmail.Kind.REVIEW_DUE,
+    AppointmentEmail.Kind.HELD,  # held, approved, then held again at the same time: the patient is told each time
+}
 
 
 def review_nudge_due_at(start: datetime, *, now: datetime) -> datetime:
@@ -419,9 +424,11 @@ def appointment_address_corrected(*, appointment: Appointment, now: datetime) ->
         email = appointment_confirmation_resend(appointment=appointment, now=now)
         # What the old address was told is nothing the new one knows: the next "moved" email compares with this one.
         Appointment.objects.filter(pk=appointment.pk).update(told_start=None, told_practitioner=None)
-        appointment.emails.filter(kind=AppointmentEmail.Kind.RESCHEDULED, state=AppointmentEmail.State.PENDING).update(
-            state=AppointmentEmail.State.SKIPPED
-        )
+        # Nor a "moved" or "on hold again" email: the one just queued tells the booking as it stands.
+        appointment.emails.filter(
+            kind__in=[AppointmentEmail.Kind.RESCHEDULED, AppointmentEmail.Kind.HELD],
+            state=AppointmentEmail.State.PENDING,
+        ).update(state=AppointmentEmail.State.SKIPPED)
     return email
 
 
@@ -617,7 +624,8 @@ def _pending_for_decision(appointment: Appointment, now: datetime, *, after_its_
 
 def appointment_hold_for_review(*, appointment: Appointment, reason: str, now: datetime) -> Appointment | None:
     """Put a confirmed booking back on hold for a clinician, its time still held (e.g. the patient's later screening
-    answers rule it out); the clinic is nudged as for any held booking. One already held keeps its nudge and takes
+    answers rule it out); the clinic is nudged as for any held booking, and the patient is told, unless the move that
+    held it is still to be emailed (that email says it is on hold). One already held keeps its nudge and takes
     `reason`, so the queue says what is new. None when it is neither, or its time has passed: nothing to hold."""
     with transaction.atomic():
         locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
@@ -631,6 +639,13 @@ def appointment_hold_for_review(*, appointment: Appointment, reason: str, now: d
         locked.save()
         due_at = review_nudge_due_at(locked.start, now=now)
         appointment_email_queue(appointment=locked, kind=AppointmentEmail.Kind.REVIEW_DUE, now=now, due_at=due_at)
+        move_still_to_tell = locked.emails.filter(
+            kind=AppointmentEmail.Kind.RESCHEDULED,
+            appointment_start=locked.start,
+            state=AppointmentEmail.State.PENDING,
+        ).exists()
+        if not move_still_to_tell:
+            appointment_email_queue(appointment=locked, kind=AppointmentEmail.Kind.HELD, now=now)
     return locked
 
 

@@ -65,7 +65,8 @@ def follow_the_rules(model_admin, request, treatments) -> None:
         model_admin.message_user(
             request,
             f"{held} confirmed booking(s) are held for a clinician: under the new rules the patients' answers rule "
-            "them out. See Bookings awaiting review.",
+            "them out, and each patient is emailed that their booking awaits a clinician. See Bookings awaiting "
+            "review.",
             messages.WARNING,
         )
 

@@ -9,6 +9,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
+from booking import services as booking_services
 from booking.models import Appointment
 from screening import reminders
 from screening.models import Contraindication, Screening, ScreeningPolicy
@@ -168,6 +169,10 @@ def test_a_confirmed_booking_a_longer_wait_now_rules_out_is_held_for_a_clinician
     later.refresh_from_db()
     assert early.status == Appointment.Status.PENDING_REVIEW
     assert later.status == Appointment.Status.CONFIRMED
+    assert "each patient is emailed that their booking awaits a clinician" in response.content.decode()
+    booking_services.appointment_emails_dispatch(now=timezone.now())
+    [held] = [m for m in mail.outbox if "on hold" in m.subject]
+    assert "2 June at 10:00" in held.subject
 
 
 def book_and_get(client, commits, day):

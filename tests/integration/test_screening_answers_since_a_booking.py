@@ -325,14 +325,3 @@ def test_a_patient_whose_own_move_puts_the_booking_on_hold_is_told_so_as_news(cl
     [moved] = [m for m in mail.outbox if "moved" in m.subject]
     assert "A clinician has to check your booking before it is confirmed" in moved.body
     assert "still" not in moved.body
-
-
-def test_staff_who_correct_a_date_of_birth_to_a_minors_are_told_the_patient_was_not_emailed(client, clock, commits):
-    make_clinic()
-    booked = phone_booking(date(2026, 3, 10))
-    services.appointment_approve(appointment=booked, now=timezone.now())
-    booked.refresh_from_db()
-    response = signed_in(Client(), "Reception").post(
-        change_url(booked), edit_form(booked, patient_date_of_birth="2012-01-01"), follow=True
-    )
-    assert "The patient has not been emailed about this" in response.content.decode()

@@ -1,0 +1,115 @@
+"""A patient whose confirmed booking goes back on hold for a clinician (answers given again under their email, the
+clinic's rules changed, a date of birth corrected) is emailed that it awaits a clinician, in words that name no
+health answer; a stranger who typed their email is found out this way too. One email, not two: a move that held it
+says so in its own email, and an address staff corrected gets the booking as it stands."""
+
+from datetime import date
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from booking import services
+from booking.models import Appointment, AppointmentEmail, Treatment
+
+from ..factories import booked_by_phone, signed_in
+from .screening_helpers import answers_post, book, latest_screening, local, make_clinic, screen, token_of
+from .test_admin_diary import change_url, edit_form
+
+pytestmark = pytest.mark.django_db
+ON_ISOTRETINOIN = {"taking_isotretinoin": "yes", "isotretinoin_recently": None}
+
+
+def booked_and_told(client, commits, day, **details):
+    """A confirmed microneedling booking at 10:00 on `day`, its confirmation sent and the outbox emptied."""
+    make_clinic()
+    screen(client)
+    book(client, commits, local(day), token_of(latest_screening()), **details)
+    booked = Appointment.objects.get()
+    assert booked.status == Appointment.Status.CONFIRMED
+    services.appointment_emails_dispatch(now=timezone.now())
+    mail.outbox.clear()
+    return booked
+
+
+def answer_again_on_another_device(**answers):
+    Client().post("/book/microneedling/screening/", data=answers_post(**answers))
+
+
+def sent():
+    services.appointment_emails_dispatch(now=timezone.now())
+    return [m for m in mail.outbox if m.to == ["alex@example.com"]]
+
+
+def test_answers_given_again_that_rule_the_booking_out_email_the_patient_that_it_is_on_hold(client, clock, commits):
+    booked_and_told(client, commits, date(2026, 3, 10))
+    answer_again_on_another_device(**ON_ISOTRETINOIN)
+    [held] = sent()
+    assert held.subject == "Your appointment is on hold for a clinician's check: Microneedling, 10 March at 10:00"
+    assert "Tuesday 10 March 2026, 10:00" in held.body and "Your time is still held for you" in held.body
+    assert "If you have not answered the health questions again recently, please call us" in held.body
+    assert "isotretinoin" not in held.body.lower()  # the address may be mistyped: no health answers in an email
+
+
+def test_a_booking_approved_before_the_email_went_is_not_said_to_be_on_hold(client, clock, commits):
+    booked = booked_and_told(client, commits, date(2026, 3, 10))
+    answer_again_on_another_device(q_keloid="yes")  # a clinician must look
+    booked.refresh_from_db()
+    services.appointment_approve(appointment=booked, now=timezone.now())
+    subjects = [m.subject for m in sent()]
+    assert subjects == ["Your appointment is confirmed: Microneedling, 10 March at 10:00"]
+
+
+def test_a_booking_held_again_after_an_approval_is_told_again(client, clock, commits):
+    booked = booked_and_told(client, commits, date(2026, 3, 10))
+    answer_again_on_another_device(q_keloid="yes")
+    assert len(sent()) == 1
+    booked.refresh_from_db()
+    services.appointment_approve(appointment=booked, now=timezone.now())
+    sent()
+    mail.outbox.clear()
+    clock.shift(3600)
+    answer_again_on_another_device(**ON_ISOTRETINOIN)
+    assert ["on hold" in m.subject for m in sent()] == [True]
+
+
+def test_a_staff_move_that_holds_the_booking_sends_only_the_moved_email(client, clock, commits):
+    # 18 on Thursday 5 March 2026: confirmed on the 6th, held when reception moves it to the 4th.
+    booked = booked_and_told(client, commits, date(2026, 3, 6), date_of_birth="2008-03-05")
+    reception = signed_in(Client(), "Reception")
+    reception.post(change_url(booked), edit_form(booked, start_0="2026-03-04", start_1="10:00:00"))
+    [moved] = sent()
+    assert "moved" in moved.subject
+    assert "A clinician has to check your booking before it is confirmed" in moved.body
+
+
+def test_a_corrected_date_of_birth_emails_the_patient_and_tells_reception_so(client, clock, commits):
+    make_clinic()
+    booked = booked_by_phone(Treatment.objects.get(slug="microneedling"), local(date(2026, 3, 10)))
+    services.appointment_approve(appointment=booked, now=timezone.now())
+    sent()
+    mail.outbox.clear()
+    booked.refresh_from_db()
+    response = signed_in(Client(), "Reception").post(
+        change_url(booked), edit_form(booked, patient_date_of_birth="2012-01-01"), follow=True
+    )
+    assert "The patient is emailed that it awaits a clinician." in response.content.decode()
+    services.appointment_emails_dispatch(now=timezone.now())
+    [held] = [m for m in mail.outbox if m.to == [booked.patient_email]]
+    assert "on hold" in held.subject
+
+
+def test_a_corrected_address_and_date_of_birth_get_one_email_at_the_new_address(client, clock, commits):
+    booked = booked_and_told(client, commits, date(2026, 3, 10))
+    reception = signed_in(Client(), "Reception")
+    reception.post(
+        change_url(booked),
+        edit_form(booked, patient_email="alex.new@example.com", patient_date_of_birth="2012-01-01"),
+    )
+    services.appointment_emails_dispatch(now=timezone.now())
+    to_patient = [m for m in mail.outbox if m.to != [settings.CLINIC_REVIEW_EMAIL]]
+    assert [m.to for m in to_patient] == [["alex.new@example.com"]]
+    assert "awaiting review" in to_patient[0].subject or "received" in to_patient[0].subject
+    assert AppointmentEmail.objects.filter(kind="held", state="skipped").count() == 1
