@@ -44,6 +44,7 @@ def test_a_clinician_sees_the_online_screenings_of_a_patient_booked_by_phone_and
     assert "Held by staff" in page
     assert "Latest screening from sam@example.com, 2 Mar 2026 08:00: Blocked" in page
     assert "Earlier screenings from sam@example.com" in page and ">Blocked<" in page
+    assert "<th></th>" not in page  # every column is named for a screen reader
     assert LogEntry.objects.filter(action=LogEntry.Action.ACCESS, actor__username="clinician-user").exists()
 
 

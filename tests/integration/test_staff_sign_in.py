@@ -201,3 +201,11 @@ def test_with_two_factor_on_a_right_password_tells_a_guesser_nothing_the_wrong_o
         for password, code in ((PASSWORD, wrong), ("not-the-password", wrong), (PASSWORD, ""))
     ]
     assert all(SIGN_IN_FAILED in page for page in pages)
+
+
+@pytest.mark.parametrize("two_factor", [False, True])
+def test_the_sign_in_page_has_one_heading_for_screen_readers(client, settings, two_factor):
+    settings.STAFF_2FA_REQUIRED = two_factor
+    page = client.get("/admin/login/").content.decode()
+    assert page.count("<h1") == 1 and "<h1>Staff sign in</h1>" in page
+    assert ('name="otp_token"' in page) == two_factor
