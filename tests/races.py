@@ -2,6 +2,8 @@
 
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from unittest import mock
 
 from django.db import connection
 
@@ -36,3 +38,39 @@ def at_once(work: Callable, args: Iterable, *, refused: tuple[type[Exception], .
     assert errors == [], errors
     assert len(results) == len(args), "a racer did not finish within 60 s"
     return [results[i] for i in range(len(args))]
+
+
+@contextmanager
+def interleaved(module, name: str, other: Callable[[], object], *, wait_seconds: float = 2.0):
+    """Within the block, the first call of `module.name` runs, then `other()` runs on its own thread (its own
+    database connection) while this thread, mid-transaction, waits up to `wait_seconds` for it, then carries on.
+
+    `other` finishes in that pause unless it waits on a lock this thread holds; either way it has finished, and
+    any exception it raised is re-raised, once the block ends. For a test that each side sees what the other wrote:
+    without the lock, `other` commits inside the pause and misses this thread's uncommitted rows."""
+    real = getattr(module, name)
+    errors: list[Exception] = []
+
+    def run_other():
+        try:
+            other()
+        except Exception as error:  # noqa: BLE001 - surfaced below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run_other, name=f"while {name}")
+
+    def then_the_other(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if not thread.is_alive() and thread.ident is None:
+            thread.start()
+            thread.join(wait_seconds)
+        return result
+
+    with mock.patch.object(module, name, then_the_other):
+        yield
+    if thread.ident is not None:
+        thread.join(60)
+    assert not thread.is_alive(), "the other side did not finish within 60 s"
+    assert errors == [], errors
