@@ -294,8 +294,9 @@ _REFUSALS = {
 
 
 def _refused_details_page(request, *, gate, treatment, form, start, now) -> HttpResponse:
-    """The details form for a time `free_slot_at` refused: say why, and offer that day's free times when the day
-    can be booked at all (else a link to the nearest day that can)."""
+    """The details form for a time `free_slot_at` refused: say why, and offer free times with what was typed kept, so
+    Confirm books one: that day's when it has any, else the nearest day's that has (the next, or beyond the horizon
+    the last); with none anywhere, a link to the times page."""
     reason = selectors.why_not_bookable(treatment=treatment, start=start, now=now, not_before=gate.not_before)
     first_day, last_day = selectors.bookable_days(now)
     if gate.not_before is not None:
@@ -308,19 +309,26 @@ def _refused_details_page(request, *, gate, treatment, form, start, now) -> Http
         error = SlotUnavailable(message.format(latest=date_format(latest, "l j F Y, H:i")))
     words = _chosen_time_in_words(start)
     day = start.astimezone(selectors.clinic_tz()).date()
-    times_url = None
-    if first_day <= day <= last_day:
-        form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=gate.not_before)
-    else:
-        form = _with_fresh_times(form, treatment=treatment, day=None, error=error)
-        # No times to show for that day: the links go to the nearest day that has some (the horizon's last day may
-        # be one the clinic is closed).
-        nearest = min(max(day, first_day), last_day)
+    in_window = first_day <= day <= last_day
+    offered = _with_fresh_times(
+        form, treatment=treatment, day=day if in_window else None, error=error, not_before=gate.not_before
+    )
+    if not offered.fields["start"].choices:
         if day > last_day:
-            nearest = selectors.last_day_with_times(treatment=treatment, now=now, not_before=gate.not_before) or nearest
-        words["day_param"] = nearest.isoformat()
-        times_url = f"{reverse('booking:times', args=[treatment.slug])}?date={words['day_param']}"
-    context = {"treatment": treatment, "form": form, "times_url": times_url, **words}
+            nearest = selectors.last_day_with_times(treatment=treatment, now=now, not_before=gate.not_before)
+        else:
+            after = max(day, first_day - timedelta(days=1))
+            nearest = selectors.next_day_with_times(
+                treatment=treatment, after=after, now=now, not_before=gate.not_before
+            )
+        offered = _with_fresh_times(form, treatment=treatment, day=nearest, error=error, not_before=gate.not_before)
+        # The links go to the nearest day that can be booked (the horizon's last day may be one the clinic is closed).
+        words["day_param"] = (nearest or min(max(day, first_day), last_day)).isoformat()
+        if nearest is not None:
+            words["day_label"] = date_format(nearest, "l j F Y")
+            words["other_day"] = f"Choose a time on {words['day_label']}"
+    times_url = f"{reverse('booking:times', args=[treatment.slug])}?date={words['day_param']}"
+    context = {"treatment": treatment, "form": offered, "times_url": times_url, **words}
     context.update(screening=gate.screening, screening_token=gate.token)
     return render(request, "booking/details.html", context, status=status)
 
