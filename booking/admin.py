@@ -85,6 +85,39 @@ class TreatmentAdmin(admin.ModelAdmin):
     search_fields = ["name", "description"]
     prepopulated_fields = {"slug": ["name"]}
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change:
+            tell_what_a_treatment_change_does_to_its_bookings(self, request, obj, form.changed_data)
+
+
+def tell_what_a_treatment_change_does_to_its_bookings(modeladmin, request, treatment, changed: list[str]) -> None:
+    """Staff who change a treatment with bookings ahead are told what happens to those bookings: they stand as made."""
+    ahead = Appointment.objects.still_to_come(timezone.now()).filter(treatment=treatment).count()
+    if not ahead:
+        return
+    if {"duration_minutes", "buffer_after_minutes"} & set(changed):
+        modeladmin.message_user(
+            request,
+            f"{ahead} booking(s) of {treatment} ahead keep the length they were booked with; new bookings, and "
+            "bookings moved from now on, take the new length.",
+            messages.WARNING,
+        )
+    if "requires_screening" in changed and treatment.requires_screening:
+        modeladmin.message_user(
+            request,
+            f"{ahead} booking(s) of {treatment} ahead were made without the health questions and stay as they are. "
+            "A clinician may want to call those patients (Appointments, filtered by this treatment).",
+            messages.WARNING,
+        )
+    if "active" in changed and not treatment.active:
+        modeladmin.message_user(
+            request,
+            f"{treatment} is no longer offered for new bookings. Its {ahead} booking(s) ahead stand, and can still "
+            "be moved or cancelled; cancel any that will not go ahead.",
+            messages.WARNING,
+        )
+
 
 class WorkingHoursInline(admin.TabularInline):
     model = WorkingHours

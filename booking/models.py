@@ -377,8 +377,26 @@ class Appointment(models.Model):
         return f"{self.treatment} with {self.practitioner} at {localtime(self.start):%Y-%m-%d %H:%M}"  # clinic time
 
     def save(self, *args, **kwargs):
-        self.fill_times()
+        self.fill_times_if_new_or_moved()
         super().save(*args, **kwargs)
+        self._timed_for = self._what_times_it()
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        appointment = super().from_db(db, field_names, values)
+        appointment._timed_for = appointment._what_times_it()
+        return appointment
+
+    def _what_times_it(self) -> tuple:
+        return self.__dict__.get("start"), self.__dict__.get("treatment_id")
+
+    def fill_times_if_new_or_moved(self) -> None:
+        """A booking keeps the length it was booked with: a clinic that lengthens a treatment must not stretch the
+        bookings already in the diary over the next ones on their next save (an approval, a hold, a cancellation).
+        Only a new booking, or one given another start or treatment (a move, checked as a new time is), takes the
+        treatment's length as it is now."""
+        if self._state.adding or self.end is None or getattr(self, "_timed_for", None) != self._what_times_it():
+            self.fill_times()
 
     @property
     def changeable_online_until(self) -> datetime:
@@ -393,7 +411,7 @@ class Appointment(models.Model):
         """Refuse an overlap with a clear message; the exclusion constraint still referees races on PostgreSQL."""
         if not (self.start and self.treatment_id and self.practitioner_id) or self.status not in HOLDING_TIME:
             return
-        self.fill_times()
+        self.fill_times_if_new_or_moved()
         clash = Appointment.objects.clashing_with(self).first()
         if clash:
             raise ValidationError(clash.clash_message())

@@ -193,7 +193,8 @@ def appointment_staff_check(
     write nothing: forms call it to show the refusal beside the input at fault (the error's `field`). Given
     `patient`, also refuse booking them into a time they already hold (the once-per-patient constraint's rule).
 
-    The patients' rules for the one practitioner staff chose: both active, the practitioner gives the treatment, and
+    The patients' rules for the one practitioner staff chose: both active (a booking already made of a treatment since
+    deactivated may still move), the practitioner gives the treatment, and
     the start is on their times grid, within their hours, not in their time off and clear of their other bookings.
     Staff may book sooner than the minimum notice and beyond the online horizon, never in the past.
     """
@@ -201,7 +202,7 @@ def appointment_staff_check(
         raise TooLateToChange(
             f"This booking is {status_in_words(appointment.status)}: its time can no longer be changed."
         )
-    if not treatment.active:
+    if not treatment.active and appointment is None:  # its bookings already made stand, and may move as patients' may
         raise TreatmentUnavailable(f"{treatment} is not active. Make it active under Treatments, or choose another.")
     if not practitioner.active:
         raise PractitionerUnavailable(f"{practitioner} is not active. Choose another practitioner.")
