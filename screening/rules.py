@@ -177,9 +177,9 @@ def _isotretinoin_findings(answers: Answers, policy: Policy, today: date) -> lis
         until = add_months(max(answers.course_end, today), wait) if answers.course_end else None
         text = "You are taking isotretinoin now."
         text += (
-            f" Microneedling can be booked {_months(wait)} after your course ends."
+            f" This treatment can be booked {_months(wait)} after your course ends."
             if until
-            else f" Microneedling can be booked {_months(wait)} after your last dose."
+            else f" This treatment can be booked {_months(wait)} after your last dose."
         )
         return [_Finding(Outcome.BLOCKED, Reason("isotretinoin_current", text), until)]
     unsure_text = "You are not sure when you last took isotretinoin, so a clinician will check before confirming."

@@ -367,3 +367,11 @@ def test_answers_survive_a_round_trip_through_json():
     )
     assert Answers.from_json(answers.to_json()) == answers
     assert answers.to_json()["contraindications"] == {"keloid": True, "pregnancy": False}
+
+
+def test_the_reason_for_a_patient_on_isotretinoin_names_no_treatment_it_may_not_be():
+    # Any treatment the clinic puts behind the screening uses these rules; a peel's patient was told "Microneedling".
+    [reason] = decide(taking(course_end=date(2026, 5, 1)), POLICY, TODAY).reasons
+    assert (
+        reason.text == "You are taking isotretinoin now. This treatment can be booked 6 months after your course ends."
+    )
