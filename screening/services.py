@@ -108,7 +108,7 @@ def screened_bookings_follow_policy(*, treatment: Treatment, now: datetime) -> i
     booked = Appointment.objects.filter(treatment=treatment, status__in=STILL_EXPECTED, start__gt=now).select_related(
         "treatment"
     )
-    reason = f"{HELD_AGAIN}the clinic changed its screening rules on {today_local(now)}."
+    reason = f"{HELD_AGAIN}the clinic changed its screening rules on {_in_staff_words(today_local(now))}."
     held = 0
     for appointment in booked:
         ruled_out = screened_booking_allows(appointment, rules_now=rules_now).refusal(appointment.start) is not None
@@ -118,6 +118,11 @@ def screened_bookings_follow_policy(*, treatment: Treatment, now: datetime) -> i
         if ruled_out and appointment_hold_for_review(appointment=appointment, reason=reason, now=now):
             held += appointment.status == Appointment.Status.CONFIRMED  # the count staff read: newly held
     return held
+
+
+def _in_staff_words(day: date) -> str:
+    """A date as the admin shows dates ("2 Mar 2026"), for a reason staff read in the queue."""
+    return date_format(day, "j M Y")
 
 
 def _policy_values(policy_row: ScreeningPolicy) -> rules.Policy:
@@ -265,7 +270,7 @@ def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime) 
     if not screening.needs_review and (not_before := screening_not_before(screening)) is not None:
         booked = booked.filter(start__lt=not_before)
     # Neutral words: reception reads this reason too, and health answers are for clinicians.
-    reason = f"{HELD_AGAIN}the patient answered the health questions again on {today_local(now)}."
+    reason = f"{HELD_AGAIN}the patient answered the health questions again on {_in_staff_words(today_local(now))}."
     for appointment in booked:
         appointment_hold_for_review(appointment=appointment, reason=reason, now=now)
 

@@ -37,6 +37,7 @@ def test_answers_that_now_block_put_the_booking_back_on_hold(client, clock, micr
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.PENDING_REVIEW
     assert "isotretinoin" not in appointment.status_reason.lower()  # reception reads it: no health answers
+    assert appointment.status_reason.endswith("answered the health questions again on 2 Mar 2026.")  # as admin dates
     page = response.content.decode()
     assert "Already booked microneedling with us? A clinician will look at that booking" in page
     assert "10 March" not in page  # whoever typed the email learns nothing of the booking
