@@ -45,6 +45,11 @@ class ScreeningPolicyAdmin(admin.ModelAdmin):
     search_fields = ["treatment__name"]
     readonly_fields = ["rules_version", "updated_at"]
 
+    def has_delete_permission(self, request, obj=None):
+        # A treatment's policy is its rules: deleted, it would come back with the defaults (a 6-month wait whatever
+        # the clinic had set) and its rules version from 1 again, matching screenings decided under other rules.
+        return False
+
     def save_model(self, request, obj, form, change):
         version = obj.rules_version
         super().save_model(request, obj, form, change)

@@ -159,3 +159,17 @@ def test_a_screening_valid_for_no_time_is_refused_in_plain_words(admin_client, c
     page = response.content.decode()
     assert response.status_code == 200 and "A screening must stay usable for at least a minute." in page
     assert "is violated" not in page
+
+
+def test_a_treatments_screening_policy_cannot_be_deleted_only_edited(admin_client, client, clock, microneedling):
+    screen(client)  # the policy row exists once a patient has answered
+    policy = ScreeningPolicy.objects.get(treatment=microneedling)
+    assert (
+        admin_client.post(f"/admin/screening/screeningpolicy/{policy.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
+    listing = admin_client.post(
+        "/admin/screening/screeningpolicy/",
+        {"action": "delete_selected", "_selected_action": [policy.pk], "post": "yes"},
+    )
+    assert listing.status_code in (200, 302)
+    assert ScreeningPolicy.objects.filter(pk=policy.pk).exists()
