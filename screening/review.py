@@ -13,6 +13,7 @@ from booking.selectors import clinic_tz
 
 from .models import Contraindication, Screening
 from .rules import REVIEW_UNDER_AGE_YEARS, add_months
+from .selectors import screening_policy
 
 # What a flag means, in a few words, for staff allowed to see health data (why a booking is held is drawn from
 # the answers). Everyone else is told only that a clinician must look.
@@ -88,11 +89,14 @@ def unsure_dose_note(screening: Screening) -> str | None:
         return "The patient is not sure when they last took isotretinoin and gave no date."
     given = date.fromisoformat(answers["last_dose"])
     note = f"The patient is not sure when they last took isotretinoin; {date_format(given, 'j M Y')} is their guess."
-    months = (screening.rules or {}).get("isotretinoin_wait_months")
-    if isinstance(months, int):
-        ends = add_months(given, months)
-        note += f" Counted from that date, the {months}-month wait ends on {date_format(ends, 'j M Y')}."
-    return note
+    # Counted under the rules as they are now, as the approval weighs the answers (`screened_booking_allows`).
+    months = screening_policy(screening.treatment).isotretinoin_wait_months
+    ends = add_months(given, months)
+    note += f" Counted from that date, the {months}-month wait ends on {date_format(ends, 'j M Y')}"
+    then = (screening.rules or {}).get("isotretinoin_wait_months")
+    if isinstance(then, int) and then != months:
+        note += f" (the clinic's wait is {months} months now; it was {then} when they answered)"
+    return note + "."
 
 
 class PatientScreenings(NamedTuple):

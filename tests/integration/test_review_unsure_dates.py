@@ -53,3 +53,14 @@ def test_reception_is_told_neither_the_date_nor_that_it_is_uncertain(client, hel
     page = signed_in(client, "Reception").get(f"{QUEUE}{held_after_the_wait.pk}/review/").content.decode()
     assert "Held for a clinician" in page
     assert "Date uncertain" not in page and "15 Oct 2025" not in page and "Unsure" not in page
+
+
+def test_after_the_clinic_lengthens_the_wait_the_note_counts_it_as_the_approval_does(client, held_after_the_wait):
+    from screening.models import ScreeningPolicy
+
+    policy = ScreeningPolicy.objects.get()
+    policy.isotretinoin_wait_months = 9
+    policy.save()
+    page = signed_in(client, "Clinician").get(f"{QUEUE}{held_after_the_wait.pk}/review/").content.decode()
+    assert "the 9-month wait ends on 15 Jul 2026 (the clinic&#x27;s wait is 9 months now; it was 6 when" in page
+    assert "15 Apr 2026" not in page  # no second, stale end date beside the approval's
