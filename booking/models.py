@@ -13,6 +13,7 @@ from django.db.models.functions import Upper
 from django.utils.timezone import localtime
 from psycopg2.extras import DateTimeTZRange
 
+from .availability import merge_intervals
 from .exceptions import InvalidTransition
 
 
@@ -228,13 +229,15 @@ class AppointmentQuerySet(models.QuerySet):
             "weekday", "start_time", "end_time"
         ):
             windows[weekday].append((opens, closes))
+        # Touching windows (09:00-13:00 and 13:00-17:00) are one stretch of work, as availability joins them.
+        joined = {weekday: merge_intervals(day) for weekday, day in windows.items()}
         outside = []
         for appointment in self.filter(practitioner_id=practitioner_id).select_related("treatment").order_by("start"):
             start, end = localtime(appointment.start), localtime(appointment.end)
             held = any(
                 datetime.combine(start.date(), opens, tzinfo=start.tzinfo) <= start
                 and end <= datetime.combine(start.date(), closes, tzinfo=start.tzinfo)
-                for opens, closes in windows[start.weekday()]
+                for opens, closes in joined.get(start.weekday(), ())
             )
             if not held:
                 outside.append(appointment)

@@ -191,6 +191,24 @@ def free_practitioners_at(
     return [practitioners[pk] for pk in free[day][0].practitioner_ids] if free[day] else []
 
 
+def why_the_practitioner_cannot_keep(appointment: Appointment) -> str | None:
+    """Say, for staff, why the booking's practitioner can no longer give it at its time as booked, after the diary
+    changed under it: inactive, no longer giving the treatment, away, or no longer working then. None if they can."""
+    practitioner, treatment = appointment.practitioner, appointment.treatment
+    if not practitioner.active:
+        return f"{practitioner} is no longer active."
+    if not practitioner.treatments.filter(pk=treatment.pk).exists():
+        return f"{practitioner} no longer gives {treatment}."
+    busy = (appointment.start, appointment.busy_until)
+    away = TimeOff.objects.filter(practitioner=practitioner, start__lt=busy[1], end__gt=busy[0]).first()
+    if away is not None:
+        starts, ends = away.start.astimezone(clinic_tz()), away.end.astimezone(clinic_tz())
+        return f"{practitioner} is away from {starts:%d %b %H:%M} to {ends:%d %b %H:%M}."
+    if Appointment.objects.filter(pk=appointment.pk).outside_hours(practitioner.pk):
+        return f"{practitioner} no longer works at that time."
+    return None
+
+
 def why_not_free(
     *, practitioner: Practitioner, treatment: Treatment, start: datetime, exclude_appointment: Appointment | None = None
 ) -> str | None:

@@ -32,7 +32,14 @@ from .models import (
     Treatment,
     status_in_words,
 )
-from .selectors import booking_window, clinic_tz, free_practitioners_at, staff_booking_window, why_not_free
+from .selectors import (
+    booking_window,
+    clinic_tz,
+    free_practitioners_at,
+    staff_booking_window,
+    why_not_free,
+    why_the_practitioner_cannot_keep,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -657,6 +664,13 @@ def appointment_approve(*, appointment: Appointment, now: datetime, decided_by: 
         # The held time can only have been lost through a staff edit that bypassed the diary; refuse, don't double.
         if Appointment.objects.clashing_with(appointment).exists():
             raise DecisionRefused("Another booking now holds this time; no decision was recorded.")
+        # Staff changed the diary under it (time off, hours, the practitioner's treatments): no "confirmed" email
+        # for a visit nobody will be there to give.
+        if why := why_the_practitioner_cannot_keep(appointment):
+            raise DecisionRefused(
+                f"{why} Move the booking to another practitioner or time first, or decline it; no decision was "
+                "recorded."
+            )
         appointment.transition_to(Appointment.Status.CONFIRMED, reason=f"Approved by {decided_by}".strip())
         appointment.save()
         appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.APPROVED, now=now)

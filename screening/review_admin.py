@@ -15,6 +15,7 @@ from django.utils.timesince import timeuntil
 
 from booking import services
 from booking.exceptions import BookingError
+from booking.selectors import why_the_practitioner_cannot_keep
 
 from .models import FlaggedBooking, Screening
 from .review import (
@@ -178,6 +179,8 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             "time_passed": time_passed,
             # Answers the patient gave since booking may rule its time out: say so instead of offering Approve.
             "approve_refusal": can_review and screened_booking_allows(appointment).refusal(appointment.start),
+            # The diary may have changed under it since: the practitioner away, gone, or no longer working then.
+            "diary_refusal": can_review and why_the_practitioner_cannot_keep(appointment),
             "decline_form": decline_form,
             "changelist_url": reverse("admin:screening_flaggedbooking_changelist"),
         }
