@@ -1,6 +1,7 @@
 """The staff admin site: django-otp's two-factor admin, with a switch to turn two-factor off for the demo."""
 
 import math
+import time
 from datetime import MAXYEAR, MINYEAR, date
 from functools import cache
 
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.options import IncorrectLookupParameters, ModelAdmin
 from django.contrib.admin.sites import AdminSite
+from django.contrib.auth import logout
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxLengthValidator
@@ -264,6 +266,22 @@ class ClinicModelAdmin(HealthDataLookupsRefusedAdmin, DateNavigationCheckedAdmin
     """What the clinic's site adds to every ModelAdmin registered on it (ours and the libraries')."""
 
 
+# When this session's staff member signed in (seconds since the epoch), for STAFF_SESSION_MINUTES.
+STAFF_SIGNED_IN_AT = "staff_signed_in_at"
+
+
+def remember_when_staff_signed_in(sender, request, user, **kwargs) -> None:
+    """`user_logged_in` receiver (connected in clinic.apps)."""
+    if request is not None and hasattr(request, "session"):
+        request.session[STAFF_SIGNED_IN_AT] = time.time()
+
+
+def staff_session_over(request) -> bool:
+    """Whether the signed-in staff member signed in more than STAFF_SESSION_MINUTES ago (or before this was kept)."""
+    since = request.session.get(STAFF_SIGNED_IN_AT)
+    return not isinstance(since, int | float) or time.time() - since > settings.STAFF_SESSION_MINUTES * 60
+
+
 class ClinicAdminSite(OTPAdminSite):
     """Admit staff verified by a TOTP (or backup) code when STAFF_2FA_REQUIRED is on; plain sign-in otherwise.
 
@@ -286,6 +304,9 @@ class ClinicAdminSite(OTPAdminSite):
         return "admin/login_2fa.html" if staff_2fa_required() else None
 
     def has_permission(self, request):
+        if request.user.is_authenticated and staff_session_over(request):
+            logout(request)  # the admin then asks them to sign in again
+            return False
         if staff_2fa_required():
             return super().has_permission(request)
         return AdminSite.has_permission(self, request)

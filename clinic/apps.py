@@ -10,11 +10,13 @@ class ClinicConfig(AppConfig):
     verbose_name = "Clinic"
 
     def ready(self):
+        from django.contrib.auth.signals import user_logged_in
         from django.core import checks
 
-        from . import encryption
+        from . import admin_site, encryption
 
         checks.register(encryption.check_keys, checks.Tags.security)
+        user_logged_in.connect(admin_site.remember_when_staff_signed_in, dispatch_uid="staff_signed_in_at")
 
 
 class ClinicAdminConfig(admin_apps.AdminConfig):

@@ -285,9 +285,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Only staff sign in (patients have no accounts): short sessions that end with the browser.
-SESSION_COOKIE_AGE = env.int("STAFF_SESSION_MINUTES", default=120) * 60
+# Sessions end with the browser. A patient's carries only the screenings this browser made (no account), and must
+# outlive any screening's time to book (a policy's screening_valid_minutes); staff are signed out
+# STAFF_SESSION_MINUTES after signing in, by the admin site (clinic.admin_site), not by the session's age.
+SESSION_COOKIE_AGE = 24 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+STAFF_SESSION_MINUTES = env.int("STAFF_SESSION_MINUTES", default=120)
 
 # Content-Security-Policy (django-csp 4): our own files only; no inline script or style anywhere.
 CONTENT_SECURITY_POLICY = {

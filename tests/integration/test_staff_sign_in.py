@@ -209,3 +209,25 @@ def test_the_sign_in_page_has_one_heading_for_screen_readers(client, settings, t
     page = client.get("/admin/login/").content.decode()
     assert page.count("<h1") == 1 and "<h1>Staff sign in</h1>" in page
     assert ('name="otp_token"' in page) == two_factor
+
+
+def test_staff_are_signed_out_staff_session_minutes_after_signing_in(client, receptionist, clock, settings):
+    settings.STAFF_SESSION_MINUTES = 30
+    assert sign_in(client).status_code == 302
+    clock.shift(29 * 60)
+    assert client.get("/admin/").status_code == 200
+    clock.shift(2 * 60)
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    assert "_auth_user_id" not in client.session  # signed out, not merely sent to the sign-in page
+
+
+def test_a_short_staff_session_does_not_cut_a_patients_booking_short(client, clock, settings):
+    from .screening_helpers import latest_screening, make_clinic, screen, token_of
+
+    settings.STAFF_SESSION_MINUTES = 5
+    make_clinic()
+    screen(client)
+    clock.shift(6 * 60)  # well within the screening's two hours to book
+    response = client.get("/book/microneedling/", {"screening": token_of(latest_screening())})
+    assert response.status_code == 200 and "/book/microneedling/details/?start=" in response.content.decode()

@@ -34,8 +34,8 @@ def production_settings(**env):
     script = (
         "from django.conf import settings as s; import json; print(json.dumps({name: getattr(s, name) for name in "
         "['DEBUG', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', 'SECURE_SSL_REDIRECT', 'SECURE_PROXY_SSL_HEADER', "
-        "'SECURE_HSTS_SECONDS', 'X_FRAME_OPTIONS', 'SECURE_REFERRER_POLICY', 'SESSION_COOKIE_AGE', "
-        "'STAFF_2FA_REQUIRED', 'THROTTLE_ENABLED']}))"
+        "'SECURE_HSTS_SECONDS', 'X_FRAME_OPTIONS', 'SECURE_REFERRER_POLICY', 'STAFF_SESSION_MINUTES', "
+        "'SESSION_COOKIE_AGE', 'STAFF_2FA_REQUIRED', 'THROTTLE_ENABLED']}))"
     )
     result = run_django(["shell", "-c", script], **env)
     assert result.returncode == 0, result.stderr
@@ -116,9 +116,16 @@ def test_production_cookies_are_secure_and_https_is_enforced_behind_the_proxy():
     assert values["SECURE_HSTS_SECONDS"] >= 31_536_000
     assert values["X_FRAME_OPTIONS"] == "DENY"
     assert values["SECURE_REFERRER_POLICY"] == "same-origin"
-    assert values["SESSION_COOKIE_AGE"] <= 2 * 60 * 60
+    assert values["STAFF_SESSION_MINUTES"] <= 2 * 60
     assert values["STAFF_2FA_REQUIRED"] is True
     assert values["THROTTLE_ENABLED"] is True
+
+
+def test_a_short_staff_session_leaves_patients_long_enough_to_book_after_the_questions():
+    # The two used to be one setting: STAFF_SESSION_MINUTES=5 ended patients' sessions, and their answers, at 5 minutes.
+    values = production_settings(STAFF_SESSION_MINUTES="5")
+    assert values["STAFF_SESSION_MINUTES"] == 5
+    assert values["SESSION_COOKIE_AGE"] >= 2 * 60 * 60  # a screening's default time to book
 
 
 def test_ssl_redirect_can_be_switched_off_for_a_local_compose_stack():
