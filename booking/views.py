@@ -131,6 +131,7 @@ def _day_context(
         "slots": slots,
         "previous_day": day - timedelta(days=1) if day > first_day else None,
         "next_day": day + timedelta(days=1) if day < last_day else None,
+        "last_day": last_day,
     }
     if form.is_bound and not form.is_valid():
         return context, 400

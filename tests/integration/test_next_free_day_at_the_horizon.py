@@ -46,3 +46,14 @@ def test_next_free_day_from_the_last_day_stays_there(client, clock, nurse):
     assert response.redirect_chain == [(f"/book/hydrating-facial/?date={last.isoformat()}", 302)]
     assert f"We take bookings online up to {date_format(last, 'l j F Y')}" in page
     assert "no free times in the diary yet" not in page
+
+
+def test_the_last_days_with_nothing_free_say_where_online_booking_ends_not_that_times_are_coming(
+    client, nothing_free_on_the_last_days
+):
+    last = last_bookable_day()
+    page = client.get("/book/hydrating-facial/", {"date": (last - timedelta(days=1)).isoformat()}).content.decode()
+    assert f"No free times from this day to {date_format(last, 'l j F')}</strong>, the last day we take" in page
+    page = client.get("/book/hydrating-facial/", {"date": last.isoformat()}).content.decode()
+    assert "No free times on this day</strong>, the last day we take bookings for online." in page
+    assert "coming weeks" not in page
