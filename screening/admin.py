@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from booking.models import Treatment
+from booking.models import Appointment, Treatment
 from clinic.throttle import client_ip
 
 from . import patient_data, review_admin, services  # noqa: F401 - importing review_admin registers the review queue
@@ -92,6 +92,16 @@ class ContraindicationAdmin(admin.ModelAdmin):
         # A question is every screened treatment's policy: patients follow it as they follow the months.
         if obj.rules_changed:
             follow_the_rules(self, request, Treatment.objects.filter(requires_screening=True))
+        if obj.active and (not change or "active" in form.changed_data):
+            # Bookings ahead were screened without it: no answer to weigh, so nothing above holds them.
+            ahead = Appointment.objects.still_to_come(timezone.now()).filter(treatment__requires_screening=True).count()
+            if ahead:
+                self.message_user(
+                    request,
+                    f"{ahead} screened booking(s) ahead were made before this question was asked, and stay as they "
+                    "are. A clinician may want to ask those patients (Appointments, filtered by treatment).",
+                    messages.WARNING,
+                )
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)

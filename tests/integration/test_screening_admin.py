@@ -1,5 +1,7 @@
 """Staff screens for screening: policy and questions editable, decisions readable, answers kept off lists."""
 
+from datetime import date
+
 import pytest
 
 from screening.models import Contraindication, Screening, ScreeningPolicy
@@ -173,3 +175,26 @@ def test_a_treatments_screening_policy_cannot_be_deleted_only_edited(admin_clien
     )
     assert listing.status_code in (200, 302)
     assert ScreeningPolicy.objects.filter(pk=policy.pk).exists()
+
+
+def test_a_new_question_tells_staff_how_many_screened_bookings_ahead_never_answered_it(
+    admin_client, client, clock, microneedling, commits
+):
+    from .screening_helpers import book, local, token_of
+
+    screen(client)
+    book(client, commits, local(date(2026, 3, 10)), token_of(latest_screening()))
+    response = admin_client.post(
+        "/admin/screening/contraindication/add/",
+        {
+            "key": "gold_threads",
+            "question": "Have you had gold thread implants in the face?",
+            "patient_reason": "A clinician will check first.",
+            "action": "flag",
+            "wait_days": 0,
+            "display_order": 0,
+            "active": "on",
+        },
+        follow=True,
+    )
+    assert "1 screened booking(s) ahead were made before this question was asked" in response.content.decode()
