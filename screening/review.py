@@ -153,6 +153,11 @@ def _yes_no(value) -> str:
     return "Yes" if value else "No"
 
 
+def _deleted_question(key: str) -> str:
+    """A question staff deleted since: its stored key in words, and why its wording is gone."""
+    return f"{key.replace('_', ' ').capitalize()} (a question since deleted)"
+
+
 def answers_in_words(screening: Screening):
     """The patient's answers as an HTML table of questions and replies: the one place health answers are rendered."""
     if screening.answers is None:
@@ -167,6 +172,6 @@ def answers_in_words(screening: Screening):
         ("Not sure of the last dose", _yes_no(answers.get("last_dose_unsure"))),
     ]
     other = answers.get("contraindications") or {}
-    rows += [(questions.get(key, key), _yes_no(yes)) for key, yes in other.items()]
+    rows += [(questions.get(key) or _deleted_question(key), _yes_no(yes)) for key, yes in other.items()]
     body = format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", rows)
     return format_html("<table>{}</table>", body)

@@ -198,3 +198,10 @@ def test_a_new_question_tells_staff_how_many_screened_bookings_ahead_never_answe
         follow=True,
     )
     assert "1 screened booking(s) ahead were made before this question was asked" in response.content.decode()
+
+
+def test_an_answer_to_a_question_deleted_since_reads_as_such(admin_client, client, clock, microneedling):
+    screen(client, q_keloid="yes")
+    Contraindication.objects.get(key="keloid").delete()
+    page = admin_client.get(f"/admin/screening/screening/{latest_screening().pk}/change/").content.decode()
+    assert "Keloid (a question since deleted)" in page
