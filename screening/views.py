@@ -91,11 +91,12 @@ def _result_context(request, treatment, screening, token, now, reminder_form=Non
         if first_free_day is not None:
             times_url = _times_url(treatment, token, first_free_day)
     can_remind = eligible_from is not None and eligible_from > today
-    reminders = list(
-        EligibilityReminder.objects.filter(
-            screening=screening, state=EligibilityReminder.State.PENDING, kind=EligibilityReminder.Kind.ELIGIBLE
+    pending = set(
+        EligibilityReminder.objects.filter(screening=screening, state=EligibilityReminder.State.PENDING).values_list(
+            "kind", flat=True
         )
     )
+    reminders = EligibilityReminder.Kind.ELIGIBLE in pending
     return {
         "treatment": treatment,
         "screening": screening,
@@ -107,7 +108,9 @@ def _result_context(request, treatment, screening, token, now, reminder_form=Non
         "no_free_times_yet": diary_open and first_free_day is None,
         "alternatives": selectors.safe_alternatives(treatment=treatment, reasons=screening.reasons),
         "reminder_form": (reminder_form or ReminderForm()) if can_remind and not reminders else None,
-        "reminded": bool(reminders),
+        "reminded": reminders,
+        # Said on the page as the flash said it on subscribing, for as long as the earlier email is still to go.
+        "advance_pending": reminders and EligibilityReminder.Kind.ADVANCE in pending,
         "advance_too": can_remind and (eligible_from - today).days > services.ADVANCE_REMINDER_DAYS,
         "isotretinoin": any(r.get("code") in ISOTRETINOIN_WAIT_CODES for r in screening.reasons),
     }

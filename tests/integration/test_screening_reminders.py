@@ -111,3 +111,14 @@ def test_ticking_the_box_again_after_unsubscribing_brings_the_emails_back(client
     clock.move_to(datetime(2026, 7, 15, 9, tzinfo=LONDON))
     eligibility_reminders_dispatch(now=datetime.now(LONDON))
     assert [m.subject for m in mail.outbox] == ["Your wait is over: you can book microneedling now"]
+
+
+def test_the_result_page_says_both_emails_as_the_thank_you_did_until_the_first_has_gone(client, clock, microneedling):
+    screen(client, isotretinoin_recently="yes", last_dose="2026-01-15")
+    screening = latest_screening()
+    client.post(reminder_url(screening), {"consent": "on"})
+    page = client.get(f"/book/{SLUG}/screening/{token_of(screening)}/").content.decode()
+    assert "on Wednesday 15 July 2026, when you can book, and two weeks before.</p>" in page
+    EligibilityReminder.objects.filter(kind="advance").update(state="sent")
+    page = client.get(f"/book/{SLUG}/screening/{token_of(screening)}/").content.decode()
+    assert "on Wednesday 15 July 2026, when you can book.</p>" in page
