@@ -19,7 +19,14 @@ from icalendar import Calendar, Event
 from clinic.mail import send_templated_email
 from screening.selectors import safe_alternatives_after_decline
 
-from .models import HELD_AGAIN, STILL_EXPECTED, Appointment, AppointmentEmail
+from .models import (
+    HELD_AGAIN,
+    HELD_FOR_ANSWERS_AGAIN,
+    HELD_FOR_NEW_RULES,
+    STILL_EXPECTED,
+    Appointment,
+    AppointmentEmail,
+)
 from .selectors import clinic_tz
 from .tokens import manage_token
 
@@ -106,7 +113,19 @@ def still_relevant(email: AppointmentEmail, *, now: datetime) -> bool:
         return False
     if email.kind == AppointmentEmail.Kind.RESCHEDULED and nothing_new_to_tell(appointment):
         return False  # moved away and back, or an email since already said it: nothing changed for the patient
+    if email.kind == AppointmentEmail.Kind.HELD and _a_move_said_it(email):
+        return False  # the "moved" email that went since it was queued said the booking awaits a clinician
     return email.kind not in _AHEAD_ONLY or appointment.start > now
+
+
+def _a_move_said_it(held: AppointmentEmail) -> bool:
+    """Whether a "moved" email for the same time went after `held` was queued: it told the patient of the hold."""
+    return held.appointment.emails.filter(
+        kind=AppointmentEmail.Kind.RESCHEDULED,
+        appointment_start=held.appointment_start,
+        state=AppointmentEmail.State.SENT,
+        sent_at__gte=held.created_at,
+    ).exists()
 
 
 # Emails that tell the patient their time and practitioner: once one has gone, the booking records what it said.
@@ -116,6 +135,7 @@ TELLS_THE_TIME = {
     AppointmentEmail.Kind.APPROVED,
     AppointmentEmail.Kind.RESCHEDULED,
     AppointmentEmail.Kind.REMINDER,
+    AppointmentEmail.Kind.HELD,
 }
 
 
@@ -324,6 +344,10 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
             appointment, "screening"
         )
         context["held_again"] = appointment.status_reason.startswith(HELD_AGAIN)
+    if email.kind == AppointmentEmail.Kind.HELD:
+        # Why, in the patient's words: only answers given again may not be theirs (anyone can type an email).
+        context["answered_again"] = appointment.status_reason.startswith(HELD_FOR_ANSWERS_AGAIN)
+        context["new_rules"] = appointment.status_reason.startswith(HELD_FOR_NEW_RULES)
     if email.kind == AppointmentEmail.Kind.DECLINED:
         # Only treatments safe for why the patient was stopped; with none, the email asks them to call.
         context["alternatives"] = safe_alternatives_after_decline(appointment)

@@ -287,6 +287,9 @@ def status_in_words(status: str) -> str:
 # How the reason of a booking put back on hold after it was confirmed begins (`appointment_hold_for_review`):
 # reception reads it too, so what follows says why in neutral words.
 HELD_AGAIN = "Held for a clinician: "
+# The reasons' beginnings for each cause, as the "held" email tells the patient why (`screening.services`).
+HELD_FOR_ANSWERS_AGAIN = f"{HELD_AGAIN}the patient answered the health questions again"
+HELD_FOR_NEW_RULES = f"{HELD_AGAIN}the clinic changed its screening rules"
 STILL_EXPECTED = [AppointmentStatus.PENDING_REVIEW, AppointmentStatus.CONFIRMED]
 
 ONCE_PER_PATIENT_AND_TIME = "appointment_once_per_patient_and_time"
@@ -390,14 +393,19 @@ class Appointment(models.Model):
         appointment._timed_for = appointment._what_times_it()
         return appointment
 
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self._timed_for = self._what_times_it()  # what the row says now, as if just read
+
     def _what_times_it(self) -> tuple:
-        return self.__dict__.get("start"), self.__dict__.get("treatment_id")
+        # A move to a colleague at the same start is a move too: checked, and timed, for the treatment as it is now.
+        return self.__dict__.get("start"), self.__dict__.get("treatment_id"), self.__dict__.get("practitioner_id")
 
     def fill_times_if_new_or_moved(self) -> None:
         """A booking keeps the length it was booked with: a clinic that lengthens a treatment must not stretch the
         bookings already in the diary over the next ones on their next save (an approval, a hold, a cancellation).
-        Only a new booking, or one given another start or treatment (a move, checked as a new time is), takes the
-        treatment's length as it is now."""
+        Only a new booking, or one given another start, practitioner or treatment (a move, checked as a new time is),
+        takes the treatment's length as it is now."""
         if self._state.adding or self.end is None or getattr(self, "_timed_for", None) != self._what_times_it():
             self.fill_times()
 

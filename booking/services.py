@@ -633,7 +633,7 @@ def _pending_for_decision(appointment: Appointment, now: datetime, *, after_its_
 def appointment_hold_for_review(*, appointment: Appointment, reason: str, now: datetime) -> Appointment | None:
     """Put a confirmed booking back on hold for a clinician, its time still held (e.g. the patient's later screening
     answers rule it out); the clinic is nudged as for any held booking, and the patient is told, unless the move that
-    held it is still to be emailed (that email says it is on hold). One already held keeps its nudge and takes
+    held it has been emailed by then (that email says it is on hold). One already held keeps its nudge and takes
     `reason`, so the queue says what is new. None when it is neither, or its time has passed: nothing to hold."""
     with transaction.atomic():
         locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
@@ -647,13 +647,8 @@ def appointment_hold_for_review(*, appointment: Appointment, reason: str, now: d
         locked.save()
         due_at = review_nudge_due_at(locked.start, now=now)
         appointment_email_queue(appointment=locked, kind=AppointmentEmail.Kind.REVIEW_DUE, now=now, due_at=due_at)
-        move_still_to_tell = locked.emails.filter(
-            kind=AppointmentEmail.Kind.RESCHEDULED,
-            appointment_start=locked.start,
-            state=AppointmentEmail.State.PENDING,
-        ).exists()
-        if not move_still_to_tell:
-            appointment_email_queue(appointment=locked, kind=AppointmentEmail.Kind.HELD, now=now)
+        # Decided when it goes (`emails.still_relevant`): not if the move's own email has said it by then.
+        appointment_email_queue(appointment=locked, kind=AppointmentEmail.Kind.HELD, now=now)
     return locked
 
 

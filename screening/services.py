@@ -8,7 +8,14 @@ from django.db.models import Q
 from django.utils.formats import date_format
 
 from booking.exceptions import DecisionRefused
-from booking.models import HELD_AGAIN, STILL_EXPECTED, Appointment, Treatment
+from booking.models import (
+    HELD_AGAIN,
+    HELD_FOR_ANSWERS_AGAIN,
+    HELD_FOR_NEW_RULES,
+    STILL_EXPECTED,
+    Appointment,
+    Treatment,
+)
 from booking.selectors import clinic_tz, today_local
 from booking.services import (
     PatientDetails,
@@ -108,7 +115,7 @@ def screened_bookings_follow_policy(*, treatment: Treatment, now: datetime) -> i
     booked = Appointment.objects.filter(treatment=treatment, status__in=STILL_EXPECTED, start__gt=now).select_related(
         "treatment"
     )
-    reason = f"{HELD_AGAIN}the clinic changed its screening rules on {_in_staff_words(today_local(now))}."
+    reason = f"{HELD_FOR_NEW_RULES} on {_in_staff_words(today_local(now))}."
     held = 0
     for appointment in booked:
         ruled_out = screened_booking_allows(appointment, rules_now=rules_now).refusal(appointment.start) is not None
@@ -270,7 +277,7 @@ def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime) 
     if not screening.needs_review and (not_before := screening_not_before(screening)) is not None:
         booked = booked.filter(start__lt=not_before)
     # Neutral words: reception reads this reason too, and health answers are for clinicians.
-    reason = f"{HELD_AGAIN}the patient answered the health questions again on {_in_staff_words(today_local(now))}."
+    reason = f"{HELD_FOR_ANSWERS_AGAIN} on {_in_staff_words(today_local(now))}."
     for appointment in booked:
         appointment_hold_for_review(appointment=appointment, reason=reason, now=now)
 

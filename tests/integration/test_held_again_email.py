@@ -3,7 +3,7 @@ clinic's rules changed, a date of birth corrected) is emailed that it awaits a c
 health answer; a stranger who typed their email is found out this way too. One email, not two: a move that held it
 says so in its own email, and an address staff corrected gets the booking as it stands."""
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from django.conf import settings
@@ -13,9 +13,11 @@ from django.utils import timezone
 
 from booking import services
 from booking.models import Appointment, AppointmentEmail, Treatment
+from screening.models import ScreeningPolicy
+from screening.services import screened_bookings_follow_policy
 
 from ..factories import booked_by_phone, signed_in
-from .screening_helpers import answers_post, book, latest_screening, local, make_clinic, screen, token_of
+from .screening_helpers import LONDON, answers_post, book, latest_screening, local, make_clinic, screen, token_of
 from .test_admin_diary import change_url, edit_form
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +100,8 @@ def test_a_corrected_date_of_birth_emails_the_patient_and_tells_reception_so(cli
     assert "The patient is emailed that it awaits a clinician." in response.content.decode()
     services.appointment_emails_dispatch(now=timezone.now())
     [held] = [m for m in mail.outbox if m.to == [booked.patient_email]]
-    assert "on hold" in held.subject
+    assert "on hold" in held.subject and "your date of birth needs a check" in held.body
+    assert "If you have not answered the health questions again recently" not in held.body
 
 
 def test_a_corrected_address_and_date_of_birth_get_one_email_at_the_new_address(client, clock, commits):
@@ -113,3 +116,30 @@ def test_a_corrected_address_and_date_of_birth_get_one_email_at_the_new_address(
     assert [m.to for m in to_patient] == [["alex.new@example.com"]]
     assert "awaiting review" in to_patient[0].subject or "received" in to_patient[0].subject
     assert AppointmentEmail.objects.filter(kind="held", state="skipped").count() == 1
+
+
+def test_a_move_away_and_back_still_waiting_to_go_does_not_silence_the_held_email(client, clock, commits):
+    booked = booked_and_told(client, commits, date(2026, 3, 10))
+    nurse = booked.practitioner
+    for hour in (11, 10):  # a mis-click and its undo, before the outbox ran: nothing new to tell
+        services.appointment_staff_move(
+            appointment=booked, start=local(date(2026, 3, 10), hour), practitioner=nurse, now=timezone.now()
+        )
+    answer_again_on_another_device(**ON_ISOTRETINOIN)
+    assert ["on hold" in m.subject for m in sent()] == [True]
+
+
+def test_a_rules_change_hold_says_so_and_does_not_ask_the_patient_to_call(client, clock, commits):
+    make_clinic()
+    clock.move_to(datetime(2026, 5, 20, 9, tzinfo=LONDON))
+    screen(client, isotretinoin_recently="yes", last_dose="2025-12-01")  # six months: from 1 June
+    book(client, commits, local(date(2026, 6, 2)), token_of(latest_screening()))
+    sent()
+    mail.outbox.clear()
+    policy = ScreeningPolicy.objects.get()
+    policy.isotretinoin_wait_months = 7  # from 1 July
+    policy.save()
+    screened_bookings_follow_policy(treatment=policy.treatment, now=timezone.now())
+    [held] = sent()
+    assert "A clinician needs to check your booking again before it goes ahead: the clinic has changed" in held.body
+    assert "If you have not answered the health questions again recently" not in held.body

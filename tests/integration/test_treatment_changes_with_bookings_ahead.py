@@ -116,3 +116,24 @@ def test_staff_can_move_a_booking_of_a_treatment_no_longer_offered(clock):
         appointment=booked, start=local(TUESDAY, 14), practitioner=nurse, now=timezone.now()
     )
     assert moved.start == local(TUESDAY, 14)
+
+
+def test_reception_can_move_a_booking_to_a_colleague_once_the_treatment_is_shorter(clock):
+    # 60 minutes when booked with Ann at 10:00; Ben is busy from 10:30. Shortened to 30, it fits Ben at 10:00.
+    from django.test import Client
+
+    from ..factories import signed_in
+    from .test_admin_diary import change_url, edit_form
+
+    facial = make_treatment(minutes=60)
+    ann = make_practitioner("Nurse Ann", treatments=[facial])
+    ben = make_practitioner("Nurse Ben", treatments=[facial])
+    booked = booked_by_phone(facial, local(TUESDAY, 10), practitioner=ann)
+    booked_by_phone(facial, local(TUESDAY, 10, 30), practitioner=ben, name="Sam Lee")
+    Treatment.objects.filter(pk=facial.pk).update(duration_minutes=30)
+    booked.refresh_from_db()
+    reception = signed_in(Client(), "Reception")
+    response = reception.post(change_url(booked), edit_form(booked, practitioner=ben.pk))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    booked.refresh_from_db()
+    assert (booked.practitioner, booked.end) == (ben, local(TUESDAY, 10, 30))
