@@ -46,9 +46,11 @@ class ScreeningPolicyAdmin(admin.ModelAdmin):
     readonly_fields = ["rules_version", "updated_at"]
 
     def has_delete_permission(self, request, obj=None):
-        # A treatment's policy is its rules: deleted, it would come back with the defaults (a 6-month wait whatever
-        # the clinic had set) and its rules version from 1 again, matching screenings decided under other rules.
-        return False
+        # A treatment's policy is its rules: deleted on its own, it would come back with the defaults (a 6-month wait
+        # whatever the clinic had set) and its rules version from 1 again, matching screenings decided under other
+        # rules. It still goes with its treatment, whose delete page asks this too.
+        own_pages = (getattr(request.resolver_match, "url_name", "") or "").startswith("screening_screeningpolicy_")
+        return not own_pages and super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         version = obj.rules_version

@@ -205,3 +205,15 @@ def test_an_answer_to_a_question_deleted_since_reads_as_such(admin_client, clien
     Contraindication.objects.get(key="keloid").delete()
     page = admin_client.get(f"/admin/screening/screening/{latest_screening().pk}/change/").content.decode()
     assert "Keloid (a question since deleted)" in page
+
+
+def test_a_treatment_with_a_policy_and_no_bookings_can_still_be_deleted(admin_client, client, clock, db):
+    from booking.models import Treatment
+
+    from ..factories import make_treatment
+
+    peel = make_treatment("trial-peel", requires_screening=True)
+    ScreeningPolicy.objects.create(treatment=peel)
+    response = admin_client.post(f"/admin/booking/treatment/{peel.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Treatment.objects.filter(pk=peel.pk).exists()
