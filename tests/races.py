@@ -1,6 +1,7 @@
 """Race tests: real threads, each with its own database connection, released at the same instant."""
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from unittest import mock
@@ -41,13 +42,15 @@ def at_once(work: Callable, args: Iterable, *, refused: tuple[type[Exception], .
 
 
 @contextmanager
-def interleaved(module, name: str, other: Callable[[], object], *, wait_seconds: float = 2.0):
+def interleaved(module, name: str, other: Callable[[], object], *, wait_seconds: float = 5.0):
     """Within the block, the first call of `module.name` runs, then `other()` runs on its own thread (its own
-    database connection) while this thread, mid-transaction, waits up to `wait_seconds` for it, then carries on.
+    database connection) while this thread, mid-transaction, waits until `other` has finished or, on PostgreSQL, is
+    waiting on a lock (at most `wait_seconds`), then carries on.
 
-    `other` finishes in that pause unless it waits on a lock this thread holds; either way it has finished, and
-    any exception it raised is re-raised, once the block ends. For a test that each side sees what the other wrote:
-    without the lock, `other` commits inside the pause and misses this thread's uncommitted rows."""
+    `other` has finished, and any exception it raised is re-raised, once the block ends. For a test that each side
+    sees what the other wrote: without the lock, `other` commits inside the pause and misses this thread's
+    uncommitted rows; with it, `other` waits and goes on once this thread commits.
+    """
     real = getattr(module, name)
     errors: list[Exception] = []
 
@@ -63,14 +66,32 @@ def interleaved(module, name: str, other: Callable[[], object], *, wait_seconds:
 
     def then_the_other(*args, **kwargs):
         result = real(*args, **kwargs)
-        if not thread.is_alive() and thread.ident is None:
+        if thread.ident is None:
             thread.start()
-            thread.join(wait_seconds)
+            _until_done_or_waiting_on_a_lock(thread, wait_seconds)
         return result
 
-    with mock.patch.object(module, name, then_the_other):
-        yield
-    if thread.ident is not None:
-        thread.join(60)
+    try:
+        with mock.patch.object(module, name, then_the_other):
+            yield
+    finally:
+        if thread.ident is not None:
+            thread.join(60)  # also when the block failed: no thread left holding locks into teardown
     assert not thread.is_alive(), "the other side did not finish within 60 s"
     assert errors == [], errors
+
+
+def _until_done_or_waiting_on_a_lock(thread: threading.Thread, most_seconds: float) -> None:
+    """Return once `thread` has finished or another session of this database waits on a lock (PostgreSQL only;
+    elsewhere, once it finishes or `most_seconds` pass)."""
+    deadline = time.monotonic() + most_seconds
+    while thread.is_alive() and time.monotonic() < deadline:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid())"
+                )
+                if cursor.fetchone()[0]:
+                    return
+        thread.join(0.02)
