@@ -37,6 +37,14 @@ def test_plain_http_is_redirected_to_https_unless_the_proxy_says_it_was_https(cl
     assert served["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
+def test_healthz_answers_a_load_balancers_plain_http_probe_with_the_redirect_on(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    probe = client.get("/healthz")
+    assert probe.status_code == 200 and probe.content == b"ok"
+    assert client.head("/healthz").status_code == 200
+    assert client.get("/").status_code == 301  # every page is still redirected
+
+
 def page_templates():
     return [path for path in TEMPLATES.rglob("*.html") if "emails" not in path.relative_to(TEMPLATES).parts]
 
