@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,6 +16,17 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 SERVICES = COMPOSE["services"]
 APP_SERVICES = ["migrate", "web", "worker", "beat"]
+INTERPOLATION = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+
+
+def app_environment(service: str, dotenv: dict | None = None) -> dict[str, str]:
+    """Return a service's environment as Compose resolves it, `dotenv` being the operator's .env (no shell)."""
+    dotenv = dotenv or {}
+
+    def resolve(match):  # ${NAME:-default}: the default when NAME is unset or empty
+        return dotenv.get(match[1]) or match[2] or ""
+
+    return {name: INTERPOLATION.sub(resolve, str(value)) for name, value in SERVICES[service]["environment"].items()}
 
 
 def test_stack_has_every_service():
@@ -27,7 +39,7 @@ def test_app_services_share_one_image_and_environment():
     assert all(SERVICES[name]["build"] == "." for name in APP_SERVICES)
     assert (ROOT / "Dockerfile").exists()
     for name in APP_SERVICES:
-        env = SERVICES[name]["environment"]
+        env = app_environment(name)
         assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env["DATABASE_URL"]
         assert env["REDIS_URL"] == "redis://redis:6379/0"
         assert env["EMAIL_URL"] == "smtp://mailpit:1025"
@@ -114,3 +126,21 @@ def test_the_build_only_keys_are_not_in_the_images_environment():
     build_environment, _ = collectstatic_as_built()
     assert {"SECRET_KEY", "SCREENING_ENCRYPTION_KEYS"} <= set(build_environment)
     assert "SECRET_KEY" not in image_environment and "SCREENING_ENCRYPTION_KEYS" not in image_environment
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES["web"]["environment"]))
+def test_an_operators_dotenv_sets_each_value_the_stack_gives(name):
+    """The environment block beats env_file, so each of its values must come through interpolation from .env."""
+    for service in APP_SERVICES:
+        assert app_environment(service, {name: "set in .env"})[name] == "set in .env"
+        assert app_environment(service, {name: ""})[name] != "", "an empty value falls back to the local default"
+
+
+def test_with_no_dotenv_the_stack_keeps_its_local_defaults():
+    environment = app_environment("web")
+    assert environment["DEBUG"] == "false" and environment["SECURE_SSL_REDIRECT"] == "false"
+    assert environment["ALLOWED_HOSTS"] == "localhost,127.0.0.1,web"
+    assert environment["DATABASE_URL"] == "postgres://clinic:clinic@postgres:5432/clinic"
+    assert environment["SITE_URL"] == "http://localhost:8000"
+    assert environment["CLINIC_TIME_ZONE"] == "Europe/London"
+    assert SERVICES["web"]["env_file"] == [{"path": ".env", "required": False}]
