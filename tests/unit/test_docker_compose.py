@@ -14,6 +14,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
+DOCKERIGNORE = (ROOT / ".dockerignore").read_text()
 SERVICES = COMPOSE["services"]
 APP_SERVICES = ["migrate", "web", "worker", "beat"]
 INTERPOLATION = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
@@ -144,3 +145,34 @@ def test_with_no_dotenv_the_stack_keeps_its_local_defaults():
     assert environment["SITE_URL"] == "http://localhost:8000"
     assert environment["CLINIC_TIME_ZONE"] == "Europe/London"
     assert SERVICES["web"]["env_file"] == [{"path": ".env", "required": False}]
+
+
+def dockerignored(path: str) -> bool:
+    """Whether `docker build` leaves `path` out of the context (`COPY . .`), reading .dockerignore as Docker does:
+    `*` within one folder, `**` across folders, a folder's match covers what is in it, and the last match wins."""
+    ignored = False
+    parents = ["/".join(path.split("/")[:depth]) for depth in range(1, path.count("/") + 2)]
+    for line in DOCKERIGNORE.splitlines():
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        keep = pattern.startswith("!")
+        parts = re.split(r"(\*\*|\*|\?)", pattern.removeprefix("!").strip("/"))
+        wildcards = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
+        regex = "".join(wildcards.get(part, re.escape(part)) for part in parts)
+        if any(re.fullmatch(regex, candidate) for candidate in parents):
+            ignored = not keep
+    return ignored
+
+
+@pytest.mark.parametrize("path", [".env", ".env.production", ".env.local"])
+def test_the_operators_dotenv_never_lands_in_an_image_layer(path):
+    assert dockerignored(path)
+
+
+def test_the_image_still_gets_the_app_and_leaves_out_local_state():
+    for path in ["manage.py", "requirements.txt", "clinic/settings.py", "static/css/clinic.css", "templates/base.html"]:
+        assert not dockerignored(path), path
+    assert not dockerignored(".env.example")  # a template with no secrets, if the project ships one
+    for path in ["db.sqlite3", ".git/config", "var/mail/20260302-080000.log", ".venv/bin/python"]:
+        assert dockerignored(path), path
