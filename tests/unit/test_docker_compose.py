@@ -176,3 +176,12 @@ def test_the_image_still_gets_the_app_and_leaves_out_local_state():
     assert not dockerignored(".env.example")  # a template with no secrets, if the project ships one
     for path in ["db.sqlite3", ".git/config", "var/mail/20260302-080000.log", ".venv/bin/python"]:
         assert dockerignored(path), path
+
+
+def test_check_deploy_with_the_stacks_defaults_finds_its_secret_key_long_enough():
+    environment = {"PATH": os.environ["PATH"], **app_environment("web")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "security.W009" not in result.stdout + result.stderr
