@@ -14,8 +14,10 @@ class ClinicConfig(AppConfig):
         from django.core import checks
 
         from . import admin_site, encryption
+        from . import checks as clinic_checks
 
         checks.register(encryption.check_keys, checks.Tags.security)
+        checks.register(clinic_checks.demo_details_in_production)
         user_logged_in.connect(admin_site.remember_when_staff_signed_in, dispatch_uid="staff_signed_in_at")
 
 

@@ -151,16 +151,27 @@ if _email_url.startswith("filemail:"):
     EMAIL_FILE_PATH = _email_url.split("://", 1)[1] or str(VAR_DIR / "mail")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
-# The clinic as patients see it.
-CLINIC_NAME = env("CLINIC_NAME", default="Harbour Skin Clinic")
-CLINIC_PHONE = env("CLINIC_PHONE", default="020 7946 0321")
-CLINIC_ADDRESS = env("CLINIC_ADDRESS", default="12 Harbour Street, London SE1 2AB")
-CLINIC_REVIEW_EMAIL = env("CLINIC_REVIEW_EMAIL", default="clinicians@harbourskin.example")
+# The clinic as patients see it. The defaults are the demo clinic's, for `make run`: with DEBUG off a system check
+# warns of each one still in place (clinic.W001-W006, clinic/checks.py).
+DEMO_CLINIC = {
+    "CLINIC_NAME": "Harbour Skin Clinic",
+    "CLINIC_PHONE": "020 7946 0321",
+    "CLINIC_ADDRESS": "12 Harbour Street, London SE1 2AB",
+    "CLINIC_REVIEW_EMAIL": "clinicians@harbourskin.example",
+    "DEFAULT_FROM_EMAIL": "bookings@harbourskin.example",
+    "SITE_URL": "http://127.0.0.1:8000",
+}
+CLINIC_NAME = env("CLINIC_NAME", default=DEMO_CLINIC["CLINIC_NAME"])
+CLINIC_PHONE = env("CLINIC_PHONE", default=DEMO_CLINIC["CLINIC_PHONE"])
+CLINIC_ADDRESS = env("CLINIC_ADDRESS", default=DEMO_CLINIC["CLINIC_ADDRESS"])
+CLINIC_REVIEW_EMAIL = env("CLINIC_REVIEW_EMAIL", default=DEMO_CLINIC["CLINIC_REVIEW_EMAIL"])
 # Patients see the clinic's own name as the sender unless DEFAULT_FROM_EMAIL is set (formataddr quotes a name with a
 # comma or a dot in it, as an address header needs).
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="") or formataddr((CLINIC_NAME, "bookings@harbourskin.example"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="") or formataddr(
+    (CLINIC_NAME, DEMO_CLINIC["DEFAULT_FROM_EMAIL"])
+)
 # Absolute base for links in emails (manage, unsubscribe, book again).
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env("SITE_URL", default=DEMO_CLINIC["SITE_URL"]).rstrip("/")
 
 # Booking policy.
 BOOKING_MIN_NOTICE_MINUTES = env.int("BOOKING_MIN_NOTICE_MINUTES", default=120)

@@ -2,10 +2,14 @@
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from django.core import checks
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
@@ -14,6 +18,13 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "book.clinic.example",
     "CSRF_TRUSTED_ORIGINS": "https://book.clinic.example",
     "SCREENING_ENCRYPTION_KEYS": "qZ2f1cQ2gTfP1Vd0mV6Yq8w3w2l7mT3n5Q0cX9vJ2kE=",
+    # The clinic's own details, not the demo's (each left at the demo's is warned of: clinic.W001-W006).
+    "SITE_URL": "https://book.clinic.example",
+    "CLINIC_NAME": "Quayside Skin",
+    "CLINIC_PHONE": "020 7000 1234",
+    "CLINIC_ADDRESS": "3 Quay Lane, Bristol BS1 4AA",
+    "CLINIC_REVIEW_EMAIL": "clinicians@clinic.example",
+    "DEFAULT_FROM_EMAIL": "Quayside Skin <bookings@clinic.example>",
 }
 
 
@@ -137,3 +148,62 @@ def test_development_defaults_keep_the_demo_simple():
     assert values["DEBUG"] is True
     assert values["SECURE_SSL_REDIRECT"] is False and values["SESSION_COOKIE_SECURE"] is False
     assert values["STAFF_2FA_REQUIRED"] is False
+
+
+# --- The demo clinic's details left in a production deployment ------------------------------------------------------
+
+DEMO_DETAIL_WARNINGS = {
+    "SITE_URL": "clinic.W001",
+    "CLINIC_REVIEW_EMAIL": "clinic.W002",
+    "DEFAULT_FROM_EMAIL": "clinic.W003",
+    "CLINIC_NAME": "clinic.W004",
+    "CLINIC_PHONE": "clinic.W005",
+    "CLINIC_ADDRESS": "clinic.W006",
+}
+
+
+def test_a_production_left_with_the_demo_clinics_details_is_warned_to_set_each_one():
+    result = run_django(["check", "--deploy"], **dict.fromkeys(DEMO_DETAIL_WARNINGS))
+    assert result.returncode == 0, result.stderr  # warnings: the site still starts
+    output = result.stdout + result.stderr
+    for name, code in DEMO_DETAIL_WARNINGS.items():
+        assert re.search(rf"\({re.escape(code)}\) .*\n\tHINT: Set {name} ", output), (code, output)
+    assert "security.W" not in output
+
+
+@pytest.fixture
+def clinics_own_details(settings):
+    """A production whose details are all the clinic's own, as PRODUCTION sets them."""
+    settings.DEBUG = False
+    for name in DEMO_DETAIL_WARNINGS:
+        setattr(settings, name, PRODUCTION[name])
+    return settings
+
+
+@pytest.mark.parametrize("name", DEMO_DETAIL_WARNINGS)
+def test_each_demo_detail_left_in_production_is_its_own_warning(clinics_own_details, name):
+    from clinic.checks import demo_details_in_production
+
+    assert demo_details_in_production() == []
+    demo = clinics_own_details.DEMO_CLINIC[name]
+    setattr(clinics_own_details, name, demo)
+    [warning] = demo_details_in_production()
+    assert warning.id == DEMO_DETAIL_WARNINGS[name] and warning.level == checks.WARNING
+    assert f"Set {name} " in warning.hint
+
+
+def test_the_compose_stacks_local_site_url_and_a_sender_on_the_demo_domain_are_warned_of(clinics_own_details):
+    from clinic.checks import demo_details_in_production
+
+    clinics_own_details.SITE_URL = "http://localhost:8000"
+    clinics_own_details.DEFAULT_FROM_EMAIL = "Quayside Skin <bookings@harbourskin.example>"  # CLINIC_NAME set alone
+    assert [warning.id for warning in demo_details_in_production()] == ["clinic.W001", "clinic.W003"]
+
+
+def test_development_is_not_warned_of_the_demo_clinic(settings):
+    from clinic.checks import demo_details_in_production
+
+    settings.DEBUG = True
+    for name in DEMO_DETAIL_WARNINGS:
+        setattr(settings, name, settings.DEMO_CLINIC[name])
+    assert demo_details_in_production() == []

@@ -1,0 +1,65 @@
+"""System checks for a deployment that still shows the demo clinic: nothing fails, but patients are let down."""
+
+from email.utils import parseaddr
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core import checks
+
+# Hosts only this machine reaches: links built on them do not open in a patient's inbox.
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def _domain(address: str) -> str:
+    return parseaddr(address)[1].rpartition("@")[2].lower()
+
+
+def demo_details_in_production(app_configs=None, **kwargs):
+    """Warn, with DEBUG off, of each detail patients see that is still the demo clinic's (settings.DEMO_CLINIC)."""
+    demo = getattr(settings, "DEMO_CLINIC", None)
+    if settings.DEBUG or not demo:
+        return []
+    warnings = []
+    if urlsplit(settings.SITE_URL).hostname in LOCAL_HOSTS:
+        warnings.append(
+            checks.Warning(
+                f"SITE_URL is {settings.SITE_URL}, an address on this machine: the manage, unsubscribe and "
+                "book-again links in patients' emails will not open for them.",
+                hint="Set SITE_URL to the address patients open, such as https://book.yourclinic.com.",
+                id="clinic.W001",
+            )
+        )
+    demo_domain = _domain(demo["CLINIC_REVIEW_EMAIL"])
+    if _domain(settings.CLINIC_REVIEW_EMAIL) == demo_domain:
+        warnings.append(
+            checks.Warning(
+                f"CLINIC_REVIEW_EMAIL is the demo clinic's {settings.CLINIC_REVIEW_EMAIL}: nobody is told of "
+                "bookings still awaiting a clinician.",
+                hint="Set CLINIC_REVIEW_EMAIL to your clinicians' inbox.",
+                id="clinic.W002",
+            )
+        )
+    if _domain(settings.DEFAULT_FROM_EMAIL) == demo_domain:
+        warnings.append(
+            checks.Warning(
+                f"Patients' emails are sent from the demo clinic's {parseaddr(settings.DEFAULT_FROM_EMAIL)[1]}: mail "
+                "servers refuse or junk them, and replies go nowhere.",
+                hint="Set DEFAULT_FROM_EMAIL to an address of your clinic's domain, such as \"Your Clinic "
+                '<bookings@yourclinic.com>".',
+                id="clinic.W003",
+            )
+        )
+    for code, name, what in [
+        ("clinic.W004", "CLINIC_NAME", "name"),
+        ("clinic.W005", "CLINIC_PHONE", "phone number"),
+        ("clinic.W006", "CLINIC_ADDRESS", "address"),
+    ]:
+        if getattr(settings, name) == demo[name]:
+            warnings.append(
+                checks.Warning(
+                    f"{name} is the demo clinic's {what} ({demo[name]}): patients see it on every page and email.",
+                    hint=f"Set {name} to your clinic's {what}.",
+                    id=code,
+                )
+            )
+    return warnings
