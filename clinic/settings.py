@@ -5,7 +5,7 @@ the console. Set DATABASE_URL and REDIS_URL to run on PostgreSQL and Redis; see 
 """
 
 from datetime import timedelta
-from email.utils import formataddr
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 
 import csp.constants as csp
@@ -260,6 +260,12 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 110},
     },
 }
+
+# Each unhandled error (a 500) is emailed to ADMINS, with DEBUG off: comma-separated addresses, each may be
+# "Name <address>"; unset, nobody. The report carries no POST values or local variables (see the end of this file).
+ADMINS = [parseaddr(address) for address in env.list("ADMINS", default=[])]
+# Their sender: the patients' sender's address unless set, as most mail servers refuse Django's root@localhost.
+SERVER_EMAIL = env("SERVER_EMAIL", default="") or parseaddr(DEFAULT_FROM_EMAIL)[1]
 
 # Django's own "django" logger comes with a console handler of its own while DEBUG is on (runserver's default), so
 # every 500 was written twice: there, and again through the root's. It keeps only the admins' email and propagates.

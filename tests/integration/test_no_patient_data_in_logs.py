@@ -100,6 +100,19 @@ def test_an_error_report_of_a_failed_booking_shows_no_patient_detail(client, clo
     assert leaks(captured) == set()
 
 
+def test_a_failed_booking_emailed_to_the_admins_shows_no_patient_detail(client, clock, nurse, settings, captured):
+    settings.DEBUG = False
+    settings.ADMINS = [("Ops Team", "ops@quayside.example")]
+    client.raise_request_exception = False
+    with mock.patch.object(services, "appointment_book", side_effect=RuntimeError("boom")):
+        response = client.post("/book/hydrating-facial/details/", {"start": slot_value(local(10)), **CANARY})
+    assert response.status_code == 500
+    [report] = [message for message in mail.outbox if message.to == ["ops@quayside.example"]]
+    assert "Internal Server Error: /book/hydrating-facial/details/" in report.subject
+    assert "boom" in report.body
+    assert [value for value in CANARY_VALUES if value in report.subject or value in report.body] == []
+
+
 # --- Screening: health answers are canaries too ---------------------------------------------------------------------
 
 HEALTH_CANARY = {"email": "canary.health77@example.org", "last_dose": "2026-01-17", "course_end": "2026-02-19"}
