@@ -112,6 +112,7 @@ class Command(BaseCommand):
     def handle(self, *args, force=False, appointments=25, **options):
         if Treatment.objects.exists() and not force:
             self.stdout.write("Demo data already present; nothing to do.")
+            self.stdout.write(self._how_to_sign_in())
             return
         with transaction.atomic():
             treatments = ensure_demo_treatments()
@@ -126,6 +127,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo clinic ready: {summary}."))
         if password:
             self.stdout.write(f"Staff login for /admin/: username 'admin', password '{password}'")
+        else:
+            self.stdout.write(self._how_to_sign_in())
 
     def _practitioners(self, treatments):
         for name, title, slugs, hours in PRACTITIONERS:
@@ -172,6 +175,15 @@ class Command(BaseCommand):
             state=AppointmentEmail.State.PENDING
         ).update(state=AppointmentEmail.State.SKIPPED)
         return booked
+
+    def _how_to_sign_in(self) -> str:
+        """Say how to sign in once the demo login exists: its password is shown only by the run that made it."""
+        if get_user_model().objects.filter(username="admin").exists():
+            return (
+                "Staff login for /admin/: username 'admin', with the password shown when the demo was first loaded "
+                "(forgotten it? python manage.py changepassword admin)."
+            )
+        return "No 'admin' login here: make a staff login with python manage.py createsuperuser."
 
     def _staff_login(self):
         User = get_user_model()

@@ -1,0 +1,36 @@
+"""`make run` loads the demo clinic every time it starts: each run tells the developer how to sign in to the admin."""
+
+import io
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def seed_demo(*args) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", "--appointments", "2", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_the_first_run_prints_a_staff_login_that_works():
+    first = seed_demo()
+    password = re.search(r"Staff login for /admin/: username 'admin', password '([^']+)'", first)[1]
+    assert get_user_model().objects.get(username="admin").check_password(password)
+
+
+def test_a_later_run_still_says_how_to_sign_in():
+    seed_demo()
+    again = seed_demo()
+    assert "Demo data already present; nothing to do." in again
+    assert "username 'admin'" in again and "python manage.py changepassword admin" in again
+    assert "password '" not in again  # it cannot know the password: only the first run saw it
+
+
+def test_a_later_run_without_the_demo_login_says_how_to_make_one():
+    seed_demo()
+    get_user_model().objects.filter(username="admin").delete()
+    assert "python manage.py createsuperuser" in seed_demo()
