@@ -22,6 +22,8 @@ from clinic.encryption import EncryptedJSONField
 # screening with a date in it): a mistyped number is refused where staff type it.
 MOST_WAIT_MONTHS = 60
 MOST_WINDOW_MONTHS = 120
+# A patient's session, which carries their screening, lasts a day (SESSION_COOKIE_AGE): no longer to book after it.
+MOST_VALID_MINUTES = 24 * 60
 MOST_WAIT_DAYS = 730
 
 
@@ -41,7 +43,9 @@ class ScreeningPolicy(models.Model):
         "It must be at least the waiting period.",
     )
     screening_valid_minutes = models.PositiveSmallIntegerField(
-        default=120, help_text="How long a patient has, after answering, to finish booking."
+        default=120,
+        validators=[MaxValueValidator(MOST_VALID_MINUTES)],
+        help_text=f"How long a patient has, after answering, to finish booking (at most {MOST_VALID_MINUTES}).",
     )
     isotretinoin_safe_alternatives = models.BooleanField(
         "offer the safe alternatives while waiting out isotretinoin",
@@ -68,6 +72,12 @@ class ScreeningPolicy(models.Model):
                 condition=Q(screening_valid_minutes__gt=0),
                 name="screening_policy_valid_minutes_positive",
                 violation_error_message="A screening must stay usable for at least a minute.",
+            ),
+            models.CheckConstraint(
+                condition=Q(screening_valid_minutes__lte=MOST_VALID_MINUTES),
+                name="screening_policy_valid_minutes_in_range",
+                violation_error_message=f"A screening can stay usable for at most {MOST_VALID_MINUTES} minutes "
+                "(a day).",
             ),
             models.CheckConstraint(
                 condition=Q(isotretinoin_wait_months__lte=MOST_WAIT_MONTHS)

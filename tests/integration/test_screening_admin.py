@@ -217,3 +217,15 @@ def test_a_treatment_with_a_policy_and_no_bookings_can_still_be_deleted(admin_cl
     response = admin_client.post(f"/admin/booking/treatment/{peel.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not Treatment.objects.filter(pk=peel.pk).exists()
+
+
+def test_a_screening_cannot_be_made_usable_for_longer_than_a_patients_session_lasts(
+    admin_client, clock, microneedling, settings
+):
+    from screening.models import MOST_VALID_MINUTES
+
+    assert settings.SESSION_COOKIE_AGE >= MOST_VALID_MINUTES * 60  # the session carries the screening
+    policy = ScreeningPolicy.objects.create(treatment=microneedling)
+    response = save_policy(admin_client, policy, minutes=MOST_VALID_MINUTES + 1)
+    assert response.status_code == 200 and "less than or equal to 1440" in response.content.decode()
+    assert save_policy(admin_client, policy, minutes=MOST_VALID_MINUTES).status_code == 302
