@@ -317,11 +317,11 @@ def _refused_details_page(request, *, gate, treatment, form, start, now) -> Http
     if not offered.fields["start"].choices:
         if day > last_day:
             nearest = selectors.last_day_with_times(treatment=treatment, now=now, not_before=gate.not_before)
-        else:
+        else:  # the next day with times, or near the horizon's end the last one before it
             after = max(day, first_day - timedelta(days=1))
             nearest = selectors.next_day_with_times(
                 treatment=treatment, after=after, now=now, not_before=gate.not_before
-            )
+            ) or selectors.last_day_with_times(treatment=treatment, now=now, not_before=gate.not_before)
         offered = _with_fresh_times(form, treatment=treatment, day=nearest, error=error, not_before=gate.not_before)
         # The links go to the nearest day that can be booked (the horizon's last day may be one the clinic is closed).
         words["day_param"] = (nearest or min(max(day, first_day), last_day)).isoformat()

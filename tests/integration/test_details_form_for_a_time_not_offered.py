@@ -144,3 +144,12 @@ def test_a_refused_time_with_other_times_that_day_still_offers_them_and_the_conf
     response = client.post("/book/hydrating-facial/details/", booking_post(slot_value(local(MONDAY, 7))))
     page = response.content.decode()
     assert "Choose another time" in page and CONFIRM in page
+
+
+def test_a_closed_last_day_of_the_horizon_offers_the_last_day_before_it_with_times(client, clock, facial):
+    make_practitioner(
+        "Nurse Ada", treatments=[facial], weekdays=range(5)
+    )  # 31 May, the horizon's last day, is a Sunday
+    response, page = open_details(client, slot_value(local(date(2026, 5, 31), 8)))
+    assert response.status_code == 404
+    assert "Choose a time on Friday 29 May 2026" in page and CONFIRM in page
