@@ -63,3 +63,28 @@ def demo_details_in_production(app_configs=None, **kwargs):
                 )
             )
     return warnings
+
+
+def public_compose_keys_in_production(app_configs=None, **kwargs):
+    """Warn, with DEBUG off, of docker-compose.yml's public fallback keys: anyone can read that file."""
+    public = getattr(settings, "PUBLIC_COMPOSE_KEYS", {})
+    if settings.DEBUG or not public:
+        return []
+    in_use = {
+        "SECRET_KEY": settings.SECRET_KEY == public["SECRET_KEY"],
+        "SCREENING_ENCRYPTION_KEYS": public["SCREENING_ENCRYPTION_KEYS"] in settings.SCREENING_ENCRYPTION_KEYS,
+    }
+    return [
+        checks.Warning(
+            f"{name} is docker-compose.yml's public fallback, for a local stack only: "
+            + (
+                "anyone can forge manage links and sessions."
+                if name == "SECRET_KEY"
+                else "anyone can read the health answers encrypted with it."
+            ),
+            hint=f"Set {name} in .env to a key of your own (README, Configuration).",
+            id="clinic.W007",
+        )
+        for name, used in in_use.items()
+        if used
+    ]

@@ -362,6 +362,12 @@ THROTTLE_RULES = {
 # rotate_screening_key`, then drop the old one. Make a key with `manage.py rotate_screening_key --new-key`.
 # The development key is public (it is right here): with DEBUG off a system check refuses it (clinic.E004).
 DEV_ONLY_SCREENING_ENCRYPTION_KEY = "ZGV2LW9ubHktc2NyZWVuaW5nLWtleS1ub3Qtc2FmZSE="
+# docker-compose.yml's fallbacks for a local stack are public too; with DEBUG off they are warned of (clinic.W007),
+# not refused, so the local stack, which runs with DEBUG off, still starts.
+PUBLIC_COMPOSE_KEYS = {
+    "SECRET_KEY": "public-key-for-the-local-compose-stack-only-set-your-own-in-dotenv",  # noqa: S105 - public
+    "SCREENING_ENCRYPTION_KEYS": "ZGVtby1vbmx5LWNvbXBvc2Uta2V5LWNoYW5nZS1tZSE=",
+}
 SCREENING_ENCRYPTION_KEYS = env.list(
     "SCREENING_ENCRYPTION_KEYS", default=[DEV_ONLY_SCREENING_ENCRYPTION_KEY] if DEBUG else environ.Env.NOTSET
 )

@@ -185,3 +185,20 @@ def test_check_deploy_with_the_stacks_defaults_finds_its_secret_key_long_enough(
     )
     assert result.returncode == 0, result.stderr
     assert "security.W009" not in result.stdout + result.stderr
+
+
+def test_the_stacks_public_fallback_keys_are_the_ones_a_production_check_warns_of(settings):
+    from clinic.checks import public_compose_keys_in_production
+
+    stack = app_environment("web")
+    assert {name: stack[name] for name in settings.PUBLIC_COMPOSE_KEYS} == settings.PUBLIC_COMPOSE_KEYS
+    settings.DEBUG = False
+    settings.SECRET_KEY = stack["SECRET_KEY"]
+    settings.SCREENING_ENCRYPTION_KEYS = [stack["SCREENING_ENCRYPTION_KEYS"]]
+    warned = public_compose_keys_in_production()
+    assert [(w.id, w.hint.split()[1]) for w in warned] == [
+        ("clinic.W007", "SECRET_KEY"),
+        ("clinic.W007", "SCREENING_ENCRYPTION_KEYS"),
+    ]
+    settings.SECRET_KEY, settings.SCREENING_ENCRYPTION_KEYS = "x" * 60, ["an-own-key"]
+    assert public_compose_keys_in_production() == []
