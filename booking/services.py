@@ -372,6 +372,7 @@ _REARMABLE = {
     AppointmentEmail.Kind.REMINDER,
     AppointmentEmail.Kind.REVIEW_DUE,
     AppointmentEmail.Kind.HELD,  # held, approved, then held again at the same time: the patient is told each time
+    AppointmentEmail.Kind.APPROVED,  # and each approval after such a hold confirms it again
 }
 
 

@@ -143,3 +143,22 @@ def test_a_rules_change_hold_says_so_and_does_not_ask_the_patient_to_call(client
     [held] = sent()
     assert "A clinician needs to check your booking again before it goes ahead: the clinic has changed" in held.body
     assert "If you have not answered the health questions again recently" not in held.body
+
+
+def test_each_approval_after_a_hold_confirms_again_also_at_a_corrected_address(client, clock, commits):
+    booked = booked_and_told(client, commits, date(2026, 3, 10))
+    answer_again_on_another_device(q_keloid="yes")
+    booked.refresh_from_db()
+    services.appointment_approve(appointment=booked, now=timezone.now())
+    sent()
+    clock.shift(3600)
+    answer_again_on_another_device(q_keloid="yes", q_sunburn="yes")  # held again, at the same time
+    booked.refresh_from_db()
+    Appointment.objects.filter(pk=booked.pk).update(patient_email="alex.new@example.com")  # reception's correction
+    booked.refresh_from_db()
+    mail.outbox.clear()
+    services.appointment_approve(appointment=booked, now=timezone.now())
+    services.appointment_emails_dispatch(now=timezone.now())
+    assert [m.subject.split(":")[0] for m in mail.outbox if m.to == ["alex.new@example.com"]] == [
+        "Your appointment is confirmed"
+    ]
