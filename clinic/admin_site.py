@@ -8,17 +8,19 @@ from functools import cache
 from axes.helpers import get_cool_off
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.options import IncorrectLookupParameters, ModelAdmin
 from django.contrib.admin.sites import AdminSite
-from django.contrib.auth import logout
-from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.signals import user_logged_out, user_login_failed
 from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxLengthValidator
 from django.db import models, transaction
 from django.db.models.constants import LOOKUP_SEP
 from django.shortcuts import render
-from django_otp import devices_for_user
+from django_otp import DEVICE_ID_SESSION_KEY, devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.forms import otp_verification_failed
 
@@ -266,20 +268,39 @@ class ClinicModelAdmin(HealthDataLookupsRefusedAdmin, DateNavigationCheckedAdmin
     """What the clinic's site adds to every ModelAdmin registered on it (ours and the libraries')."""
 
 
-# When this session's staff member signed in (seconds since the epoch), for STAFF_SESSION_MINUTES.
-STAFF_SIGNED_IN_AT = "staff_signed_in_at"
+# When this session's staff member was last active in the admin (seconds since the epoch), for STAFF_SESSION_MINUTES.
+STAFF_SEEN_AT = "staff_seen_at"
+# Written at most this often, not on every admin request.
+STAFF_SEEN_EVERY_SECONDS = 60
 
 
 def remember_when_staff_signed_in(sender, request, user, **kwargs) -> None:
     """`user_logged_in` receiver (connected in clinic.apps)."""
     if request is not None and hasattr(request, "session"):
-        request.session[STAFF_SIGNED_IN_AT] = time.time()
+        request.session[STAFF_SEEN_AT] = time.time()
 
 
-def staff_session_over(request) -> bool:
-    """Whether the signed-in staff member signed in more than STAFF_SESSION_MINUTES ago (or before this was kept)."""
-    since = request.session.get(STAFF_SIGNED_IN_AT)
-    return not isinstance(since, int | float) or time.time() - since > settings.STAFF_SESSION_MINUTES * 60
+def staff_idle_too_long(request) -> bool:
+    """Whether the signed-in staff member has done nothing in the admin for STAFF_SESSION_MINUTES (or signed in
+    before this was kept)."""
+    seen = request.session.get(STAFF_SEEN_AT)
+    return not isinstance(seen, int | float) or time.time() - seen > settings.STAFF_SESSION_MINUTES * 60
+
+
+def staff_seen_now(request) -> None:
+    if time.time() - request.session.get(STAFF_SEEN_AT, 0) >= STAFF_SEEN_EVERY_SECONDS:
+        request.session[STAFF_SEEN_AT] = time.time()
+
+
+def sign_staff_out(request) -> None:
+    """End the staff sign-in only, as `logout` does but for flushing the session: whatever else this browser's
+    session holds (a patient's screening, answered in another tab) stays."""
+    user = request.user
+    for key in (SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY, DEVICE_ID_SESSION_KEY, STAFF_SEEN_AT):
+        request.session.pop(key, None)
+    request.session.cycle_key()
+    user_logged_out.send(sender=user.__class__, request=request, user=user)
+    request.user = AnonymousUser()
 
 
 class ClinicAdminSite(OTPAdminSite):
@@ -304,9 +325,13 @@ class ClinicAdminSite(OTPAdminSite):
         return "admin/login_2fa.html" if staff_2fa_required() else None
 
     def has_permission(self, request):
-        if request.user.is_authenticated and staff_session_over(request):
-            logout(request)  # the admin then asks them to sign in again
-            return False
+        if request.user.is_authenticated:
+            if staff_idle_too_long(request):
+                sign_staff_out(request)  # the admin then asks them to sign in again, saying why
+                minutes = settings.STAFF_SESSION_MINUTES
+                messages.info(request, f"You were signed out after {minutes} minutes without activity. Please sign in.")
+                return False
+            staff_seen_now(request)
         if staff_2fa_required():
             return super().has_permission(request)
         return AdminSite.has_permission(self, request)

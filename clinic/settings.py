@@ -306,7 +306,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Sessions end with the browser. A patient's carries only the screenings this browser made (no account), and must
 # outlive any screening's time to book (a policy's screening_valid_minutes, at most a day); staff are signed out
-# STAFF_SESSION_MINUTES after signing in, by the admin site (clinic.admin_site), not by the session's age.
+# after STAFF_SESSION_MINUTES without activity, by the admin site (clinic.admin_site), not by the session's age.
 SESSION_COOKIE_AGE = 24 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 STAFF_SESSION_MINUTES = env.int("STAFF_SESSION_MINUTES", default=120)
