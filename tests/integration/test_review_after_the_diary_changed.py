@@ -72,6 +72,7 @@ def test_the_review_page_says_why_instead_of_offering_approve(held):
     page = signed_in(Client(), "Clinician").get(f"{QUEUE}{held.pk}/review/").content.decode()
     assert "This booking cannot be approved as it stands." in page and "Nurse Ben is away" in page
     assert 'name="approve"' not in page and 'name="decline"' in page
+    assert f'<a href="/admin/booking/appointment/{held.pk}/change/">Move it to another practitioner' in page
 
 
 def test_a_booking_moved_to_a_colleague_who_is_there_can_be_approved(held):
