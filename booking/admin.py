@@ -434,9 +434,20 @@ class AppointmentAdmin(admin.ModelAdmin):
             edited = [name for name in form.changed_data if name not in ("start", "practitioner")]
             if edited:
                 obj.save(update_fields=[*edited, "updated_at"])
+            stored_end, stored_start = Appointment.objects.values_list("end", "start").get(pk=obj.pk)
+            booked_for = stored_end - stored_start  # as stored (validating the form re-timed `obj` already)
             saved = services.appointment_staff_move(
                 appointment=obj, start=obj.start, practitioner=obj.practitioner, now=now
             )
+            if saved.end - saved.start != booked_for:
+                # A move takes the treatment's length as it is now (Appointment.fill_times_if_new_or_moved).
+                self.message_user(
+                    request,
+                    f"This booking now takes {saved.treatment}'s current length, {saved.treatment.duration_minutes} "
+                    f"minutes, to {timezone.localtime(saved.end):%H:%M}; it was booked for "
+                    f"{int(booked_for.total_seconds() // 60)}. The patient's email gives the new end.",
+                    messages.WARNING,
+                )
         else:
             # Only what this page changed: the rest of the row may have moved on since it was read (a patient's
             # cancellation, a hold), and writing it back would undo that.

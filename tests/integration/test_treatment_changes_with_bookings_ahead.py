@@ -137,3 +137,24 @@ def test_reception_can_move_a_booking_to_a_colleague_once_the_treatment_is_short
     assert response.status_code == 302, response.context["adminform"].form.errors
     booked.refresh_from_db()
     assert (booked.practitioner, booked.end) == (ben, local(TUESDAY, 10, 30))
+
+
+def test_reception_is_told_when_a_move_gives_a_booking_the_treatments_new_length(clock):
+    from django.test import Client
+
+    from ..factories import signed_in
+    from .test_admin_diary import change_url, edit_form
+
+    facial = make_treatment(minutes=60)
+    ann = make_practitioner("Nurse Ann", treatments=[facial])
+    ben = make_practitioner("Nurse Ben", treatments=[facial])
+    booked = booked_by_phone(facial, local(TUESDAY, 10), practitioner=ann)
+    Treatment.objects.filter(pk=facial.pk).update(duration_minutes=90)
+    booked.refresh_from_db()
+    response = signed_in(Client(), "Reception").post(
+        change_url(booked), edit_form(booked, practitioner=ben.pk), follow=True
+    )
+    assert (
+        "This booking now takes Hydrating facial&#x27;s current length, 90 minutes, to 11:30; it was booked for 60."
+        in response.content.decode()
+    )
