@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from clinic.admin_site import InputsNamedTabularInline
 from screening.services import screened_booking_allows, screened_booking_weigh_again
 
 from . import services
@@ -119,7 +120,7 @@ def tell_what_a_treatment_change_does_to_its_bookings(modeladmin, request, treat
         )
 
 
-class WorkingHoursInline(admin.TabularInline):
+class WorkingHoursInline(InputsNamedTabularInline):
     model = WorkingHours
     extra = 0
 
@@ -231,7 +232,7 @@ def _status_action(status, description, *, cancelled_by=None, name=None, done=No
     return action
 
 
-class AppointmentEmailInline(admin.TabularInline):
+class AppointmentEmailInline(InputsNamedTabularInline):
     model = AppointmentEmail
     extra = 0
     can_delete = False

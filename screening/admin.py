@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from booking.models import Appointment, Treatment
+from clinic.admin_site import InputsNamedTabularInline
 from clinic.throttle import client_ip
 
 from . import patient_data, review_admin, services  # noqa: F401 - importing review_admin registers the review queue
@@ -115,7 +116,7 @@ class ContraindicationAdmin(admin.ModelAdmin):
         follow_the_rules(self, request, Treatment.objects.filter(requires_screening=True))
 
 
-class LaterScreeningInline(admin.TabularInline):
+class LaterScreeningInline(InputsNamedTabularInline):
     model = Screening
     fk_name = "previous"
     verbose_name = "later screening with changed answers"
