@@ -322,6 +322,11 @@ def _refused_details_page(request, *, gate, treatment, form, start, now) -> Http
             nearest = selectors.next_day_with_times(
                 treatment=treatment, after=after, now=now, not_before=gate.not_before
             ) or selectors.last_day_with_times(treatment=treatment, now=now, not_before=gate.not_before)
+        if nearest is not None and nearest != day:  # the page is about another day now: name the one they chose
+            chosen = start.astimezone(selectors.clinic_tz())
+            error = type(error)(
+                f"You chose {date_format(chosen, 'l j F')} at {time_format(chosen, 'H:i')}. {error.message}"
+            )
         offered = _with_fresh_times(form, treatment=treatment, day=nearest, error=error, not_before=gate.not_before)
         # The links go to the nearest day that can be booked (the horizon's last day may be one the clinic is closed).
         words["day_param"] = (nearest or min(max(day, first_day), last_day)).isoformat()

@@ -84,7 +84,7 @@ def test_a_day_the_clinic_is_closed_says_so_and_offers_the_next_free_days_times(
     make_practitioner("Weekdays only", treatments=[facial], weekdays=[0, 1, 2, 3, 4])
     response, page = open_details(client, slot_value(local(date(2026, 3, 7), 10)))  # a Saturday
     assert response.status_code == 404
-    assert "We are not open then." in page
+    assert "You chose Saturday 7 March at 10:00. We are not open then." in page  # the page shows Monday's times
     assert "Choose a time on Monday 9 March 2026" in page and slot_value(local(date(2026, 3, 9), 10)) in page
 
 
