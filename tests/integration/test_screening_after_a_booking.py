@@ -94,5 +94,7 @@ def test_declining_a_booking_held_again_takes_it_out_of_the_patients_calendar(cl
         booking_services.appointment_decline(appointment=appointment, reason="On isotretinoin", now=timezone.now())
     [declined] = [m for m in mail.outbox if m.to == ["alex@example.com"]]
     assert "will not go ahead" in declined.body
+    assert declined.subject.startswith("About your booking: ")  # confirmed once: a booking, not a request
+    assert "Thank you for wanting to book" not in declined.body and "looking at your booking again" in declined.body
     [event] = icalendar.Calendar.from_ical(declined.attachments[0][1]).walk("VEVENT")
     assert event["status"] == "CANCELLED"
