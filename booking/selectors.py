@@ -191,6 +191,11 @@ def free_practitioners_at(
     return [practitioners[pk] for pk in free[day][0].practitioner_ids] if free[day] else []
 
 
+def _time_off_over(practitioner: Practitioner, start: datetime, until: datetime) -> TimeOff | None:
+    """The practitioner's first time off that meets [start, until), the buffer included as availability counts it."""
+    return TimeOff.objects.filter(practitioner=practitioner, start__lt=until, end__gt=start).first()
+
+
 def why_the_practitioner_cannot_keep(appointment: Appointment) -> str | None:
     """Say, for staff, why the booking's practitioner can no longer give it at its time as booked, after the diary
     changed under it: inactive, no longer giving the treatment, away, or no longer working then. None if they can."""
@@ -199,8 +204,7 @@ def why_the_practitioner_cannot_keep(appointment: Appointment) -> str | None:
         return f"{practitioner} is no longer active."
     if not practitioner.treatments.filter(pk=treatment.pk).exists():
         return f"{practitioner} no longer gives {treatment}."
-    busy = (appointment.start, appointment.busy_until)
-    away = TimeOff.objects.filter(practitioner=practitioner, start__lt=busy[1], end__gt=busy[0]).first()
+    away = _time_off_over(practitioner, appointment.start, appointment.busy_until)
     if away is not None:
         starts, ends = away.start.astimezone(clinic_tz()), away.end.astimezone(clinic_tz())
         return f"{practitioner} is away from {starts:%d %b %H:%M} to {ends:%d %b %H:%M}."
@@ -218,7 +222,7 @@ def why_not_free(
     start = start.astimezone(UTC)
     end = start + treatment.duration
     busy_until = end + treatment.buffer_after
-    away = TimeOff.objects.filter(practitioner=practitioner, start__lt=busy_until, end__gt=start).first()
+    away = _time_off_over(practitioner, start, busy_until)
     if away is not None:
         why = f" ({away.reason})" if away.reason else ""
         return (
