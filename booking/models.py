@@ -308,8 +308,9 @@ class Appointment(models.Model):
         Status.CONFIRMED: {Status.CANCELLED, Status.COMPLETED, Status.NO_SHOW, Status.PENDING_REVIEW},
         Status.CANCELLED: set(),
         Status.DECLINED: set(),
-        Status.COMPLETED: set(),
-        Status.NO_SHOW: set(),
+        # A visit's outcome, recorded once it started, may be corrected (a mis-click on the wrong row).
+        Status.COMPLETED: {Status.NO_SHOW},
+        Status.NO_SHOW: {Status.COMPLETED},
     }
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -447,8 +448,10 @@ class Appointment(models.Model):
     def transition_to(self, status, *, reason: str = "") -> None:
         """Move to `status`, refusing any change the transition table does not allow. The caller saves."""
         if not self.can_transition_to(status):
+            never = self.status == self.Status.PENDING_REVIEW  # it could not before either: a clinician decides first
             raise InvalidTransition(
-                f"This booking is {status_in_words(self.status)} and can no longer be {status_in_words(status)}."
+                f"This booking is {status_in_words(self.status)} and {'cannot' if never else 'can no longer'} be "
+                f"{status_in_words(status)}."
             )
         self.status = status
         if reason:

@@ -590,15 +590,17 @@ def appointment_change_status(
     """Staff move a booking along (completed, no-show, cancelled), within the transition table.
 
     A cancellation says who it comes from (`cancelled_by`, required then): the patient is emailed the plain
-    cancellation when they asked for it, the clinic's apology when the clinic cancels. Completed and no-show are
-    final and say how the visit went, so they wait until it has started: a mis-click on a booking ahead would leave
-    it impossible to cancel or to remind the patient of.
+    cancellation when they asked for it, the clinic's apology when the clinic cancels. Completed and no-show say how
+    the visit went, so they wait until it has started (a mis-click on a booking ahead would leave it impossible to
+    cancel or to remind the patient of); either may then be corrected to the other.
     """
     cancelling = status == Appointment.Status.CANCELLED
     if cancelling and cancelled_by is None:
         raise ValueError("Say who cancels (cancelled_by): the patient's email depends on it.")
     with transaction.atomic():
         appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if not appointment.can_transition_to(status):
+            appointment.transition_to(status)  # refused, saying why: before "not yet", which would promise later
         if status in _OUTCOMES and now < appointment.start:
             raise InvalidTransition(
                 f"This booking starts on {appointment.start.astimezone(clinic_tz()):%d %b at %H:%M}: it can be "

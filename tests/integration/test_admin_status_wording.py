@@ -59,3 +59,25 @@ def test_a_cancelled_booking_cannot_be_marked_as_a_no_show(reception, clock, fac
     page = response.content.decode()
     assert "This booking is cancelled and can no longer be marked as a no-show." in page
     assert "No appointment was changed." in page
+
+
+def test_a_no_show_recorded_by_mistake_can_be_corrected_to_completed_and_back(reception, no_show):
+    reception.post(LIST, {"action": "mark_completed", "_selected_action": [no_show.pk]})
+    no_show.refresh_from_db()
+    assert no_show.status == Appointment.Status.COMPLETED
+    reception.post(LIST, {"action": "mark_no_show", "_selected_action": [no_show.pk]})
+    no_show.refresh_from_db()
+    assert no_show.status == Appointment.Status.NO_SHOW
+
+
+def test_a_cancelled_booking_ahead_is_not_promised_a_completed_mark_later(reception, clock, facial, nurse):
+    appointment = services.appointment_book(
+        treatment=facial, start=TEN_ON_TUESDAY, patient=patient(), now=timezone.now()
+    )
+    services.appointment_change_status(
+        appointment=appointment, status="cancelled", now=timezone.now(), cancelled_by="clinic"
+    )
+    response = reception.post(LIST, {"action": "mark_completed", "_selected_action": [appointment.pk]}, follow=True)
+    page = response.content.decode()
+    assert "This booking is cancelled and can no longer be marked completed." in page
+    assert "only once it has started" not in page
