@@ -67,7 +67,9 @@ def appointment_ics(appointment: Appointment) -> bytes:
     # in the 32-bit integer calendars read (6.8 years).
     event.add("sequence", int((appointment.updated_at - appointment.created_at).total_seconds() * 10))
     cancelled = appointment.status in (Appointment.Status.CANCELLED, Appointment.Status.DECLINED)
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    # Held for a clinician: in the patient's calendar, but not yet confirmed (RFC 5545's TENTATIVE).
+    held = appointment.status == Appointment.Status.PENDING_REVIEW
+    event.add("status", "CANCELLED" if cancelled else "TENTATIVE" if held else "CONFIRMED")
     event.add("dtstamp", timezone.now())
     event.add("dtstart", appointment.start.astimezone(tz))
     event.add("dtend", appointment.end.astimezone(tz))

@@ -162,3 +162,19 @@ def test_each_approval_after_a_hold_confirms_again_also_at_a_corrected_address(c
     assert [m.subject.split(":")[0] for m in mail.outbox if m.to == ["alex.new@example.com"]] == [
         "Your appointment is confirmed"
     ]
+
+
+def test_a_move_of_a_held_booking_puts_it_in_the_calendar_as_tentative_not_confirmed(client, clock, commits):
+    import icalendar
+
+    booked = booked_and_told(client, commits, date(2026, 3, 10))
+    answer_again_on_another_device(q_keloid="yes")  # held for a clinician
+    booked.refresh_from_db()
+    sent()
+    mail.outbox.clear()
+    services.appointment_staff_move(
+        appointment=booked, start=local(date(2026, 3, 10), 11), practitioner=booked.practitioner, now=timezone.now()
+    )
+    [moved] = [m for m in sent() if "moved" in m.subject]
+    [event] = icalendar.Calendar.from_ical(moved.attachments[0][1]).walk("VEVENT")
+    assert event["status"] == "TENTATIVE"
