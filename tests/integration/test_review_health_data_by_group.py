@@ -40,6 +40,8 @@ def test_reception_sees_no_earlier_screening_outcomes_or_eligibility_dates_on_th
     assert "10 Jul 2026" not in page and ">Wait<" not in page
     assert "Answers changed" not in page
     assert not LogEntry.objects.filter(action=LogEntry.Action.ACCESS).exists()
+    diary = f'<a href="/admin/booking/appointment/{held_after_a_wait.pk}/change/">Open this booking in the diary</a>'
+    assert diary in page  # where reception moves, cancels or corrects it
 
 
 def test_clinician_sees_the_earlier_screening_its_outcome_and_date_and_the_view_is_recorded(client, held_after_a_wait):
