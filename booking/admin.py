@@ -419,6 +419,7 @@ class AppointmentAdmin(admin.ModelAdmin):
             )
             obj.pk = booked.pk  # the admin goes on with its own instance (history, the redirect)
             obj.refresh_from_db()
+            self._warn_of_the_patients_other_visit_then(request, obj)
             if booked.status == Appointment.Status.PENDING_REVIEW:
                 self.message_user(
                     request,
@@ -440,6 +441,7 @@ class AppointmentAdmin(admin.ModelAdmin):
             saved = services.appointment_staff_move(
                 appointment=obj, start=obj.start, practitioner=obj.practitioner, now=now
             )
+            self._warn_of_the_patients_other_visit_then(request, saved)
             if saved.end - saved.start != booked_for:
                 # A move takes the treatment's length as it is now (Appointment.fill_times_if_new_or_moved).
                 self.message_user(
@@ -481,6 +483,30 @@ class AppointmentAdmin(admin.ModelAdmin):
                 pass  # a booking closed or past: nothing to tell the patient
             else:
                 self.message_user(request, f"The booking was emailed again, to {obj.patient_email}.")
+
+    def _warn_of_the_patients_other_visit_then(self, request, appointment) -> None:
+        """The same patient (name and email: a family shares an email) in another visit that overlaps this one is
+        allowed, as two treatments back to back may be meant, but staff are asked to check it."""
+        other = (
+            Appointment.objects.holding_time()
+            .filter(
+                patient_email__iexact=appointment.patient_email,
+                patient_name__iexact=appointment.patient_name,
+                start__lt=appointment.end,
+                end__gt=appointment.start,
+            )
+            .exclude(pk=appointment.pk)
+            .select_related("treatment", "practitioner")
+            .first()
+        )
+        if other is not None:
+            self.message_user(
+                request,
+                f"{appointment.patient_name} also has {other.treatment} with {other.practitioner} from "
+                f"{timezone.localtime(other.start):%H:%M} to {timezone.localtime(other.end):%H:%M} that day, at the "
+                "same time as this booking. Check that both are meant.",
+                messages.WARNING,
+            )
 
     @admin.action(description="Email the booking again to the patient (confirmation and manage link)")
     def resend_confirmation(self, request, queryset):

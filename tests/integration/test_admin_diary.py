@@ -453,3 +453,17 @@ def test_a_save_from_a_page_opened_before_the_patient_cancelled_changes_nothing_
     )
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.CANCELLED and appointment.patient_phone == "07700 900123"
+
+
+def test_booking_a_patient_into_a_second_visit_at_the_same_time_warns_reception(reception, clock, facial, nurse):
+    peel = make_treatment("mild-peel", minutes=30)
+    colleague = make_practitioner("Nurse Sofia", treatments=[peel])
+    reception.post(ADD, phone_booking(facial, nurse, at(date(2026, 3, 10), 12)))
+    response = reception.post(ADD, phone_booking(peel, colleague, at(date(2026, 3, 10), 12, 15)), follow=True)
+    page = response.content.decode()
+    assert "Sam Carter also has Hydrating facial with Nurse Ben from 12:00 to 12:45 that day" in page
+    assert Appointment.objects.count() == 2  # allowed: two treatments back to back may be meant
+    family = reception.post(  # another person under the same email is a family booking: no warning
+        ADD, phone_booking(peel, colleague, at(date(2026, 3, 10), 13), patient_name="Kim Carter"), follow=True
+    )
+    assert "also has" not in family.content.decode()
