@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -208,6 +210,9 @@ class TimeOffAdmin(admin.ModelAdmin):
 
 def _status_action(status, description, *, cancelled_by=None, name=None, done=None):
     def action(modeladmin, request, queryset):
+        if cancelled_by is not None and request.POST.get("post") != "yes":
+            # A cancellation cannot be undone and emails each patient: staff see whom first, as before a delete.
+            return _confirm_cancelling(modeladmin, request, queryset, action=action.__name__, description=description)
         now, changed = timezone.now(), 0
         for appointment in queryset:
             try:
@@ -230,6 +235,20 @@ def _status_action(status, description, *, cancelled_by=None, name=None, done=No
     action.short_description = description
     action.allowed_permissions = ("change",)
     return action
+
+
+def _confirm_cancelling(modeladmin, request, queryset, *, action: str, description: str):
+    appointments = list(queryset.select_related("treatment", "practitioner").order_by("start"))
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "opts": modeladmin.model._meta,
+        "title": f"Cancel {len(appointments)} appointment(s)?",
+        "description": description,
+        "appointments": appointments,
+        "action": action,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/booking/appointment/confirm_cancel.html", context)
 
 
 class AppointmentEmailInline(InputsNamedTabularInline):

@@ -367,7 +367,9 @@ def test_the_treatment_of_a_booking_is_not_edited_in_place(reception, clock, fac
 @pytest.mark.parametrize("action, label", [("mark_completed", "completed"), ("mark_no_show", "as a no-show")])
 def test_a_visit_ahead_cannot_be_marked_completed_or_no_show(reception, clock, facial, nurse, action, label):
     appointment = booked_online(facial, at(TUESDAY, 10))
-    response = reception.post(LIST, {"action": action, "_selected_action": [appointment.pk]}, follow=True)
+    response = reception.post(
+        LIST, {"action": action, "_selected_action": [appointment.pk], "post": "yes"}, follow=True
+    )
     page = response.content.decode()
     assert f"starts on 03 Mar at 10:00: it can be marked {label} only once it has started" in page
     assert "No appointment was changed." in page and "0 appointment(s) marked" not in page
@@ -375,7 +377,9 @@ def test_a_visit_ahead_cannot_be_marked_completed_or_no_show(reception, clock, f
     assert appointment.status == Appointment.Status.CONFIRMED
 
     clock.move_to(at(TUESDAY, 10))
-    response = reception.post(LIST, {"action": action, "_selected_action": [appointment.pk]}, follow=True)
+    response = reception.post(
+        LIST, {"action": action, "_selected_action": [appointment.pk], "post": "yes"}, follow=True
+    )
     assert f"1 appointment(s) marked {label}" in response.content.decode()
     appointment.refresh_from_db()
     assert appointment.status == action.removeprefix("mark_")
@@ -400,7 +404,7 @@ def test_cancelling_a_visit_already_past_emails_nobody(reception, clock, facial,
     appointment = booked_online(facial, at(TUESDAY, 10))
     clock.move_to(at(TUESDAY, 15))
     mail.outbox.clear()
-    reception.post(LIST, {"action": "cancel_for_patient", "_selected_action": [appointment.pk]})
+    reception.post(LIST, {"action": "cancel_for_patient", "_selected_action": [appointment.pk], "post": "yes"})
     services.appointment_emails_dispatch(now=timezone.now())
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.CANCELLED and mail.outbox == []

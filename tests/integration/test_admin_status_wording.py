@@ -32,7 +32,9 @@ def no_show(clock, facial, nurse):
 
 
 def test_cancelling_a_no_show_says_so_in_words_and_that_nothing_changed(reception, no_show):
-    response = reception.post(LIST, {"action": "cancel_for_patient", "_selected_action": [no_show.pk]}, follow=True)
+    response = reception.post(
+        LIST, {"action": "cancel_for_patient", "_selected_action": [no_show.pk], "post": "yes"}, follow=True
+    )
 
     assert shown(response) == [
         (
@@ -54,7 +56,9 @@ def test_a_cancelled_booking_cannot_be_marked_as_a_no_show(reception, clock, fac
     )
     clock.move_to(TEN_ON_TUESDAY.replace(hour=11))
 
-    response = reception.post(LIST, {"action": "mark_no_show", "_selected_action": [appointment.pk]}, follow=True)
+    response = reception.post(
+        LIST, {"action": "mark_no_show", "_selected_action": [appointment.pk], "post": "yes"}, follow=True
+    )
 
     page = response.content.decode()
     assert "This booking is cancelled and can no longer be marked as a no-show." in page
@@ -62,10 +66,10 @@ def test_a_cancelled_booking_cannot_be_marked_as_a_no_show(reception, clock, fac
 
 
 def test_a_no_show_recorded_by_mistake_can_be_corrected_to_completed_and_back(reception, no_show):
-    reception.post(LIST, {"action": "mark_completed", "_selected_action": [no_show.pk]})
+    reception.post(LIST, {"action": "mark_completed", "_selected_action": [no_show.pk], "post": "yes"})
     no_show.refresh_from_db()
     assert no_show.status == Appointment.Status.COMPLETED
-    reception.post(LIST, {"action": "mark_no_show", "_selected_action": [no_show.pk]})
+    reception.post(LIST, {"action": "mark_no_show", "_selected_action": [no_show.pk], "post": "yes"})
     no_show.refresh_from_db()
     assert no_show.status == Appointment.Status.NO_SHOW
 
@@ -77,7 +81,9 @@ def test_a_cancelled_booking_ahead_is_not_promised_a_completed_mark_later(recept
     services.appointment_change_status(
         appointment=appointment, status="cancelled", now=timezone.now(), cancelled_by="clinic"
     )
-    response = reception.post(LIST, {"action": "mark_completed", "_selected_action": [appointment.pk]}, follow=True)
+    response = reception.post(
+        LIST, {"action": "mark_completed", "_selected_action": [appointment.pk], "post": "yes"}, follow=True
+    )
     page = response.content.decode()
     assert "This booking is cancelled and can no longer be marked completed." in page
     assert "only once it has started" not in page

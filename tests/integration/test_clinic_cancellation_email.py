@@ -23,7 +23,7 @@ def test_a_clinic_cancellation_apologises_and_invites_the_patient_to_rebook_or_c
     mail.outbox.clear()
     with commits(execute=True):
         response = reception.post(
-            LIST, {"action": "cancel_by_clinic", "_selected_action": [appointment.pk]}, follow=True
+            LIST, {"action": "cancel_by_clinic", "_selected_action": [appointment.pk], "post": "yes"}, follow=True
         )
     assert "1 appointment(s) cancelled by the clinic." in response.content.decode()
     [message] = mail.outbox
@@ -64,7 +64,7 @@ def test_a_cancellation_the_patient_asked_for_by_phone_reads_as_theirs_not_the_c
     mail.outbox.clear()
     with commits(execute=True):
         response = reception.post(
-            LIST, {"action": "cancel_for_patient", "_selected_action": [appointment.pk]}, follow=True
+            LIST, {"action": "cancel_for_patient", "_selected_action": [appointment.pk], "post": "yes"}, follow=True
         )
     assert "1 appointment(s) cancelled at the patient&#x27;s request." in response.content.decode()
     [message] = mail.outbox
@@ -82,3 +82,19 @@ def test_staff_cancelling_must_say_who_cancels(clock, facial, nurse):
         services.appointment_change_status(appointment=appointment, status="cancelled", now=timezone.now())
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.CONFIRMED
+
+
+@pytest.mark.parametrize("action", ["cancel_by_clinic", "cancel_for_patient"])
+def test_cancelling_from_the_list_asks_first_naming_whom_it_will_email(
+    reception, clock, commits, facial, nurse, action
+):
+    first, second = booked_online(facial, at(THURSDAY, 10)), booked_online(facial, at(THURSDAY, 11))
+    mail.outbox.clear()
+    with commits(execute=True):
+        asked = reception.post(LIST, {"action": action, "_selected_action": [first.pk, second.pk]})
+    page = asked.content.decode()
+    assert asked.status_code == 200 and "Cancel 2 appointment(s)?" in page
+    assert "A cancellation cannot be undone, and each patient below is emailed at once" in page
+    assert page.count("Alex Morgan: Hydrating facial") == 2
+    assert not mail.outbox
+    assert set(Appointment.objects.values_list("status", flat=True)) == {Appointment.Status.CONFIRMED}
