@@ -1,3 +1,5 @@
+from datetime import datetime, time, timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -14,6 +16,7 @@ from . import services
 from .exceptions import BookingError
 from .forms import check_date_of_birth, check_name, check_phone
 from .models import Appointment, AppointmentEmail, Practitioner, TimeOff, Treatment, WorkingHours, status_in_words
+from .selectors import clinic_tz, today_local
 
 # How many stranded bookings a warning names; the rest are counted, and found in the practitioner's list.
 MOST_NAMED = 20
@@ -359,11 +362,45 @@ def _another_address(before: str | None, after: str) -> bool:
     return (before or "").casefold() != after.casefold()
 
 
+class WhenFilter(admin.SimpleListFilter):
+    """The diary opens on today and what is ahead, not on its oldest page; the past is a click away. A search, or a
+    day or month picked in the date navigation, looks through everything unless a choice here is made too."""
+
+    title = "when"
+    parameter_name = "when"
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        # An action acts on the rows ticked, whatever the default hid; a search or a picked date looks everywhere.
+        narrowed = request.method == "POST" or any(name == "q" or name.startswith("start__") for name in request.GET)
+        self.chosen = self.value() or ("all" if narrowed else "ahead")
+
+    def lookups(self, request, model_admin):
+        return [("ahead", "Today and ahead"), ("today", "Today"), ("past", "Before today"), ("all", "All")]
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.chosen == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        today = datetime.combine(today_local(), time(0), tzinfo=clinic_tz())
+        tomorrow = datetime.combine(today_local() + timedelta(days=1), time(0), tzinfo=clinic_tz())
+        return {
+            "ahead": queryset.filter(start__gte=today),
+            "today": queryset.filter(start__gte=today, start__lt=tomorrow),
+            "past": queryset.filter(start__lt=today),
+        }.get(self.chosen, queryset)
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(admin.ModelAdmin):
     form = AppointmentAdminForm
     list_display = ["start", "treatment", "practitioner", "patient_name", "status"]
-    list_filter = ["status", "treatment", "practitioner"]
+    list_filter = [WhenFilter, "status", "treatment", "practitioner"]
     search_fields = ["patient_name", "patient_email", "patient_phone", "=public_id"]
     date_hierarchy = "start"
     list_select_related = ["treatment", "practitioner"]

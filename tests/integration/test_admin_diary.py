@@ -471,3 +471,16 @@ def test_booking_a_patient_into_a_second_visit_at_the_same_time_warns_reception(
         ADD, phone_booking(peel, colleague, at(date(2026, 3, 10), 13), patient_name="Kim Carter"), follow=True
     )
     assert "also has" not in family.content.decode()
+
+
+def test_the_diary_opens_on_today_and_ahead_and_the_past_is_one_click_away(reception, clock, facial, nurse):
+    past = booked_online(facial, at(THURSDAY, 10))
+    clock.move_to(at(date(2026, 3, 9), 8))  # the Monday after
+    today = booked_online(facial, at(date(2026, 3, 9), 14))
+    ahead = booked_online(facial, at(date(2026, 3, 12), 10))
+    listed = reception.get(LIST).content.decode()
+    assert change_url(today) in listed and change_url(ahead) in listed and change_url(past) not in listed
+    earlier = reception.get(LIST, {"when": "past"}).content.decode()
+    assert change_url(past) in earlier and change_url(today) not in earlier
+    found = reception.get(LIST, {"q": past.patient_email}).content.decode()  # a search looks through everything
+    assert change_url(past) in found
