@@ -12,7 +12,10 @@ from .availability import Slot
 from .selectors import clinic_tz
 
 SLOT_FORMAT = "%Y-%m-%dT%H:%MZ"
-PHONE_PATTERN = re.compile(r"^\+?[0-9 ()\-]{7,20}$")
+# Digits with the punctuation people write them with (07700 900123, +49 (0) 151 1234 5678, 06.12.34.56.78), up to
+# what the appointment's column holds.
+PHONE_MAX_LENGTH = 32
+PHONE_PATTERN = re.compile(rf"^\+?[0-9 ().\-]{{7,{PHONE_MAX_LENGTH}}}$")
 FEWEST_PHONE_DIGITS = 7  # punctuation alone ("-------") is no number to call
 OLDEST_AGE_YEARS = 120
 SLOT_YEARS = (2000, 9000)
@@ -125,17 +128,30 @@ class SlotChoiceForm(forms.Form):
 
 
 class BookingForm(SlotChoiceForm):
-    name = forms.CharField(label="Full name", max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    name = forms.CharField(
+        label="Full name",
+        max_length=120,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        error_messages={"required": "Please enter your full name."},
+    )
     # 254: what the appointment's column holds (a form EmailField would accept 320).
-    email = forms.EmailField(label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={"required": "Please enter your email address: we send your booking to it."},
+    )
     phone = forms.CharField(
         label="Mobile phone",
-        max_length=20,
+        max_length=PHONE_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
         help_text="We only call if we need to move your appointment.",
+        error_messages={"required": "Please enter a phone number we can call you on."},
     )
     date_of_birth = forms.DateField(
-        label="Date of birth", widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"})
+        label="Date of birth",
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+        error_messages={"required": "Please enter your date of birth."},
     )
 
     def clean_name(self):

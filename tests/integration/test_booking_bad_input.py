@@ -73,7 +73,8 @@ def test_a_malformed_start_goes_back_to_the_times(client, clock, nurse):
         ("email", "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".com", "at most 254 characters"),
         ("date_of_birth", "2030-01-01", "must be in the past"),
         ("date_of_birth", "1800-01-01", "check the year"),
-        ("name", "   ", "This field is required."),
+        ("name", "   ", "Please enter your full name."),  # in words, not Django's "This field is required."
+        ("phone", "+49 (0) 151 1234 5678 9999 9999 99999", "at most 32 characters"),
     ],
 )
 def test_bad_patient_details_are_form_errors(client, clock, nurse, field, value, message):
@@ -162,3 +163,11 @@ def test_confirm_without_choosing_one_of_the_times_offered_keeps_what_was_typed_
     assert response.status_code == 400 and "Please choose a time." in page
     assert 'value="Alex Morgan"' in page and slot_value(other) in page
     assert not Appointment.objects.exists()
+
+
+@pytest.mark.parametrize("phone", ["+49 (0) 151 1234 5678", "06.12.34.56.78", "+1.415.555.0100"])
+def test_phone_numbers_written_the_usual_ways_abroad_are_kept_whole(client, clock, nurse, phone):
+    # The form's limit was 20 characters: the browser cut the German number's last digit without a word.
+    response = post(client, slot_value(local(TUESDAY, 10)), phone=phone)
+    assert response.status_code == 302
+    assert Appointment.objects.get().patient_phone == phone
