@@ -175,3 +175,18 @@ def test_a_keyboard_user_books_without_a_mouse_and_always_sees_where_the_focus_i
     expect(page.get_by_text("Tuesday 3 March 2026, 10:00 to 10:45")).to_be_visible()
     patient.check_accessibility()
     assert [m.to for m in mailoutbox] == [["sam@example.com"]]
+
+
+def test_a_long_email_address_does_not_make_the_confirmation_scroll_sideways_on_a_phone(clinic, patient, site):
+    page = patient.page
+    page.goto("/book/hydrating-facial/?date=2026-03-03")
+    patient.check_accessibility()
+    page.get_by_role("link", name="10:00").click()
+    patient.check_accessibility()
+    page.get_by_label("Full name").fill("Alex Morgan")
+    page.get_by_label("Email").fill("a.very.long.email.address.for.testing.purposes@subdomain.example-clinic.co.uk")
+    page.get_by_label("Mobile phone").fill("07700 900123")
+    page.get_by_label("Date of birth").fill("1990-05-17")
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("You're booked")
+    patient.check_accessibility()  # fails if the page scrolls sideways at phone width
