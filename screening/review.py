@@ -108,6 +108,12 @@ class PatientScreenings(NamedTuple):
     # What the patient said last, when the booking's own screening is not it: a clinician sees it first.
     latest: Screening | None
 
+    @property
+    def earlier_from_another_email(self) -> bool:
+        """Whether an earlier screening was given in the same browser under another email (weighed, not the
+        patient's own for certain: a parent and a child may share a phone)."""
+        return any(earlier.email.lower() != self.email.lower() for earlier in self.earlier)
+
 
 def patient_screenings(appointment: Appointment, screening: Screening | None) -> PatientScreenings:
     """The patient's other screenings for the booking's treatment, found by email whatever its case.

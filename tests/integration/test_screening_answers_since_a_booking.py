@@ -306,6 +306,7 @@ def test_the_review_shows_the_earlier_answers_a_changed_answers_flag_weighed_und
     page = signed_in(Client(), "Clinician").get(review_url(held)).content.decode()
     assert "Blocked" in page  # the earlier screening, listed...
     assert "(given in the same browser as first@example.com)" in page  # ...as someone else's email, not this one
+    assert "Earlier screenings from second@example.com, and from other emails in the same browser" in page
 
 
 def test_a_patient_whose_own_move_puts_the_booking_on_hold_is_told_so_as_news(client, clock, commits):
