@@ -346,6 +346,8 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
             appointment, "screening"
         )
         context["held_again"] = appointment.status_reason.startswith(HELD_AGAIN)
+    if email.kind == AppointmentEmail.Kind.RECEIVED:
+        context["review_is_close"] = appointment.review_is_close(now)
     if email.kind == AppointmentEmail.Kind.HELD:
         # Why, in the patient's words: only answers given again may not be theirs (anyone can type an email).
         context["answered_again"] = appointment.status_reason.startswith(HELD_FOR_ANSWERS_AGAIN)

@@ -415,6 +415,11 @@ class Appointment(models.Model):
         """The last moment the patient may move or cancel it themselves (BOOKING_CANCEL_CUTOFF_HOURS before)."""
         return self.start - timedelta(hours=settings.BOOKING_CANCEL_CUTOFF_HOURS)
 
+    def review_is_close(self, now: datetime) -> bool:
+        """Whether a held booking is so close (REVIEW_NUDGE_HOURS) that "usually within a working day" would come
+        after it: the patient is told a clinician looks before the visit, and to call if they have heard nothing."""
+        return self.start - now <= timedelta(hours=settings.REVIEW_NUDGE_HOURS)
+
     @property
     def details_erased(self) -> bool:
         return self.patient_name == ERASED_PATIENT_NAME

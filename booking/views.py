@@ -470,8 +470,10 @@ def booking_confirmed(request, token):
     if appointment.status not in STILL_EXPECTED:
         return redirect("booking:manage", token)  # cancelled since (Back, a reload): not "You're booked"
     reminders = appointment.emails.filter(kind=AppointmentEmail.Kind.REMINDER, state=AppointmentEmail.State.PENDING)
+    now = timezone.now()
     context = {"appointment": appointment, "token": token, "reminder_due": reminders.exists()}
-    context["change_refusal"] = services.appointment_change_refusal(appointment=appointment, now=timezone.now())
+    context["change_refusal"] = services.appointment_change_refusal(appointment=appointment, now=now)
+    context["review_is_close"] = appointment.review_is_close(now)
     return render(request, "booking/confirmed.html", context)
 
 

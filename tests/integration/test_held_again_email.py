@@ -178,3 +178,24 @@ def test_a_move_of_a_held_booking_puts_it_in_the_calendar_as_tentative_not_confi
     [moved] = [m for m in sent() if "moved" in m.subject]
     [event] = icalendar.Calendar.from_ical(moved.attachments[0][1]).walk("VEVENT")
     assert event["status"] == "TENTATIVE"
+
+
+def test_a_held_booking_for_later_today_says_a_clinician_looks_before_it_and_to_call_if_not_heard(
+    client, clock, commits
+):
+    make_clinic()
+    screen(client, isotretinoin_recently="yes", last_dose_unsure="on")  # held for a clinician
+    response = book(client, commits, local(date(2026, 3, 2), 14), token_of(latest_screening()))  # today, 14:00
+    page = client.get(response["Location"]).content.decode()
+    assert "before your appointment and confirm it by email" in page and "usually within one working day" not in page
+    assert "please call us on 020 7946 0321 before you come" in page
+    [received] = [m for m in mail.outbox if "received" in m.subject]
+    assert "A clinician will look at it before your appointment" in received.body
+    assert "please call us on 020 7946 0321 before you come" in received.body
+
+
+def test_a_held_booking_days_ahead_keeps_the_working_day_wording(client, clock, commits):
+    make_clinic()
+    screen(client, isotretinoin_recently="yes", last_dose_unsure="on")
+    response = book(client, commits, local(date(2026, 3, 10)), token_of(latest_screening()))
+    assert "usually within one working day" in client.get(response["Location"]).content.decode()
