@@ -259,7 +259,11 @@ def booking_details(request, slug):
                 form = _with_fresh_times(form, treatment=treatment, day=day, error=error, not_before=not_before)
                 status = 409 if isinstance(error, AlreadyBooked) else 400
             else:
-                return redirect("booking:confirmed", manage_token(appointment.public_id))
+                token = manage_token(appointment.public_id)
+                response = redirect("booking:confirmed", token)
+                # Back to this form from "You're booked" finds the time taken, by this very patient: say so.
+                response.set_cookie(JUST_BOOKED_COOKIE, token, **JUST_BOOKED_COOKIE_OPTIONS)
+                return response
         elif "start" in form.errors:
             # Usually someone else booked it between the two pages: say so, and offer what is still free.
             error = gate.refusal_for(start) or SlotTaken()
@@ -294,6 +298,28 @@ _REFUSALS = {
 }
 
 
+# The manage link of the booking this browser made last, for a day: Back from "You're booked" to the details form
+# then finds its own booking there, not "that time has just been taken".
+JUST_BOOKED_COOKIE = "just_booked"
+JUST_BOOKED_COOKIE_OPTIONS = {
+    "max_age": 24 * 60 * 60,
+    "path": "/book/",
+    "secure": settings.SESSION_COOKIE_SECURE,
+    "httponly": True,
+    "samesite": "Lax",
+}
+
+
+def _booked_in_this_browser(request, *, treatment, start) -> str | None:
+    """The manage token of the booking this browser just made, if it holds `treatment` at `start`."""
+    token = request.COOKIES.get(JUST_BOOKED_COOKIE, "")
+    link = read_manage_token(token) if token else None
+    appointment = selectors.appointment_for_manage(link[0]) if link else None
+    if appointment is None or appointment.status not in STILL_EXPECTED:
+        return None
+    return token if (appointment.treatment_id, appointment.start) == (treatment.pk, start) else None
+
+
 def _refused_details_page(request, *, gate, treatment, form, start, now) -> HttpResponse:
     """The details form for a time `free_slot_at` refused: say why, and offer free times with what was typed kept, so
     Confirm books one: that day's when it has any, else the nearest day's that has (the next, or beyond the horizon
@@ -303,6 +329,11 @@ def _refused_details_page(request, *, gate, treatment, form, start, now) -> Http
     if gate.not_before is not None:
         first_day = max(first_day, gate.not_before.astimezone(selectors.clinic_tz()).date())
     if reason == "taken":
+        # Opened again (Back from "You're booked"), not sent: a second person's details for the same time are refused.
+        own = request.method != "POST" and _booked_in_this_browser(request, treatment=treatment, start=start)
+        if own:
+            messages.info(request, "You have booked this time: here is your booking.")
+            return redirect("booking:confirmed", own)
         error, status = SlotTaken(), 409
     else:
         message, status = _REFUSALS[reason]
