@@ -47,18 +47,22 @@ def test_cancelling_a_no_show_says_so_in_words_and_that_nothing_changed(receptio
     assert no_show.status == Appointment.Status.NO_SHOW
 
 
-def test_a_cancelled_booking_cannot_be_marked_as_a_no_show(reception, clock, facial, nurse):
+@pytest.fixture
+def cancelled(clock, facial, nurse):
+    """A booking at 10:00 on Tuesday, cancelled by the clinic before it; the clock still before it."""
     appointment = services.appointment_book(
         treatment=facial, start=TEN_ON_TUESDAY, patient=patient(), now=timezone.now()
     )
     services.appointment_change_status(
         appointment=appointment, status="cancelled", now=timezone.now(), cancelled_by="clinic"
     )
+    return appointment
+
+
+def test_a_cancelled_booking_cannot_be_marked_as_a_no_show(reception, clock, cancelled):
     clock.move_to(TEN_ON_TUESDAY.replace(hour=11))
 
-    response = reception.post(
-        LIST, {"action": "mark_no_show", "_selected_action": [appointment.pk], "post": "yes"}, follow=True
-    )
+    response = reception.post(LIST, {"action": "mark_no_show", "_selected_action": [cancelled.pk]}, follow=True)
 
     page = response.content.decode()
     assert "This booking is cancelled and can no longer be marked as a no-show." in page
@@ -66,24 +70,16 @@ def test_a_cancelled_booking_cannot_be_marked_as_a_no_show(reception, clock, fac
 
 
 def test_a_no_show_recorded_by_mistake_can_be_corrected_to_completed_and_back(reception, no_show):
-    reception.post(LIST, {"action": "mark_completed", "_selected_action": [no_show.pk], "post": "yes"})
+    reception.post(LIST, {"action": "mark_completed", "_selected_action": [no_show.pk]})
     no_show.refresh_from_db()
     assert no_show.status == Appointment.Status.COMPLETED
-    reception.post(LIST, {"action": "mark_no_show", "_selected_action": [no_show.pk], "post": "yes"})
+    reception.post(LIST, {"action": "mark_no_show", "_selected_action": [no_show.pk]})
     no_show.refresh_from_db()
     assert no_show.status == Appointment.Status.NO_SHOW
 
 
-def test_a_cancelled_booking_ahead_is_not_promised_a_completed_mark_later(reception, clock, facial, nurse):
-    appointment = services.appointment_book(
-        treatment=facial, start=TEN_ON_TUESDAY, patient=patient(), now=timezone.now()
-    )
-    services.appointment_change_status(
-        appointment=appointment, status="cancelled", now=timezone.now(), cancelled_by="clinic"
-    )
-    response = reception.post(
-        LIST, {"action": "mark_completed", "_selected_action": [appointment.pk], "post": "yes"}, follow=True
-    )
+def test_a_cancelled_booking_ahead_is_not_promised_a_completed_mark_later(reception, cancelled):
+    response = reception.post(LIST, {"action": "mark_completed", "_selected_action": [cancelled.pk]}, follow=True)
     page = response.content.decode()
     assert "This booking is cancelled and can no longer be marked completed." in page
     assert "only once it has started" not in page
