@@ -44,7 +44,8 @@ WITH_CALENDAR = {
     AppointmentEmail.Kind.REMINDER,
     AppointmentEmail.Kind.CANCELLED,
     AppointmentEmail.Kind.CLINIC_CANCELLED,
-    AppointmentEmail.Kind.DECLINED,  # a booking held again after it was confirmed may be in the calendar already
+    AppointmentEmail.Kind.DECLINED,  # only to take out an event sent before (`_calendar_file_wanted`)
+    AppointmentEmail.Kind.HELD,  # the event already sent, now TENTATIVE
 }
 
 
@@ -60,7 +61,9 @@ def appointment_ics(appointment: Appointment) -> bytes:
     calendar.add("version", "2.0")
     calendar.add("method", "PUBLISH")
     event = Event()
-    event.add("uid", f"{appointment.public_id}@{settings.SITE_URL.split('://')[-1]}")
+    # The booking's own id, and nothing the clinic may change (SITE_URL once went here: a clinic going live, or
+    # moving domain, left patients' calendars with a second event that the next file could not move or cancel).
+    event.add("uid", f"{appointment.public_id}@clinic-booking")
     # Calendars apply a file for an event they hold only if its SEQUENCE is higher: the time since the booking was
     # made, at its last change, only ever grows.
     # Tenths of a second: a change in the same second as the booking still counts, and a booking's whole life fits
@@ -75,7 +78,7 @@ def appointment_ics(appointment: Appointment) -> bytes:
     event.add("dtend", appointment.end.astimezone(tz))
     event.add("summary", f"{appointment.treatment.name} at {settings.CLINIC_NAME}")
     event.add("location", settings.CLINIC_ADDRESS)
-    event.add("description", f"Change or cancel: {manage_url(appointment)}")
+    event.add("description", "Cancelled." if cancelled else f"Change or cancel: {manage_url(appointment)}")
     calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar.to_ical()
@@ -118,6 +121,14 @@ def still_relevant(email: AppointmentEmail, *, now: datetime) -> bool:
     if email.kind == AppointmentEmail.Kind.HELD and _a_move_said_it(email):
         return False  # the "moved" email that went since it was queued said the booking awaits a clinician
     return email.kind not in _AHEAD_ONLY or appointment.start > now
+
+
+def _calendar_file_wanted(email: AppointmentEmail) -> bool:
+    """A decline takes out of the patient's calendar an event they were sent before (confirmed, then held again);
+    for a request never confirmed there is no event, and a cancelled one would only show up as news."""
+    if email.kind != AppointmentEmail.Kind.DECLINED:
+        return True
+    return email.appointment.emails.filter(kind__in=WITH_CALENDAR, state=AppointmentEmail.State.SENT).exists()
 
 
 def _a_move_said_it(held: AppointmentEmail) -> bool:
@@ -361,7 +372,7 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
             state=AppointmentEmail.State.SENT,
         ).exists()
     attachments = []
-    if email.kind in WITH_CALENDAR:
+    if email.kind in WITH_CALENDAR and _calendar_file_wanted(email):
         attachments.append(("appointment.ics", appointment_ics(appointment), "text/calendar"))
     to = appointment.patient_email
     if email.kind == AppointmentEmail.Kind.REVIEW_DUE:

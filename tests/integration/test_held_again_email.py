@@ -199,3 +199,38 @@ def test_a_held_booking_days_ahead_keeps_the_working_day_wording(client, clock, 
     screen(client, isotretinoin_recently="yes", last_dose_unsure="on")
     response = book(client, commits, local(date(2026, 3, 10)), token_of(latest_screening()))
     assert "usually within one working day" in client.get(response["Location"]).content.decode()
+
+
+def test_the_held_email_updates_the_calendar_to_tentative_and_offers_no_online_change(client, clock, commits):
+    import icalendar
+
+    booked_and_told(client, commits, date(2026, 3, 10))
+    answer_again_on_another_device(**ON_ISOTRETINOIN)  # nothing can be moved online now
+    [held] = sent()
+    assert "To see your booking, or cancel it (online until" in held.body and "To change" not in held.body
+    [event] = icalendar.Calendar.from_ical(held.attachments[0][1]).walk("VEVENT")
+    assert event["status"] == "TENTATIVE"
+
+
+def test_a_declined_request_never_confirmed_carries_no_calendar_file(client, clock, commits):
+    make_clinic()
+    screen(client, isotretinoin_recently="yes", last_dose_unsure="on")  # held: the "received" email has no file
+    book(client, commits, local(date(2026, 3, 10)), token_of(latest_screening()))
+    held = Appointment.objects.get()
+    sent()
+    mail.outbox.clear()
+    services.appointment_decline(appointment=held, reason="Consultation first", now=timezone.now())
+    [declined] = sent()
+    assert declined.attachments == []
+
+
+def test_the_calendar_event_keeps_its_id_when_the_clinic_changes_its_address(client, clock, commits, settings):
+    from booking.emails import appointment_ics
+
+    booked = booked_and_told(client, commits, date(2026, 3, 10))
+    before = appointment_ics(booked)
+    settings.SITE_URL = "https://book.harbourskin.example"  # going live, or a new domain
+    import icalendar
+
+    uids = [icalendar.Calendar.from_ical(ics).walk("VEVENT")[0]["uid"] for ics in (before, appointment_ics(booked))]
+    assert uids[0] == uids[1]
