@@ -105,7 +105,7 @@ def test_eligibility_email_names_no_drug_and_links_to_a_fresh_screening_with_the
     html = message.alternatives[0][0]
     assert message.to == ["sam@example.com"]
     assert message.subject == "Your wait is over: you can book microneedling now"
-    assert "from today, Tuesday 10 March 2026, you can book microneedling" in message.body
+    assert "from Tuesday 10 March 2026, you can book microneedling" in message.body
     for text in (message.subject, message.body, html):
         assert "isotretinoin" not in text.lower()
         assert not any(brand.lower() in text.lower() for brand in BRAND_NAMES)
@@ -259,3 +259,11 @@ def test_send_due_reminders_command_counts_eligibility_reminders(clock, needling
     call_command("send_due_reminders", stdout=out)
     assert "Eligibility reminders: 2 sent, 0 to retry, 0 failed, 0 skipped" in out.getvalue()
     assert len(mail.outbox) == 2
+
+
+def test_an_eligibility_email_sent_a_day_late_does_not_call_its_day_today(clock, needling):
+    opt_in(needling, date(2026, 3, 10))
+    clock.move_to(at(date(2026, 3, 11), 11))  # the worker was down on the day
+    dispatch()
+    [message] = mail.outbox
+    assert "from Tuesday 10 March 2026, you can book" in message.body and "today" not in message.body
