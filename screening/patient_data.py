@@ -172,8 +172,9 @@ def patient_data_erase(*, email: str, now: datetime, done_by=None, done_from=Non
         screening_ids = list(screenings.values_list("pk", flat=True))
         reminders = _reminders_of(email, screenings)
         counts = {
-            "audit_entries_scrubbed": _scrub_audit_log(Appointment, appointment_ids, PATIENT_FIELDS)
-            + _scrub_audit_log(Screening, screening_ids, {"email"}),
+            # The status reason too: a clinician's free-text note (why they declined) is health data about them.
+            "audit_entries_scrubbed": _scrub_audit_log(Appointment, appointment_ids, {*PATIENT_FIELDS, "status_reason"})
+            + _scrub_audit_log(Screening, screening_ids, {"email", "reasons"}),
             "screenings": _erase_screenings(screenings, now=now),
             "appointments": _anonymise_appointments(appointments),
             "eligibility_reminders": reminders.delete()[0],
@@ -216,15 +217,17 @@ def _erase_screenings(screenings, *, now: datetime) -> int:
 
 
 def _anonymise_appointments(appointments) -> int:
-    # Row updates, not save(): no signal handler gets to copy the old contact details anywhere on the way out.
+    # Row updates, not save(): no signal handler gets to copy the old contact details anywhere on the way out. The
+    # status stays (the diary's history); its reason, which may be a clinician's note about the patient, goes.
     return sum(
         Appointment.objects.filter(pk=pk).update(
             patient_name=ERASED_PATIENT_NAME,
             patient_email=f"erased-{public_id.hex[:12]}@{ERASED_EMAIL_DOMAIN}",
             patient_phone="",
             patient_date_of_birth=None,
+            status_reason=ERASED_PATIENT_NAME if status_reason else "",
         )
-        for pk, public_id in appointments.values_list("pk", "public_id")
+        for pk, public_id, status_reason in appointments.values_list("pk", "public_id", "status_reason")
     )
 
 

@@ -357,3 +357,22 @@ def test_export_and_erasure_find_the_answers_behind_a_booking_whose_email_staff_
     patient_data.patient_data_erase(email=EMAIL, now=datetime.now(LONDON))
     screening.refresh_from_db()
     assert screening.answers is None and "exmaple" not in screening.email
+
+
+def test_erasure_takes_a_clinicians_decline_note_from_the_booking_and_the_audit_log(clock, microneedling):
+    from auditlog.models import LogEntry
+
+    from screening.patient_data import patient_data_erase
+
+    declined = booked(microneedling)
+    Appointment.objects.filter(pk=declined.pk).update(status=Appointment.Status.PENDING_REVIEW)  # held for review
+    booking_services.appointment_decline(
+        appointment=declined, reason="On warfarin; needs haematology sign-off first.", now=datetime.now(LONDON)
+    )
+    clock.move_to(datetime(2026, 3, 4, 9, tzinfo=LONDON))
+    patient_data_erase(email=EMAIL, now=datetime.now(LONDON))
+    declined.refresh_from_db()
+    assert declined.status == Appointment.Status.DECLINED  # the diary keeps what happened...
+    assert "warfarin" not in declined.status_reason  # ...not the clinician's note about the patient
+    logged = [json.dumps([entry.changes, entry.serialized_data]) for entry in LogEntry.objects.all()]
+    assert logged and not any("warfarin" in text for text in logged)
