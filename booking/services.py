@@ -24,6 +24,7 @@ from .exceptions import (
     TreatmentUnavailable,
 )
 from .models import (
+    HELD_AGAIN,
     ONCE_PER_PATIENT_AND_TIME,
     STILL_EXPECTED,
     Appointment,
@@ -636,15 +637,19 @@ def _pending_for_decision(appointment: Appointment, now: datetime, *, after_its_
 def appointment_hold_for_review(*, appointment: Appointment, reason: str, now: datetime) -> Appointment | None:
     """Put a confirmed booking back on hold for a clinician, its time still held (e.g. the patient's later screening
     answers rule it out); the clinic is nudged as for any held booking, and the patient is told, unless the move that
-    held it has been emailed by then (that email says it is on hold). One already held keeps its nudge and takes
-    `reason`, so the queue says what is new. None when it is neither, or its time has passed: nothing to hold."""
+    held it has been emailed by then (that email says it is on hold). One already held keeps its nudge and adds
+    `reason` to its own, so the queue says what held it and what is new. None when it is neither, or its time has
+    passed: nothing to hold."""
     with transaction.atomic():
         locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
         if locked.start <= now or locked.status not in STILL_EXPECTED:
             return None
         if locked.status == Appointment.Status.PENDING_REVIEW:
-            locked.status_reason = reason
-            locked.save(update_fields=["status_reason", "updated_at"])
+            # What held it first stays first (the patient now on isotretinoin is not just "the rules changed").
+            new = reason.removeprefix(HELD_AGAIN)
+            if new not in locked.status_reason:
+                locked.status_reason = f"{locked.status_reason} Also: {new}" if locked.status_reason else reason
+                locked.save(update_fields=["status_reason", "updated_at"])
             return locked
         locked.transition_to(Appointment.Status.PENDING_REVIEW, reason=reason)
         locked.save()

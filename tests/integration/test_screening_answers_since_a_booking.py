@@ -326,3 +326,20 @@ def test_a_patient_whose_own_move_puts_the_booking_on_hold_is_told_so_as_news(cl
     [moved] = [m for m in mail.outbox if "moved" in m.subject]
     assert "A clinician has to check your booking before it is confirmed" in moved.body
     assert "still" not in moved.body
+
+
+def test_a_rules_change_adds_to_why_a_held_booking_is_held_and_keeps_the_first_reason(client, clock, commits):
+    make_clinic()
+    booked = screen_and_book(client, commits, date(2026, 3, 20))
+    Client().post("/book/microneedling/screening/", data=answers_post(**ON_ISOTRETINOIN))  # held: answered again
+    policy = ScreeningPolicy.objects.get()
+    policy.isotretinoin_wait_months = 8
+    policy.save()
+    from screening.services import screened_bookings_follow_policy
+
+    screened_bookings_follow_policy(treatment=policy.treatment, now=timezone.now())
+    booked.refresh_from_db()
+    assert booked.status_reason == (
+        "Held for a clinician: the patient answered the health questions again on 2 Mar 2026. "
+        "Also: the clinic changed its screening rules on 2 Mar 2026."
+    )
