@@ -26,6 +26,7 @@ from .review import (
     unsure_dose_note,
     why_held,
 )
+from .selectors import screening_policy
 from .services import screened_booking_allows, screened_booking_approve
 
 REVIEW_PERMISSION = "screening.review_booking"
@@ -173,6 +174,11 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             "flag": why_held(appointment, screening, detailed=can_see_answers),
             "answers": answers_in_words(screening) if screening and can_see_answers else None,
             "unsure_note": unsure_dose_note(screening) if screening and can_see_answers else None,
+            # Each said once: a date of birth's reason may repeat an answer's ("A clinician will check...").
+            "reasons_given": list(dict.fromkeys(reason.get("text", "") for reason in screening.reasons or []))
+            if screening and can_see_answers
+            else [],
+            "rules_version_now": screening_policy(appointment.treatment).rules_version,
             "can_see_answers": can_see_answers,
             "others": others,
             "can_review": can_review,

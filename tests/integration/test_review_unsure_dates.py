@@ -64,3 +64,16 @@ def test_after_the_clinic_lengthens_the_wait_the_note_counts_it_as_the_approval_
     page = signed_in(client, "Clinician").get(f"{QUEUE}{held_after_the_wait.pk}/review/").content.decode()
     assert "the 9-month wait ends on 15 Jul 2026 (the clinic&#x27;s wait is 9 months now; it was 6 when" in page
     assert "15 Apr 2026" not in page  # no second, stale end date beside the approval's
+
+
+def test_the_review_says_when_the_answers_were_decided_under_rules_changed_since(client, held_after_the_wait):
+    from screening.models import ScreeningPolicy
+
+    page = signed_in(client, "Clinician").get(f"{QUEUE}{held_after_the_wait.pk}/review/").content.decode()
+    assert "The rules have changed since." not in page
+    policy = ScreeningPolicy.objects.get()
+    policy.isotretinoin_wait_months = 9
+    policy.save()
+    page = signed_in(client, "Clinician").get(f"{QUEUE}{held_after_the_wait.pk}/review/").content.decode()
+    assert "The rules have changed since.</strong> These reasons were given under rules version 1" in page
+    assert page.count("You are not sure when you last took isotretinoin") == 1  # each reason once

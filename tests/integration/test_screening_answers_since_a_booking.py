@@ -61,6 +61,8 @@ def test_a_patient_a_clinician_declined_who_answers_again_without_the_flag_is_he
     assert reason["code"] == "declined_recently"  # for the clinician
     # For whoever typed the email: nothing about an earlier booking or answers.
     assert reason["text"] == "A clinician will check your answers before confirming your booking."
+    page = signed_in(Client(), "Clinician").get(review_url(again)).content.decode()
+    assert "Declined: Keloid history: consultation first" in page  # why, for the clinician weighing it again
 
 
 def test_a_patient_held_for_an_unsure_date_who_answers_no_isotretinoin_is_held_again(client, clock, commits):
