@@ -141,7 +141,10 @@ def test_a_rules_change_hold_says_so_and_does_not_ask_the_patient_to_call(client
     policy.save()
     screened_bookings_follow_policy(treatment=policy.treatment, now=timezone.now())
     [held] = sent()
-    assert "A clinician needs to check your booking again before it goes ahead: the clinic has changed" in held.body
+    assert (
+        "A clinician needs to check your booking again before it goes ahead: the clinic has changed its screening rules"
+        in held.body
+    )
     assert "If you have not answered the health questions again recently" not in held.body
 
 
