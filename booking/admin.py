@@ -1,8 +1,11 @@
+import re
 from datetime import datetime, time, timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db.models import F, Value
+from django.db.models.functions import Replace
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -14,7 +17,7 @@ from screening.services import screened_booking_allows, screened_booking_weigh_a
 
 from . import services
 from .exceptions import BookingError
-from .forms import check_date_of_birth, check_name, check_phone
+from .forms import FEWEST_PHONE_DIGITS, check_date_of_birth, check_name, check_phone
 from .models import Appointment, AppointmentEmail, Practitioner, TimeOff, Treatment, WorkingHours, status_in_words
 from .selectors import clinic_tz, today_local
 
@@ -402,6 +405,20 @@ class AppointmentAdmin(admin.ModelAdmin):
     list_display = ["start", "treatment", "practitioner", "patient_name", "status"]
     list_filter = [WhenFilter, "status", "treatment", "practitioner"]
     search_fields = ["patient_name", "patient_email", "patient_phone", "=public_id"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """As Django searches, and a number typed as the patient dictates it ("07700900456") also finds one stored
+        with its spacing ("07700 900456"): digits are compared with digits."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        digits = re.sub(r"\D", "", search_term)
+        if len(digits) >= FEWEST_PHONE_DIGITS:
+            phone_digits = F("patient_phone")
+            for mark in " -().+":
+                phone_digits = Replace(phone_digits, Value(mark), Value(""))
+            by_phone = queryset.alias(phone_digits=phone_digits).filter(phone_digits__contains=digits)
+            results = results | queryset.filter(pk__in=by_phone.values("pk"))
+        return results, may_have_duplicates
+
     date_hierarchy = "start"
     list_select_related = ["treatment", "practitioner"]
     readonly_fields = APPOINTMENT_READONLY

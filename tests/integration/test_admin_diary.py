@@ -484,3 +484,13 @@ def test_the_diary_opens_on_today_and_ahead_and_the_past_is_one_click_away(recep
     assert change_url(past) in earlier and change_url(today) not in earlier
     found = reception.get(LIST, {"q": past.patient_email}).content.decode()  # a search looks through everything
     assert change_url(past) in found
+
+
+def test_reception_finds_a_booking_by_the_phone_number_as_the_patient_dictates_it(reception, clock, facial, nurse):
+    booked = booked_online(facial, at(THURSDAY, 10))  # stored as "07700 900123"
+    other = services.appointment_book(
+        treatment=facial, start=at(THURSDAY, 11), patient=patient(email="sam@example.com"), now=timezone.now()
+    )
+    Appointment.objects.filter(pk=other.pk).update(patient_phone="07700 900456")
+    found = reception.get(LIST, {"q": "07700900123"}).content.decode()
+    assert change_url(booked) in found and change_url(other) not in found
