@@ -298,6 +298,13 @@ class AppointmentAdminForm(forms.ModelForm):
     # When the booking was last changed as this page saw it: a save from a page opened before someone else's change
     # (a patient's cancel or move, a colleague's edit) would write back what they changed, so it is refused.
     seen = forms.CharField(widget=forms.HiddenInput, required=False)
+    # Who a move comes from decides what the patient reads, as with the two cancel actions.
+    clinic_moves_it = forms.BooleanField(
+        required=False,
+        label="The clinic is moving it",
+        help_text="Tick when the move is the clinic's doing (a practitioner off sick, a room out of use), not the "
+        "patient's request: their email then apologises.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -450,7 +457,7 @@ class AppointmentAdmin(admin.ModelAdmin):
             # service decides, never the form (a visit ahead cannot already be completed). What the save works out
             # (its reference, end, timestamps) is shown once there is something to show.
             return [name for name in self.fields if name not in ("status", "status_reason", *APPOINTMENT_READONLY)]
-        fields = [*self.fields, "seen"]  # the hidden stamp of the booking as the page saw it
+        fields = [*self.fields, "clinic_moves_it", "seen"]  # "seen": the stamp of the booking as the page saw it
         if self._reason_is_clinical(request, obj):
             return [("status_reason_shown" if name == "status_reason" else name) for name in fields]
         return fields
@@ -506,13 +513,21 @@ class AppointmentAdmin(admin.ModelAdmin):
         held, saved, moved = Appointment.Status.PENDING_REVIEW, obj, form.moves_the_booking()
         was_held = obj.status == held
         if moved:
-            edited = [name for name in form.changed_data if name not in ("start", "practitioner")]
+            edited = [
+                name
+                for name in form.changed_data
+                if name in APPOINTMENT_FIELDS and name not in ("start", "practitioner")
+            ]
             if edited:
                 obj.save(update_fields=[*edited, "updated_at"])
             stored_end, stored_start = Appointment.objects.values_list("end", "start").get(pk=obj.pk)
             booked_for = stored_end - stored_start  # as stored (validating the form re-timed `obj` already)
             saved = services.appointment_staff_move(
-                appointment=obj, start=obj.start, practitioner=obj.practitioner, now=now
+                appointment=obj,
+                start=obj.start,
+                practitioner=obj.practitioner,
+                now=now,
+                by_clinic=form.cleaned_data.get("clinic_moves_it", False),
             )
             self._warn_of_the_patients_other_visit_then(request, saved)
             if saved.end - saved.start != booked_for:

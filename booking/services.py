@@ -325,15 +325,17 @@ def appointment_reschedule(
         # Prefer the practitioner the patient already had, when they are free at the new time (a stable sort).
         practitioners.sort(key=lambda practitioner: practitioner.pk != appointment.practitioner_id)
         appointment.start = new_start
+        appointment.moved_by_clinic = False  # the patient's own move
         _move(appointment, practitioners, now=now)
     return appointment
 
 
 def appointment_staff_move(
-    *, appointment: Appointment, start: datetime, practitioner: Practitioner, now: datetime
+    *, appointment: Appointment, start: datetime, practitioner: Practitioner, now: datetime, by_clinic: bool = False
 ) -> Appointment:
     """Staff move a booking to another time or practitioner (or both), under the rules of `appointment_staff_check`
-    but with no cut-off before the old time; the patient is emailed the move and reminded of the new time."""
+    but with no cut-off before the old time; the patient is emailed the move (with an apology when it is the clinic's
+    doing, `by_clinic`, rather than the patient's request by phone) and reminded of the new time."""
     with transaction.atomic():
         appointment = (
             Appointment.objects.select_for_update().select_related("treatment", "practitioner").get(pk=appointment.pk)
@@ -342,6 +344,7 @@ def appointment_staff_move(
             treatment=appointment.treatment, practitioner=practitioner, start=start, now=now, appointment=appointment
         )
         appointment.start = start
+        appointment.moved_by_clinic = by_clinic
         _move(appointment, [practitioner], now=now)
     return appointment
 

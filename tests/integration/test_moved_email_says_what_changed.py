@@ -136,3 +136,28 @@ def test_a_move_away_and_back_before_the_next_email_tells_the_patient_nothing(cl
 
     # Nothing differs from what the patient was last told (Thursday at 11:00 with the same practitioner).
     assert told(clock, away_and_back) == []
+
+
+def test_a_move_the_clinic_makes_apologises_and_one_the_patient_asked_for_does_not(clock, commits):
+    from django.test import Client
+
+    from ..factories import make_treatment, signed_in
+    from .test_admin_diary import change_url, edit_form
+
+    facial = make_treatment(minutes=45)
+    ann = make_practitioner("Nurse Ann", treatments=[facial])
+    ben = make_practitioner("Nurse Ben", treatments=[facial])
+    booked = booked_online(facial, at(THURSDAY, 10))
+    reception = signed_in(Client(), "Reception")
+    other = ben if booked.practitioner == ann else ann
+    reception.post(change_url(booked), edit_form(booked, practitioner=other.pk, clinic_moves_it="on"))
+    services.appointment_emails_dispatch(now=timezone.now())
+    [sorry] = mail.outbox
+    assert sorry.body.split("\n\n")[1].startswith("We are sorry: we have had to move your appointment.")
+    clock.shift(600)
+    booked.refresh_from_db()
+    mail.outbox.clear()
+    reception.post(change_url(booked), edit_form(booked, start_0="2026-03-05", start_1="11:00:00"))  # by phone
+    services.appointment_emails_dispatch(now=timezone.now())
+    [plain] = mail.outbox
+    assert "We are sorry" not in plain.body
