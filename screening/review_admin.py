@@ -137,7 +137,8 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
         if request.method == "POST":
             who = request.user.get_username()
             if "approve" in request.POST:
-                approve = partial(screened_booking_approve, now=now, decided_by=who)
+                asked = "asked_by_phone" in request.POST  # the phone check a booking without answers needs
+                approve = partial(screened_booking_approve, now=now, decided_by=who, asked_by_phone=asked)
                 if _decide(request, [appointment], lambda a: approve(appointment=a)):
                     messages.success(request, f"Approved: {appointment.patient_name} is emailed the confirmation.")
                 return redirect("admin:screening_flaggedbooking_changelist")

@@ -340,13 +340,27 @@ def screened_booking_allows(appointment: Appointment, *, rules_now=None) -> Answ
     )
 
 
-def screened_booking_approve(*, appointment: Appointment, now: datetime, decided_by: str = "") -> Appointment:
+def screened_booking_approve(
+    *, appointment: Appointment, now: datetime, decided_by: str = "", asked_by_phone: bool = False
+) -> Appointment:
     """A clinician confirms a held booking (`appointment_approve`), unless answers the patient gave since it was
-    booked rule its time out: those answers, not the earlier ones, are the patient's own word now."""
+    booked rule its time out: those answers, not the earlier ones, are the patient's own word now. A booking of a
+    screened treatment with no answers of its own (booked by staff) is confirmed only once the clinician says they
+    asked the patient the health questions by phone (`asked_by_phone`, recorded in the approval's reason)."""
     with transaction.atomic():
         # The row first: answers submitted meanwhile hold this booking through the same lock
         # (`_hold_bookings_the_answers_rule_out`), so they are either seen below or put it back on hold after.
         appointment = Appointment.objects.select_for_update().select_related("treatment").get(pk=appointment.pk)
+        unscreened = (
+            appointment.treatment.requires_screening and selectors.screening_for_appointment(appointment) is None
+        )
+        if unscreened and not asked_by_phone:
+            raise DecisionRefused(
+                "This booking has no health answers of its own (staff booked it): on its review page, confirm you "
+                "asked the patient the health questions by phone; no decision was recorded."
+            )
+        if unscreened:
+            decided_by = f"{decided_by}, after asking the health questions by phone".lstrip(", ")
         if refusal := screened_booking_allows(appointment).refusal(appointment.start):
             # No override: if the newer answers are not the patient's (anyone can type an email), the patient answers
             # again, and those answers, held for a clinician as changed answers, are what the approval weighs.

@@ -50,13 +50,14 @@ def test_a_patient_stopped_for_a_reason_the_alternatives_do_not_suit_is_asked_to
     client, clock, clinic, answers
 ):
     page = result_page(client, **answers)
-    assert not offers_alternatives(page) and "safe while you wait" not in page
+    assert not offers_alternatives(page) and "These can suit you while you wait" not in page
     assert f'please call us on <a href="tel:02079460321">{PHONE}</a>' in page
 
 
 def test_a_patient_waiting_out_isotretinoin_is_offered_the_alternatives(client, clock, clinic):
     page = result_page(client, isotretinoin_recently="yes", last_dose="2026-01-15")
-    assert offers_alternatives(page) and "safe while you wait" in page
+    assert offers_alternatives(page) and "These can suit you while you wait" in page
+    assert "A chemical peel, like products with retinoids or acids, is only for after a dermatologist" in page
 
 
 def test_the_clinic_decides_per_question_and_for_isotretinoin_whether_the_alternatives_apply(client, clock, clinic):

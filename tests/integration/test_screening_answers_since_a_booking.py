@@ -345,3 +345,21 @@ def test_a_rules_change_adds_to_why_a_held_booking_is_held_and_keeps_the_first_r
         "Held for a clinician: the patient answered the health questions again on 2 Mar 2026. "
         "Also: the clinic changed its screening rules on 2 Mar 2026."
     )
+
+
+def test_a_phone_booking_is_approved_only_once_the_clinician_says_they_asked_the_questions_by_phone(
+    client, clock, commits
+):
+    make_clinic()
+    booked = phone_booking(date(2026, 3, 10))
+    clinician = signed_in(client, "Clinician")
+    page = clinician.get(review_url(booked)).content.decode()
+    assert 'name="asked_by_phone"' in page and "I asked the patient the health questions by phone" in page
+    clinician.post(review_url(booked), {"approve": "Approve"})
+    clinician.post(QUEUE, {"action": "approve_selected", "_selected_action": [booked.pk]})
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.PENDING_REVIEW  # neither the page without the tick nor in bulk
+    clinician.post(review_url(booked), {"approve": "Approve", "asked_by_phone": "on"})
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.CONFIRMED
+    assert booked.status_reason == "Approved by clinician-user, after asking the health questions by phone"
