@@ -169,7 +169,7 @@ def answers_in_words(screening: Screening):
     if screening.answers is None:
         return "Erased"
     answers = screening.answers
-    questions = dict(Contraindication.objects.values_list("key", "question"))
+    questions = dict(Contraindication.objects.order_by("display_order", "pk").values_list("key", "question"))
     rows = [
         ("Taking isotretinoin now", _yes_no(answers.get("taking_isotretinoin"))),
         ("Expected end of course", answers.get("course_end") or "-"),
@@ -178,6 +178,8 @@ def answers_in_words(screening: Screening):
         ("Not sure of the last dose", _yes_no(answers.get("last_dose_unsure"))),
     ]
     other = answers.get("contraindications") or {}
-    rows += [(questions.get(key) or _deleted_question(key), _yes_no(yes)) for key, yes in other.items()]
+    # In the order the form asks them (the stored answers keep no order), then any question deleted since.
+    ordered = [key for key in questions if key in other] + [key for key in other if key not in questions]
+    rows += [(questions.get(key) or _deleted_question(key), _yes_no(other[key])) for key in ordered]
     body = format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", rows)
     return format_html("<table>{}</table>", body)

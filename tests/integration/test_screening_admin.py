@@ -229,3 +229,11 @@ def test_a_screening_cannot_be_made_usable_for_longer_than_a_patients_session_la
     response = save_policy(admin_client, policy, minutes=MOST_VALID_MINUTES + 1)
     assert response.status_code == 200 and "less than or equal to 1440" in response.content.decode()
     assert save_policy(admin_client, policy, minutes=MOST_VALID_MINUTES).status_code == 302
+
+
+def test_the_answers_read_in_the_order_the_form_asks_them(admin_client, client, clock, microneedling):
+    screen(client, q_keloid="yes")
+    page = admin_client.get(f"/admin/screening/screening/{latest_screening().pk}/change/").content.decode()
+    asked = list(Contraindication.objects.order_by("display_order", "pk").values_list("question", flat=True))
+    shown = sorted(asked, key=page.index)
+    assert shown == asked
