@@ -27,12 +27,14 @@ FLAG_LABELS = {
 }
 DEFAULT_FLAG_LABEL = "An answer needs a clinician"
 NEUTRAL_LABEL = "Held for a clinician"
+# A booking staff made of a screened treatment: held because it has no answers, not by anyone's decision.
+PHONE_BOOKING_LABEL = "Booked by staff, no health answers yet"
 
 
 def flag_label(screening: Screening | None, *, detailed: bool = True) -> str:
     """A short label for why a booking is held; without `detailed`, one that says nothing about the answers."""
     if screening is None:
-        return "Held by staff"
+        return PHONE_BOOKING_LABEL
     if not detailed:
         return NEUTRAL_LABEL
     labels = [FLAG_LABELS.get(code, DEFAULT_FLAG_LABEL) for code in _held_because(screening)]

@@ -146,7 +146,7 @@ def test_a_screened_treatment_booked_by_phone_is_held_for_a_clinician(reception,
     [message] = mail.outbox
     assert message.subject == "We have received your booking request: Microneedling, 3 March"
     queue = reception.get("/admin/screening/flaggedbooking/").content.decode()
-    assert "Sam Carter" in queue and "Held by staff" in queue
+    assert "Sam Carter" in queue and "Booked by staff, no health answers yet" in queue
 
 
 @pytest.fixture

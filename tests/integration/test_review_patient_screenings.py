@@ -41,7 +41,7 @@ def test_a_clinician_sees_the_online_screenings_of_a_patient_booked_by_phone_and
     client, blocked_online_then_booked_by_phone
 ):
     page = review_page(client, blocked_online_then_booked_by_phone, "Clinician")
-    assert "Held by staff" in page
+    assert "Booked by staff, no health answers yet" in page
     assert "Latest screening from sam@example.com, 2 Mar 2026 08:00: Blocked" in page
     assert "Earlier screenings from sam@example.com" in page and ">Blocked<" in page
     assert "<th></th>" not in page  # every column is named for a screen reader
@@ -50,7 +50,7 @@ def test_a_clinician_sees_the_online_screenings_of_a_patient_booked_by_phone_and
 
 def test_reception_sees_no_online_screenings_of_a_patient_booked_by_phone(client, blocked_online_then_booked_by_phone):
     page = review_page(client, blocked_online_then_booked_by_phone, "Reception")
-    assert "Held by staff" in page
+    assert "Booked by staff, no health answers yet" in page
     assert "Blocked" not in page and "Latest screening" not in page and "Earlier screenings" not in page
     assert not LogEntry.objects.filter(action=LogEntry.Action.ACCESS).exists()
 

@@ -281,7 +281,7 @@ def test_clinicians_see_that_a_phone_booking_is_for_someone_under_18(client, clo
     make_clinic()
     booked = phone_booking(date(2026, 3, 10), born=date(2012, 1, 1))
     page = signed_in(client, "Clinician").get(QUEUE).content.decode()
-    assert "Held by staff; Under 18 on the day" in page
+    assert "Booked by staff, no health answers yet; Under 18 on the day" in page
     assert "Under 18" not in signed_in(Client(), "Reception").get(QUEUE).content.decode()
     assert booked.status == Appointment.Status.PENDING_REVIEW
 
