@@ -13,7 +13,11 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from clinic.admin_site import InputsNamedTabularInline
-from screening.services import screened_booking_allows, screened_booking_weigh_again
+from screening.services import (
+    screened_booking_allows,
+    screened_booking_weigh_again,
+    screened_bookings_after_resurfacing,
+)
 
 from . import services
 from .exceptions import BookingError
@@ -86,6 +90,7 @@ class TreatmentAdmin(admin.ModelAdmin):
         "price",
         "requires_screening",
         "safe_alternative",
+        "resurfacing",
         "active",
         "display_order",
     ]
@@ -500,6 +505,7 @@ class AppointmentAdmin(admin.ModelAdmin):
             obj.pk = booked.pk  # the admin goes on with its own instance (history, the redirect)
             obj.refresh_from_db()
             self._warn_of_the_patients_other_visit_then(request, obj)
+            self._hold_screened_bookings_after(request, booked, now=now)
             if booked.status == Appointment.Status.PENDING_REVIEW:
                 self.message_user(
                     request,
@@ -530,6 +536,7 @@ class AppointmentAdmin(admin.ModelAdmin):
                 by_clinic=form.cleaned_data.get("clinic_moves_it", False),
             )
             self._warn_of_the_patients_other_visit_then(request, saved)
+            self._hold_screened_bookings_after(request, saved, now=now)
             if saved.end - saved.start != booked_for:
                 # A move takes the treatment's length as it is now (Appointment.fill_times_if_new_or_moved).
                 self.message_user(
@@ -571,6 +578,15 @@ class AppointmentAdmin(admin.ModelAdmin):
                 pass  # a booking closed or past: nothing to tell the patient
             else:
                 self.message_user(request, f"The booking was emailed again, to {obj.patient_email}.")
+
+    def _hold_screened_bookings_after(self, request, appointment, *, now) -> None:
+        if held := screened_bookings_after_resurfacing(appointment, now=now):
+            self.message_user(
+                request,
+                f"{appointment.patient_name} has {held} screened booking(s) shortly after this "
+                f"{appointment.treatment}: held for a clinician (the patient is emailed).",
+                messages.WARNING,
+            )
 
     def _warn_of_the_patients_other_visit_then(self, request, appointment) -> None:
         """The same patient (name and email: a family shares an email) in another visit that overlaps this one is

@@ -71,6 +71,11 @@ class Treatment(models.Model):
     safe_alternative = models.BooleanField(
         default=False, help_text="Offered to patients who must wait before a screened treatment."
     )
+    resurfacing = models.BooleanField(
+        default=False,
+        help_text="A peel, laser or other resurfacing: the same patient's screened treatment booked within the "
+        "resurfacing question's wait after it is held for a clinician.",
+    )
     active = models.BooleanField(default=True)
     display_order = models.PositiveSmallIntegerField(default=0)
 

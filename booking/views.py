@@ -243,6 +243,7 @@ def booking_details(request, slug):
                     appointment = services.appointment_book(
                         treatment=treatment, start=data["start"], patient=patient, now=now
                     )
+                    screening_services.screened_bookings_after_resurfacing(appointment, now=now)
             except ScreeningInvalid as error:
                 messages.info(request, error.message)
                 return redirect("screening:start", slug)

@@ -21,6 +21,7 @@ FLAG_LABELS = {
     "isotretinoin_date_unsure": "Unsure of a date",
     "changed_answers": "Answers changed since an earlier screening",
     "declined_recently": "A clinician declined a recent booking",
+    "resurfacing_booked": "A peel or laser booked shortly before",
     # Added at booking, from the date of birth the patient gave (screening.services._date_of_birth_reasons).
     "date_of_birth_conflict": "Date of birth after the isotretinoin dates",
     "under_age": f"Under {REVIEW_UNDER_AGE_YEARS} on the day",

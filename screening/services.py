@@ -27,7 +27,7 @@ from booking.services import (
 
 from . import rules, selectors
 from .exceptions import EmailMismatch, NoReminderDate, NotEligible, ScreeningInvalid
-from .models import EligibilityReminder, Screening, ScreeningPolicy
+from .models import Contraindication, EligibilityReminder, Screening, ScreeningPolicy
 
 ADVANCE_REMINDER_DAYS = 14
 REMINDER_SEND_TIME = time(9)
@@ -439,6 +439,13 @@ def screening_book(*, screening: Screening, start: datetime, patient: PatientDet
         if born_reasons:
             screening.reasons = [*screening.reasons, *(reason.to_json() for reason in born_reasons)]
             screening.needs_review = True
+        if _resurfacing_booked_before(patient.email, start):
+            # A peel booked before it, which the answers ("no peel in the last two weeks") could not know of.
+            screening.reasons = [
+                *screening.reasons,
+                rules.Reason(RESURFACING_BOOKED, rules.HELD_FOR_EARLIER_ANSWERS).to_json(),
+            ]
+            screening.needs_review = True
         needs_review = screening.needs_review or screening.outcome == Screening.Outcome.REVIEW
         appointment = appointment_book(
             treatment=screening.treatment,
@@ -454,6 +461,53 @@ def screening_book(*, screening: Screening, start: datetime, patient: PatientDet
     return appointment
 
 
+# The question whose wait a resurfacing treatment (a peel, a laser) sets; its days when active, else these. A screened
+# booking after such a booking is held with this reason code.
+RESURFACING_QUESTION, RESURFACING_DAYS, RESURFACING_BOOKED = "recent_resurfacing", 14, "resurfacing_booked"
+
+
+def _resurfacing_wait() -> timedelta:
+    days = (
+        Contraindication.objects.filter(key=RESURFACING_QUESTION, active=True)
+        .values_list("wait_days", flat=True)
+        .first()
+    )
+    return timedelta(days=days or RESURFACING_DAYS)
+
+
+def _resurfacing_booked_before(email: str, start: datetime) -> bool:
+    """Whether the patient holds a resurfacing treatment (a peel) that ends within its wait before `start`."""
+    return Appointment.objects.filter(
+        patient_email__iexact=email,
+        treatment__resurfacing=True,
+        status__in=STILL_EXPECTED,
+        end__lte=start,
+        end__gt=start - _resurfacing_wait(),
+    ).exists()
+
+
+def screened_bookings_after_resurfacing(appointment: Appointment, *, now: datetime) -> int:
+    """After a resurfacing treatment is booked or moved: the same patient's screened bookings that start within its
+    wait after it go on hold for a clinician. Their answers said no peel in the last two weeks; there will be one.
+    Return how many were confirmed and are now held."""
+    if not appointment.treatment.resurfacing or appointment.status not in STILL_EXPECTED:
+        return 0
+    near = Appointment.objects.filter(
+        patient_email__iexact=appointment.patient_email,
+        treatment__requires_screening=True,
+        status__in=STILL_EXPECTED,
+        start__gte=appointment.end,
+        start__lt=appointment.end + _resurfacing_wait(),
+    )
+    day = _in_staff_words(appointment.start.astimezone(clinic_tz()).date())
+    reason = f"{HELD_AGAIN}the patient booked {appointment.treatment} on {day}, shortly before it."
+    held = 0
+    for booked in near:
+        was_confirmed = booked.status == Appointment.Status.CONFIRMED
+        held += bool(appointment_hold_for_review(appointment=booked, reason=reason, now=now)) and was_confirmed
+    return held
+
+
 def screened_booking_reschedule(
     *, appointment: Appointment, new_start: datetime, now: datetime, not_before: datetime | None = None
 ) -> Appointment:
@@ -461,6 +515,7 @@ def screened_booking_reschedule(
     booking made then would be: a date of birth that now needs a clinician (e.g. under 18 on the new day) holds it."""
     with transaction.atomic():
         moved = appointment_reschedule(appointment=appointment, new_start=new_start, now=now, not_before=not_before)
+        screened_bookings_after_resurfacing(moved, now=now)  # a peel moved to just before a screened booking
         return screened_booking_weigh_again(moved, now=now)
 
 

@@ -95,6 +95,7 @@ def ensure_demo_treatments() -> dict[str, Treatment]:
                 price=Decimal(price),
                 requires_screening=screening,
                 safe_alternative=alternative,
+                resurfacing=slug == "mild-chemical-peel",
                 description=text,
                 display_order=order,
             ),
