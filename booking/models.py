@@ -343,7 +343,8 @@ class Appointment(models.Model):
         Practitioner, null=True, on_delete=models.SET_NULL, related_name="+", editable=False, db_index=False
     )
     # Whether its last move was the clinic's doing (staff say so when they move it): the "moved" email apologises.
-    moved_by_clinic = models.BooleanField(default=False, editable=False)
+    # A database default too: rows written around the ORM (seed_scale's COPY, raw SQL) need not name it.
+    moved_by_clinic = models.BooleanField(default=False, db_default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
