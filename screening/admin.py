@@ -54,10 +54,21 @@ class ScreeningPolicyAdmin(admin.ModelAdmin):
         return not own_pages and super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        version = obj.rules_version
+        version, now = obj.rules_version, timezone.now()
+        refused_before = (
+            services.held_bookings_the_answers_refuse(treatment=obj.treatment, now=now) if change else set()
+        )
         super().save_model(request, obj, form, change)
         if change and obj.rules_version != version:
             follow_the_rules(self, request, [obj.treatment])
+            # A shorter wait frees held bookings the old rules refused: say so, as a longer one says which it holds.
+            freed = refused_before - services.held_bookings_the_answers_refuse(treatment=obj.treatment, now=now)
+            if freed:
+                self.message_user(
+                    request,
+                    f"{len(freed)} held booking(s) the old rules ruled out can now be approved under the new ones. "
+                    "See Bookings awaiting review.",
+                )
 
 
 def follow_the_rules(model_admin, request, treatments) -> None:

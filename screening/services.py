@@ -322,6 +322,20 @@ def _what_answers_allow_now(screening: Screening, rules_now) -> tuple[bool, date
     return screening.outcome == Screening.Outcome.BLOCKED and eligible_from is None, eligible_from
 
 
+def held_bookings_the_answers_refuse(*, treatment: Treatment, now: datetime) -> set[int]:
+    """The held bookings of `treatment` ahead that a clinician cannot approve under the rules as they are now, for
+    staff to be told which a change of the rules frees."""
+    rules_now = _rules_now(treatment)
+    held = Appointment.objects.filter(
+        treatment=treatment, status=Appointment.Status.PENDING_REVIEW, start__gt=now
+    ).select_related("treatment")
+    return {
+        booked.pk
+        for booked in held
+        if screened_booking_allows(booked, rules_now=rules_now).refusal(booked.start) is not None
+    }
+
+
 def screened_booking_allows(appointment: Appointment, *, rules_now=None) -> AnswersAllow:
     """What the answers behind `appointment` allow now, under the treatment's rules as they are now: its own
     screening's, and the latest answers its email gave for the treatment since it was booked (any, for a booking

@@ -204,3 +204,15 @@ def test_deleting_a_question_from_the_list_moves_the_reminders_it_set(client, cl
     assert not Contraindication.objects.filter(key="sunburn").exists()
     dispatch_on(clock, date(2026, 3, 2))  # nothing to wait for any more: the email goes at the next pass
     assert len(wait_over_emails()) == 1
+
+
+def test_a_shorter_wait_tells_staff_which_held_bookings_it_frees_for_approval(client, clock, microneedling, commits):
+    clock.move_to(datetime(2026, 5, 20, 9, tzinfo=LONDON))
+    early = book_and_get(client, commits, date(2026, 6, 2))  # from 1 June under six months
+    set_wait_in_admin(microneedling, 7)  # from 1 July: held, and a clinician cannot approve it
+    early.refresh_from_db()
+    assert early.status == Appointment.Status.PENDING_REVIEW
+    response = set_wait_in_admin(microneedling, 6, follow=True)
+    assert "1 held booking(s) the old rules ruled out can now be approved under the new ones." in (
+        response.content.decode()
+    )
