@@ -62,18 +62,14 @@ def safe_alternatives(*, treatment: Treatment, reasons) -> list[Treatment]:
 def safe_alternatives_after_decline(appointment) -> list[Treatment]:
     """Return the treatments a declined patient may be offered: those every reason behind the booking suits.
 
-    The reasons are the booking's own screening's and those of any the patient answered since (a later "pregnant"
-    rules out a peel the first answers allowed). A booking made by staff has no screening, so nothing is offered.
+    The reasons are the booking's own screening's and those of any given since under the booking's email as it is now
+    (a later "pregnant" rules out a peel the first answers allowed), as `answers_since` reads them for an approval. A
+    booking made by staff has no screening, so nothing is offered.
     """
     own = Screening.objects.filter(appointment_id=appointment.pk).first()
     if own is None:
         return []
-    since = Screening.objects.filter(
-        Q(created_at__gt=own.created_at) | Q(created_at=own.created_at, pk__gt=own.pk),
-        email__iexact=own.email,
-        treatment_id=own.treatment_id,
-    )
-    reasons = [*own.reasons, *(reason for later in since for reason in later.reasons)]
+    reasons = [*own.reasons, *(reason for later in _answered_after(appointment, own) for reason in later.reasons)]
     return safe_alternatives(treatment=appointment.treatment, reasons=reasons)
 
 
@@ -116,12 +112,18 @@ def answers_since(appointment: Appointment, own: Screening | None) -> Screening 
     """Return the latest screening for the booking's treatment from the booking's email (as it is now: staff may
     have corrected it) given after the booking's own screening `own`; for a booking made without one (by staff),
     the latest whenever it was given: the patient's latest word binds a phone booking too."""
+    return _answered_after(appointment, own).order_by("-created_at", "-pk").first()
+
+
+def _answered_after(appointment: Appointment, own: Screening | None):
+    """Screenings for the booking's treatment under its email as it is now, given after `own` (all, without one)."""
     answers = Screening.objects.filter(email__iexact=appointment.patient_email, treatment_id=appointment.treatment_id)
-    if own is not None:
-        answers = answers.filter(
-            Q(created_at__gt=own.created_at) | Q(created_at=own.created_at, pk__gt=own.pk)
-        ).exclude(pk=own.pk)
-    return answers.order_by("-created_at", "-pk").first()
+    return answers if own is None else answers.filter(_after(own))
+
+
+def _after(screening: Screening) -> Q:
+    """Screenings made after `screening`; those made in the same instant are ordered by id."""
+    return Q(created_at__gt=screening.created_at) | Q(created_at=screening.created_at, pk__gt=screening.pk)
 
 
 def later_screening(screening: Screening, *, also_ids=()) -> Screening | None:
@@ -133,7 +135,7 @@ def later_screening(screening: Screening, *, also_ids=()) -> Screening | None:
     return (
         Screening.objects.filter(
             Q(email__iexact=screening.email) | Q(public_id__in=list(also_ids)),
-            Q(created_at__gt=screening.created_at) | Q(created_at=screening.created_at, pk__gt=screening.pk),
+            _after(screening),
             treatment_id=screening.treatment_id,
         )
         .select_related("treatment")

@@ -103,3 +103,14 @@ def test_a_decline_after_the_patient_answered_again_that_they_are_pregnant_lists
     screen(client, q_pregnancy="yes")
     text, _ = decline(held, commits)
     assert "Hydrating facial" not in text and f"Please call us on {PHONE}" in text
+
+
+def test_a_decline_after_staff_corrected_the_email_weighs_answers_given_under_the_corrected_one(client, clock, commits):
+    held = book_held_for_review(client, commits, FRIDAY)
+    # Reception corrects a typo in the address; the patient then answers again under the right one: pregnant.
+    Appointment.objects.filter(pk=held.pk).update(patient_email="alex.morgan@example.com")
+    held.refresh_from_db()
+    client.cookies.clear()
+    screen(client, email="alex.morgan@example.com", q_pregnancy="yes")
+    text, _ = decline(held, commits)
+    assert "Hydrating facial" not in text and f"Please call us on {PHONE}" in text
