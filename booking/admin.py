@@ -22,7 +22,16 @@ from screening.services import (
 from . import services
 from .exceptions import BookingError
 from .forms import FEWEST_PHONE_DIGITS, check_date_of_birth, check_name, check_phone
-from .models import Appointment, AppointmentEmail, Practitioner, TimeOff, Treatment, WorkingHours, status_in_words
+from .models import (
+    HELD_FOR_RESURFACING,
+    Appointment,
+    AppointmentEmail,
+    Practitioner,
+    TimeOff,
+    Treatment,
+    WorkingHours,
+    status_in_words,
+)
 from .selectors import clinic_tz, today_local
 
 # How many stranded bookings a warning names; the rest are counted, and found in the practitioner's list.
@@ -555,19 +564,21 @@ class AppointmentAdmin(admin.ModelAdmin):
         # A screened booking at a new time, or with a corrected date of birth, is weighed again (under 18 that day).
         if not was_held and (moved or "patient_date_of_birth" in form.changed_data):
             why = "at the new time" if moved else "with the date of birth corrected,"
-            if screened_booking_weigh_again(saved, now=now, why=why).status == held:
+            weighed = screened_booking_weigh_again(saved, now=now, why=why, new_time=moved)
+            if weighed.status == held:
                 if address_corrected:
                     told = "The patient is emailed at the new address that it awaits a clinician."
                 elif moved:
                     told = "The patient's 'moved' email says it awaits a clinician."
                 else:
                     told = "The patient is emailed that it awaits a clinician."
-                self.message_user(
-                    request,
-                    "The patient's date of birth needs a clinician's check (their age on the day, or the dates in "
-                    f"their answers), so this booking is held for review. {told}",
-                    messages.WARNING,
+                because = (
+                    "The patient has a peel or laser booked shortly before the new time"
+                    if weighed.status_reason.startswith(HELD_FOR_RESURFACING)
+                    else "The patient's date of birth needs a clinician's check (their age on the day, or the dates "
+                    "in their answers)"
                 )
+                self.message_user(request, f"{because}, so this booking is held for review. {told}", messages.WARNING)
         obj.refresh_from_db()
         if address_corrected:
             # The emails so far went to the wrong address: send the booking as it stands now, with its manage link,

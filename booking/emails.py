@@ -23,6 +23,7 @@ from .models import (
     HELD_AGAIN,
     HELD_FOR_ANSWERS_AGAIN,
     HELD_FOR_NEW_RULES,
+    HELD_FOR_RESURFACING,
     STILL_EXPECTED,
     Appointment,
     AppointmentEmail,
@@ -363,6 +364,7 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
         # Why, in the patient's words: only answers given again may not be theirs (anyone can type an email).
         context["answered_again"] = appointment.status_reason.startswith(HELD_FOR_ANSWERS_AGAIN)
         context["new_rules"] = appointment.status_reason.startswith(HELD_FOR_NEW_RULES)
+        context["resurfacing"] = appointment.status_reason.startswith(HELD_FOR_RESURFACING)
     if email.kind == AppointmentEmail.Kind.DECLINED:
         # Only treatments safe for why the patient was stopped; with none, the email asks them to call.
         context["alternatives"] = safe_alternatives_after_decline(appointment)

@@ -288,13 +288,15 @@ def status_in_words(status: str) -> str:
     return _STATUS_IN_WORDS.get(status) or AppointmentStatus(status).label.lower()
 
 
-# Statuses of a visit still ahead that the patient expects to keep.
 # How the reason of a booking put back on hold after it was confirmed begins (`appointment_hold_for_review`):
 # reception reads it too, so what follows says why in neutral words.
 HELD_AGAIN = "Held for a clinician: "
-# The reasons' beginnings for each cause, as the "held" email tells the patient why (`screening.services`).
+# The reasons' beginnings for each cause, as the "held" email tells the patient why (`screening.services`); any
+# other reason is the date of birth.
 HELD_FOR_ANSWERS_AGAIN = f"{HELD_AGAIN}the patient answered the health questions again"
 HELD_FOR_NEW_RULES = f"{HELD_AGAIN}the clinic changed its screening rules"
+HELD_FOR_RESURFACING = f"{HELD_AGAIN}the patient booked "  # a peel or laser shortly before it
+# Statuses of a visit still ahead that the patient expects to keep.
 STILL_EXPECTED = [AppointmentStatus.PENDING_REVIEW, AppointmentStatus.CONFIRMED]
 
 ONCE_PER_PATIENT_AND_TIME = "appointment_once_per_patient_and_time"

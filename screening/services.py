@@ -12,6 +12,7 @@ from booking.models import (
     HELD_AGAIN,
     HELD_FOR_ANSWERS_AGAIN,
     HELD_FOR_NEW_RULES,
+    HELD_FOR_RESURFACING,
     STILL_EXPECTED,
     Appointment,
     Treatment,
@@ -489,15 +490,24 @@ def _resurfacing_wait() -> timedelta:
     return timedelta(days=days or RESURFACING_DAYS)
 
 
-def _resurfacing_booked_before(email: str, start: datetime) -> bool:
-    """Whether the patient holds a resurfacing treatment (a peel) that ends within its wait before `start`."""
-    return Appointment.objects.filter(
-        patient_email__iexact=email,
-        treatment__resurfacing=True,
-        status__in=STILL_EXPECTED,
-        end__lte=start,
-        end__gt=start - _resurfacing_wait(),
-    ).exists()
+def _resurfacing_booked_before(email: str, start: datetime) -> Appointment | None:
+    """Return the patient's latest resurfacing booking (a peel) that ends within its wait before `start`, if any."""
+    return (
+        Appointment.objects.filter(
+            patient_email__iexact=email,
+            treatment__resurfacing=True,
+            status__in=STILL_EXPECTED,
+            end__lte=start,
+            end__gt=start - _resurfacing_wait(),
+        )
+        .select_related("treatment")
+        .order_by("-end")
+        .first()
+    )
+
+
+def _resurfacing_in_staff_words(resurfacing: Appointment) -> str:
+    return f"{resurfacing.treatment} on {_in_staff_words(resurfacing.start.astimezone(clinic_tz()).date())}"
 
 
 def screened_bookings_after_resurfacing(appointment: Appointment, *, now: datetime) -> int:
@@ -513,8 +523,7 @@ def screened_bookings_after_resurfacing(appointment: Appointment, *, now: dateti
         start__gte=appointment.end,
         start__lt=appointment.end + _resurfacing_wait(),
     )
-    day = _in_staff_words(appointment.start.astimezone(clinic_tz()).date())
-    reason = f"{HELD_AGAIN}the patient booked {appointment.treatment} on {day}, shortly before it."
+    reason = f"{HELD_FOR_RESURFACING}{_resurfacing_in_staff_words(appointment)}, shortly before it."
     held = 0
     for booked in near:
         was_confirmed = booked.status == Appointment.Status.CONFIRMED
@@ -533,10 +542,13 @@ def screened_booking_reschedule(
         return screened_booking_weigh_again(moved, now=now)
 
 
-def screened_booking_weigh_again(moved: Appointment, *, now: datetime, why: str = "at the new time") -> Appointment:
+def screened_booking_weigh_again(
+    moved: Appointment, *, now: datetime, why: str = "at the new time", new_time: bool = True
+) -> Appointment:
     """Weigh a booking of a screened treatment again after it moved (by the patient or by staff) or staff corrected
-    the date of birth: a date of birth that now needs a clinician (under 18 on the day, born after the isotretinoin
-    dates) puts it on hold, phone bookings included."""
+    the date of birth, as a booking made then would be, phone bookings included: a date of birth that now needs a
+    clinician (under 18 on the day, born after the isotretinoin dates) or, at a `new_time`, a peel booked shortly
+    before it puts it on hold."""
     if moved.status != Appointment.Status.CONFIRMED or moved.details_erased or not moved.treatment.requires_screening:
         return moved
     screening = selectors.screening_for_appointment(moved)  # None for a phone booking: its date of birth still counts
@@ -548,5 +560,9 @@ def screened_booking_weigh_again(moved: Appointment, *, now: datetime, why: str 
     )
     if _date_of_birth_reasons(screening, patient, moved.start):
         reason = f"{HELD_AGAIN}{why} the patient's date of birth needs a check."
+        moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved
+    elif new_time and (resurfacing := _resurfacing_booked_before(moved.patient_email, moved.start)):
+        # Its answers ("no peel in the last two weeks") were given for the old time.
+        reason = f"{HELD_FOR_RESURFACING}{_resurfacing_in_staff_words(resurfacing)}, shortly before its new time."
         moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved
     return moved

@@ -12,9 +12,11 @@ from django.utils import timezone
 from booking import services
 from booking.forms import slot_value
 from booking.models import Appointment, Practitioner
+from booking.tokens import manage_token
 
 from ..factories import booking_post, make_treatment, signed_in
 from .screening_helpers import QUEUE, book, latest_screening, local, make_clinic, screen, token_of
+from .test_admin_diary import change_url, edit_form
 
 pytestmark = pytest.mark.django_db
 TUESDAY = date(2026, 3, 3)
@@ -50,7 +52,9 @@ def test_a_peel_booked_the_same_morning_puts_a_confirmed_microneedling_on_hold(c
         == "Held for a clinician: the patient booked Mild chemical peel on 3 Mar 2026, shortly before it."
     )
     services.appointment_emails_dispatch(now=timezone.now())
-    assert any("on hold" in m.subject and "Microneedling" in m.subject for m in mail.outbox)
+    [held] = [m for m in mail.outbox if "on hold" in m.subject and "Microneedling" in m.subject]
+    assert "peel or laser treatment booked shortly before it" in held.body
+    assert "date of birth" not in held.body
 
 
 def test_microneedling_booked_after_a_peel_within_the_wait_is_held_and_says_why_to_clinicians(
@@ -71,3 +75,54 @@ def test_microneedling_three_weeks_after_a_peel_is_confirmed(client, clock, clin
     screen(client)
     book(client, commits, local(date(2026, 3, 24), 10), token_of(latest_screening()))
     assert Appointment.objects.get(treatment=clinic).status == Appointment.Status.CONFIRMED
+
+
+def confirmed_three_weeks_after_a_peel(client, commits, clinic):
+    book_peel(client, TUESDAY, 10)
+    screen(client)
+    book(client, commits, local(date(2026, 3, 24), 10), token_of(latest_screening()))
+    needling = Appointment.objects.get(treatment=clinic)
+    assert needling.status == Appointment.Status.CONFIRMED
+    return needling
+
+
+def test_microneedling_moved_by_the_patient_to_shortly_after_their_peel_is_held(client, clock, clinic, commits):
+    needling = confirmed_three_weeks_after_a_peel(client, commits, clinic)
+    new_start = local(date(2026, 3, 10), 10)
+    with commits(execute=True):
+        response = client.post(
+            f"/booking/{manage_token(needling.public_id)}/reschedule/", {"start": slot_value(new_start)}
+        )
+    assert response.status_code == 302
+    needling.refresh_from_db()
+    assert (needling.start, needling.status) == (new_start, Appointment.Status.PENDING_REVIEW)
+    assert needling.status_reason == (
+        "Held for a clinician: the patient booked Mild chemical peel on 3 Mar 2026, shortly before its new time."
+    )
+
+
+def test_microneedling_moved_by_reception_to_shortly_after_the_patients_peel_is_held_and_staff_are_told(
+    client, clock, clinic, commits
+):
+    needling = confirmed_three_weeks_after_a_peel(client, commits, clinic)
+    reception = signed_in(Client(), "Reception")
+    form = edit_form(needling, start_0="2026-03-10", start_1="10:00:00")
+    response = reception.post(change_url(needling), form, follow=True)
+    needling.refresh_from_db()
+    assert needling.status == Appointment.Status.PENDING_REVIEW
+    assert "The patient has a peel or laser booked shortly before the new time" in response.content.decode()
+
+
+def test_correcting_the_date_of_birth_of_microneedling_a_clinician_approved_after_a_peel_keeps_it_confirmed(
+    client, clock, clinic, commits
+):
+    book_peel(client, TUESDAY, 10)
+    screen(client)
+    book(client, commits, local(date(2026, 3, 10), 10), token_of(latest_screening()))
+    needling = Appointment.objects.get(treatment=clinic)
+    services.appointment_approve(appointment=needling, now=timezone.now(), decided_by="Dr Lee")
+    needling.refresh_from_db()
+    reception = signed_in(Client(), "Reception")
+    reception.post(change_url(needling), edit_form(needling, patient_date_of_birth="1985-07-02"), follow=True)
+    needling.refresh_from_db()
+    assert needling.status == Appointment.Status.CONFIRMED  # the peel was weighed by the clinician who approved it
