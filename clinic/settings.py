@@ -90,13 +90,18 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # A dispatcher holds a row lock while it sends an email. If its host dies rather than its process, PostgreSQL
     # must notice and free the row within minutes, not when TCP gives up hours later.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        keepalives=1,
-        keepalives_idle=30,
-        keepalives_interval=10,
-        keepalives_count=3,
-        options="-c idle_in_transaction_session_timeout=120s",
-    )
+    # What DATABASE_URL sets itself (`?options=-c statement_timeout=5s`, `?keepalives_idle=60`) is kept.
+    database_options = DATABASES["default"].setdefault("OPTIONS", {})
+    for name, value in {
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }.items():
+        database_options.setdefault(name, value)
+    server_options = database_options.get("options", "")
+    if "idle_in_transaction_session_timeout" not in server_options:
+        database_options["options"] = f"{server_options} -c idle_in_transaction_session_timeout=120s".strip()
     # Django's backend, with a health check that needs no round trip while the server has said nothing.
     DATABASES["default"]["ENGINE"] = "clinic.db.postgresql"
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
