@@ -28,15 +28,33 @@ from django.shortcuts import render
 logger = logging.getLogger(__name__)
 
 
+_told_of_unused_forwarding = False
+
+
 def client_ip(request) -> str:
     """Return the client's address: the socket's, or the one our own proxies appended to X-Forwarded-For."""
     hops = settings.TRUSTED_PROXY_COUNT
+    if hops == 0 and "HTTP_X_FORWARDED_FOR" in request.META:
+        _tell_of_unused_forwarding()
     if hops > 0:
         forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         if len(forwarded) >= hops and _is_ip(forwarded[-hops]):
             return forwarded[-hops]
     address = request.META.get("REMOTE_ADDR", "")
     return address if _is_ip(address) else "0.0.0.0"  # noqa: S104 - a placeholder value, never bound to
+
+
+def _tell_of_unused_forwarding() -> None:
+    """Once per process: behind a proxy left uncounted, every patient is the proxy's address, so one busy clinic
+    shares one booking limit and one stranger's wrong passwords pause a staff member's sign-in for everyone."""
+    global _told_of_unused_forwarding
+    if not _told_of_unused_forwarding:
+        _told_of_unused_forwarding = True
+        logger.warning(
+            "Requests carry X-Forwarded-For but TRUSTED_PROXY_COUNT is 0, so the socket's address is used. Behind a "
+            "proxy, set TRUSTED_PROXY_COUNT to the number of proxies: throttling, sign-in lockout and the audit log "
+            "otherwise count every patient as the proxy."
+        )
 
 
 def _is_ip(value: str) -> bool:

@@ -150,6 +150,17 @@ def test_the_client_address_comes_from_our_own_proxy_not_from_the_client(rf, set
     assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="junk")) == "10.0.0.5"
 
 
+def test_an_operator_behind_a_proxy_left_uncounted_is_told_once_in_the_log(rf, caplog, monkeypatch):
+    from clinic import throttle
+
+    monkeypatch.setattr(throttle, "_told_of_unused_forwarding", False)
+    throttle.client_ip(rf.get("/", REMOTE_ADDR="10.0.0.5"))
+    assert "TRUSTED_PROXY_COUNT" not in caplog.text  # no proxy, nothing to say
+    for _ in range(3):
+        throttle.client_ip(rf.get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="203.0.113.9"))
+    assert caplog.text.count("set TRUSTED_PROXY_COUNT to the number of proxies") == 1
+
+
 def test_a_cache_outage_lets_patients_through_instead_of_failing(client, clock, nurse, throttle, settings, commits):
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
