@@ -218,7 +218,15 @@ def _erase_screenings(screenings, *, now: datetime) -> int:
 
 def _anonymise_appointments(appointments) -> int:
     # Row updates, not save(): no signal handler gets to copy the old contact details anywhere on the way out. The
-    # status stays (the diary's history); its reason, which may be a clinician's note about the patient, goes.
+    # status stays (the diary's history); its reason, which may be a clinician's note about the patient, goes. So
+    # does a failed email's error beyond its kind: a refusing mail server names the address ("SMTPRecipientsRefused:
+    # {'sam@…': (550, …)}"), and reception reads it in the outbox.
+    rows = list(appointments.values_list("pk", "public_id", "status_reason"))
+    failed = AppointmentEmail.objects.filter(appointment_id__in=[pk for pk, _, _ in rows]).exclude(last_error="")
+    for pk, error in failed.values_list("pk", "last_error"):
+        AppointmentEmail.objects.filter(pk=pk).update(
+            last_error=f"{error.partition(':')[0]} (details erased on request)"
+        )
     return sum(
         Appointment.objects.filter(pk=pk).update(
             patient_name=ERASED_PATIENT_NAME,
@@ -227,7 +235,7 @@ def _anonymise_appointments(appointments) -> int:
             patient_date_of_birth=None,
             status_reason=ERASED_PATIENT_NAME if status_reason else "",
         )
-        for pk, public_id, status_reason in appointments.values_list("pk", "public_id", "status_reason")
+        for pk, public_id, status_reason in rows
     )
 
 

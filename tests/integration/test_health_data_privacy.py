@@ -250,6 +250,17 @@ def test_a_clinician_erases_a_patients_data_after_confirming(client, clock, micr
     assert PatientDataRequest.objects.get().kind == "erasure"
 
 
+def test_erasure_takes_the_patients_address_out_of_a_failed_emails_error(admin_client, clock, microneedling):
+    appointment = booked(microneedling)
+    refused = f"SMTPRecipientsRefused: {{'{EMAIL}': (550, b'5.1.1 mailbox unavailable')}}"
+    appointment.emails.update(state="failed", last_error=refused)
+    clock.move_to(datetime(2026, 3, 4, 9, tzinfo=LONDON))
+    patient_data.patient_data_erase(email=EMAIL, now=datetime.now(LONDON))
+    outbox = admin_client.get("/admin/booking/appointmentemail/?state__exact=failed").content.decode()
+    assert "SMTPRecipientsRefused (details erased on request)" in outbox
+    assert EMAIL not in outbox and EMAIL not in str(list(appointment.emails.values_list("last_error", flat=True)))
+
+
 def test_staff_can_still_change_an_erased_appointment_without_typing_its_details_in(admin_client, clock, microneedling):
     appointment = booked(microneedling)
     clock.move_to(datetime(2026, 3, 4, 9, tzinfo=LONDON))
