@@ -24,6 +24,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.dateformat import time_format
 from django.utils.html import escape
 from django.utils.text import compress_string
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -496,6 +497,10 @@ def _appointment_from_token(token) -> Appointment:
     return appointment
 
 
+# The pages behind a manage link show a patient's booking (and its screening's answers, the screening's result
+# page): `never_cache`, so on a shared device (a waiting-room tablet) the next person cannot bring them back from the
+# browser's cache or history.
+@never_cache
 @require_safe
 def booking_confirmed(request, token):
     appointment = _appointment_from_token(token)
@@ -509,6 +514,7 @@ def booking_confirmed(request, token):
     return render(request, "booking/confirmed.html", context)
 
 
+@never_cache
 @require_safe
 def manage(request, token):
     appointment = _appointment_from_token(token)
@@ -520,6 +526,7 @@ def manage(request, token):
     return render(request, "booking/manage.html", context)
 
 
+@never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def manage_cancel(request, token):
     appointment = _appointment_from_token(token)
@@ -537,6 +544,7 @@ def manage_cancel(request, token):
     return render(request, "booking/cancel.html", {"appointment": appointment, "form": form, "token": token})
 
 
+@never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def manage_reschedule(request, token):
     appointment = _appointment_from_token(token)

@@ -3,6 +3,7 @@
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -11,6 +12,7 @@ from . import reminders
 
 # The unguessable token in the URL is the credential. Mail clients' one-click POST carries no cookie or CSRF token,
 # so the check is off here; GET only asks, because link scanners fetch every link in an email.
+@never_cache
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request, token):

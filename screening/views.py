@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -133,6 +134,7 @@ def _superseded(request, treatment, screening):
     return turned_away.response if turned_away is not None else None
 
 
+@never_cache
 @require_safe
 def screening_result(request, slug, token):
     """Why the patient must wait or cannot book, from when they can, and what they can book meanwhile."""
@@ -146,6 +148,7 @@ def screening_result(request, slug, token):
     return render(request, "screening/result.html", _result_context(request, treatment, screening, token, now))
 
 
+@never_cache
 @require_POST
 def screening_reminder(request, slug, token):
     """Opt in to an email when the wait ends; only ever with the box ticked."""

@@ -1,6 +1,7 @@
 """Every page carries the browser protections; HTTPS is enforced behind the proxy; no template runs inline code."""
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,24 @@ def test_no_page_template_has_inline_script_or_style(path):
     assert not re.search(r"<style\b", text), "<style> block: move it to static/css"
     assert not re.search(r"\sstyle=", text), "style= attribute: use a CSS class"
     assert not re.search(r"\son[a-z]+=", text), "on*= event handler: attach it from a static .js file"
+
+
+def test_pages_with_a_patients_booking_or_answers_are_never_kept_by_the_browser(client, clock, commits):
+    """On a shared device (a waiting-room tablet) the next person must not bring them back from the cache."""
+    from booking.models import Appointment
+    from booking.tokens import manage_token
+
+    from .screening_helpers import SLUG, book, latest_screening, local, make_clinic, screen, token_of
+
+    make_clinic()
+    screen(client, taking_isotretinoin="yes")
+    result = client.get(f"/book/{SLUG}/screening/{token_of(latest_screening())}/")
+    assert "isotretinoin" in result.content.decode() and "no-store" in result["Cache-Control"]
+    screen(client)
+    book(client, commits, local(date(2026, 3, 3), 10), token_of(latest_screening()))
+    token = manage_token(Appointment.objects.get().public_id)
+    for page in ("confirmed/", "", "cancel/", "reschedule/"):
+        response = client.get(f"/booking/{token}/{page}")
+        assert response.status_code == 200, page
+        assert "no-store" in response["Cache-Control"], page
+    assert "no-store" not in client.get("/").get("Cache-Control", "")  # the public pages may be kept
