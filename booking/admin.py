@@ -36,6 +36,8 @@ from .selectors import clinic_tz, today_local
 
 # How many stranded bookings a warning names; the rest are counted, and found in the practitioner's list.
 MOST_NAMED = 20
+# How many bookings one cancel action may take (its confirmation page lists and posts each).
+MOST_CANCELLED = 500
 
 
 def warn_of_stranded_bookings(modeladmin, request, appointments: list[Appointment], *, practitioner, where: str):
@@ -258,7 +260,16 @@ def _status_action(status, description, *, cancelled_by=None, name=None, done=No
 
 
 def _confirm_cancelling(modeladmin, request, queryset, *, action: str, description: str):
-    appointments = list(queryset.select_related("treatment", "practitioner").order_by("start"))
+    appointments = list(queryset.select_related("treatment", "practitioner").order_by("start")[: MOST_CANCELLED + 1])
+    if len(appointments) > MOST_CANCELLED:
+        # The confirmation posts one field per booking, and Django refuses a form of more than 1,000 fields.
+        modeladmin.message_user(
+            request,
+            f"Cancel at most {MOST_CANCELLED} appointments at a time: narrow the list by day, practitioner or "
+            "treatment first. Nothing was cancelled.",
+            messages.ERROR,
+        )
+        return None
     context = {
         **modeladmin.admin_site.each_context(request),
         "opts": modeladmin.model._meta,
@@ -396,7 +407,9 @@ class WhenFilter(admin.SimpleListFilter):
     def __init__(self, request, params, model, model_admin):
         super().__init__(request, params, model, model_admin)
         # An action acts on the rows ticked, whatever the default hid; a search or a picked date looks everywhere.
-        narrowed = request.method == "POST" or any(name == "q" or name.startswith("start__") for name in request.GET)
+        # "Select all N" (`select_across`) acts on the list as it was shown and counted, so it keeps the default.
+        ticked = request.method == "POST" and request.POST.get("select_across") != "1"
+        narrowed = ticked or any(name == "q" or name.startswith("start__") for name in request.GET)
         self.chosen = self.value() or ("all" if narrowed else "ahead")
 
     def lookups(self, request, model_admin):
@@ -426,6 +439,10 @@ class AppointmentAdmin(admin.ModelAdmin):
     list_display = ["start", "treatment", "practitioner", "patient_name", "status"]
     list_filter = [WhenFilter, "status", "treatment", "practitioner"]
     search_fields = ["patient_name", "patient_email", "patient_phone", "=public_id"]
+
+    def get_ordering(self, request):
+        # "Before today" reads back from yesterday: the visit reception looks up is the latest, not the clinic's first.
+        return ["-start"] if request.GET.get(WhenFilter.parameter_name) == "past" else super().get_ordering(request)
 
     def get_search_results(self, request, queryset, search_term):
         """As Django searches, and a number typed as the patient dictates it ("07700900456") also finds one stored

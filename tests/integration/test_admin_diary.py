@@ -486,6 +486,39 @@ def test_the_diary_opens_on_today_and_ahead_and_the_past_is_one_click_away(recep
     assert change_url(past) in found
 
 
+def test_the_past_reads_back_from_yesterday(reception, clock, facial, nurse):
+    older = booked_online(facial, at(THURSDAY, 10))
+    later = booked_online(facial, at(date(2026, 3, 6), 10))
+    clock.move_to(at(date(2026, 3, 9), 8))
+    earlier = reception.get(LIST, {"when": "past"}).content.decode()
+    assert earlier.index(change_url(later)) < earlier.index(change_url(older))
+
+
+def test_select_all_acts_on_the_list_as_shown_not_on_the_visits_it_left_out(reception, clock, facial, nurse):
+    """Ticking "Select all N" on the diary's default view must not reach the past the view hides."""
+    done = booked_online(facial, at(THURSDAY, 10))
+    clock.move_to(at(date(2026, 3, 9), 8))
+    services.appointment_change_status(appointment=done, status=Appointment.Status.COMPLETED, now=timezone.now())
+    ahead = booked_online(facial, at(date(2026, 3, 10), 10))
+    listed = reception.get(LIST).content.decode()
+    assert change_url(ahead) in listed and change_url(done) not in listed
+    reception.post(LIST, {"action": "mark_no_show", "select_across": "1", "_selected_action": [ahead.pk]})
+    done.refresh_from_db()
+    assert done.status == Appointment.Status.COMPLETED  # a visit months ago is not turned into a no-show
+
+
+def test_a_cancellation_too_large_to_confirm_is_refused_with_how_to_narrow_it(
+    reception, clock, facial, nurse, monkeypatch
+):
+    monkeypatch.setattr("booking.admin.MOST_CANCELLED", 2)
+    booked = [booked_online(facial, at(THURSDAY, hh)) for hh in (10, 11, 12)]
+    response = reception.post(
+        LIST, {"action": "cancel_by_clinic", "_selected_action": [b.pk for b in booked]}, follow=True
+    )
+    assert "Cancel at most 2 appointments at a time" in response.content.decode()
+    assert set(Appointment.objects.values_list("status", flat=True)) == {Appointment.Status.CONFIRMED}
+
+
 def test_reception_finds_a_booking_by_the_phone_number_as_the_patient_dictates_it(reception, clock, facial, nurse):
     booked = booked_online(facial, at(THURSDAY, 10))  # stored as "07700 900123"
     other = services.appointment_book(
