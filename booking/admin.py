@@ -148,6 +148,9 @@ class WorkingHoursInline(InputsNamedTabularInline):
     model = WorkingHours
     extra = 0
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("practitioner")  # each row's name reads it
+
 
 @admin.register(Practitioner)
 class PractitionerAdmin(admin.ModelAdmin):
@@ -439,6 +442,7 @@ class AppointmentAdmin(admin.ModelAdmin):
     list_display = ["start", "treatment", "practitioner", "patient_name", "status"]
     list_filter = [WhenFilter, "status", "treatment", "practitioner"]
     search_fields = ["patient_name", "patient_email", "patient_phone", "=public_id"]
+    show_full_result_count = False  # a count of every visit ever, beside the filtered one, on every load
 
     def get_ordering(self, request):
         # "Before today" reads back from yesterday: the visit reception looks up is the latest, not the clinic's first.
@@ -672,6 +676,9 @@ class AppointmentEmailAdmin(admin.ModelAdmin):
     date_hierarchy = "due_at"
     # An appointment's name shows its treatment and practitioner.
     list_select_related = ["appointment__treatment", "appointment__practitioner"]
+    # Newest first, through the primary key: ordered by when they are due, every load sorted the whole outbox.
+    ordering = ["-id"]
+    show_full_result_count = False  # the unfiltered count of the whole outbox, on every load
     readonly_fields = [
         "appointment",
         "kind",

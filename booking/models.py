@@ -357,6 +357,8 @@ class Appointment(models.Model):
         indexes = [
             models.Index(fields=["practitioner", "start"]),
             models.Index(fields=["status", "start"]),
+            # The diary in the admin: today and ahead, or any day, across every practitioner and status.
+            models.Index(fields=["start"], name="appointment_start"),
             # Patients are found by email regardless of case (`patient_email__iexact`, which is UPPER(...) = UPPER(...)
             # on PostgreSQL): export, erasure, and the reminders' "already booked" check.
             models.Index(Upper("patient_email"), name="appointment_patient_email_ci"),

@@ -237,7 +237,9 @@ class ScreeningAdmin(PatientDataActions, admin.ModelAdmin):
     list_filter = ["outcome", "needs_review", "treatment", "rules_version"]
     search_fields = ["email", "=public_id"]
     date_hierarchy = "created_at"
-    list_select_related = ["treatment", "appointment"]
+    # The appointment's name shows its treatment and practitioner.
+    list_select_related = ["treatment", "appointment__treatment", "appointment__practitioner"]
+    show_full_result_count = False
     fields = [
         "public_id",
         "treatment",
@@ -308,6 +310,7 @@ class EligibilityReminderAdmin(PatientDataActions, admin.ModelAdmin):
     search_fields = ["email"]
     date_hierarchy = "send_at"
     list_select_related = ["treatment"]
+    show_full_result_count = False
     readonly_fields = [
         "email",
         "treatment",

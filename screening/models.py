@@ -282,6 +282,8 @@ class EligibilityReminder(models.Model):
         indexes = [
             # The dispatcher claims in (send_at, id) order; thousands share 09:00, so the id is in the index too.
             models.Index(fields=["send_at", "id"], condition=Q(state="pending"), name="eligibility_reminder_due"),
+            # A patient's reminders by email regardless of case: export and erasure (`patient_data`).
+            models.Index(Upper("email"), name="eligibility_reminder_email_ci"),
         ]
         constraints = [
             models.UniqueConstraint(

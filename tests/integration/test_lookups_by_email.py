@@ -54,6 +54,9 @@ def test_an_export_finds_appointments_and_screenings_through_the_case_insensitiv
     plans = plans_of(lambda: patient_data.patient_data_export(email="alex@example.com", now=datetime.now(LONDON)))
     assert "appointment_patient_email_ci" in plans["booking_appointment"], plans["booking_appointment"]
     assert "screening_email_ci_treatment" in plans["screening_screening"], plans["screening_screening"]
+    assert "eligibility_reminder_email_ci" in plans["screening_eligibilityreminder"], plans[
+        "screening_eligibilityreminder"
+    ]
 
 
 @pytest.mark.postgres
