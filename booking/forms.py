@@ -165,9 +165,13 @@ class BookingForm(SlotChoiceForm):
 
 
 class CancelForm(forms.Form):
-    confirm = forms.BooleanField(label="Yes, cancel this appointment")
+    confirm = forms.BooleanField(
+        label="Yes, cancel this appointment",
+        error_messages={"required": "Tick the box to confirm that you want to cancel."},
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        self.helper.attrs = {"novalidate": ""}  # the error summary speaks, as on every other form
         self.helper.add_input(Submit("submit", "Cancel appointment", css_class="btn-danger"))

@@ -530,8 +530,8 @@ def manage(request, token):
 @require_http_methods(["GET", "HEAD", "POST"])
 def manage_cancel(request, token):
     appointment = _appointment_from_token(token)
-    form = CancelForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = CancelForm(request.POST if request.method == "POST" else None)  # a POST without the tick is one too
+    if form.is_valid():
         try:
             services.appointment_cancel(appointment=appointment, now=timezone.now())
         except BookingError as error:
@@ -541,7 +541,8 @@ def manage_cancel(request, token):
         return redirect("booking:manage", token)
     if services.appointment_change_refusal(appointment=appointment, now=timezone.now()):
         return redirect("booking:manage", token)  # which says why
-    return render(request, "booking/cancel.html", {"appointment": appointment, "form": form, "token": token})
+    context = {"appointment": appointment, "form": form, "token": token}
+    return render(request, "booking/cancel.html", context, status=400 if form.errors else 200)
 
 
 @never_cache

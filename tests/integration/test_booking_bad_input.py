@@ -82,7 +82,22 @@ def test_bad_patient_details_are_form_errors(client, clock, nurse, field, value,
     assert response.status_code == 400
     assert message in response.content.decode()
     assert "Please check the following" in response.content.decode()
+    assert "<title>Error: Your details" in response.content.decode()  # a screen reader hears it first
     assert not Appointment.objects.exists()
+
+
+def test_cancelling_without_ticking_the_box_is_explained_in_the_error_summary(client, clock, nurse):
+    appointment = services.appointment_book(
+        treatment=nurse.treatments.get(), start=local(TUESDAY, 10), patient=patient(), now=datetime.now(LONDON)
+    )
+    token = manage_token(appointment.public_id)
+    assert "novalidate" in client.get(f"/booking/{token}/cancel/").content.decode()  # not the browser's tooltip
+    response = client.post(f"/booking/{token}/cancel/", {})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Please check the following" in page and "Tick the box to confirm that you want to cancel." in page
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CONFIRMED
 
 
 def test_unknown_treatment_is_404(client, clock, nurse):

@@ -47,6 +47,7 @@ def test_times_page_shows_local_times_for_the_chosen_day(client, clock, nurse):
     page = response.content.decode()
     assert response.status_code == 200
     assert "Tuesday 3 March 2026" in page
+    assert "<title>Times for Hydrating facial, Tuesday 3 March" in page  # moving between days reads differently
     assert ">09:00<" in page and ">16:15<" in page  # 45 min + 15 min buffer may run past closing? no: treatment fits
     assert ">16:30<" not in page
 

@@ -58,6 +58,7 @@ def test_bad_answers_get_a_clear_message_and_write_nothing(client, clock, micron
     page = response.content.decode()
     assert response.status_code == 400 and message in page
     assert 'id="error-summary"' in page
+    assert "?:" not in page  # a question's label is not followed by a colon in the summary
     assert not Screening.objects.exists()
 
 
