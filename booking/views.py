@@ -31,7 +31,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from clinic import throttle
 from screening import services as screening_services
 from screening.exceptions import EmailMismatch, ScreeningError, ScreeningInvalid
-from screening.gate import booking_gate
+from screening.gate import KEPT_CHOICE_MESSAGE, booking_gate, keep_choice_being_confirmed
 
 from . import selectors, services
 from .availability import Slot
@@ -246,7 +246,8 @@ def booking_details(request, slug):
                     )
                     screening_services.screened_bookings_after_resurfacing(appointment, now=now)
             except ScreeningInvalid as error:
-                messages.info(request, error.message)
+                kept = keep_choice_being_confirmed(request, treatment)
+                messages.info(request, f"{error.message} {KEPT_CHOICE_MESSAGE}" if kept else error.message)
                 return redirect("screening:start", slug)
             except EmailMismatch as error:
                 form.add_error("email", error.message)
@@ -279,7 +280,9 @@ def booking_details(request, slug):
         slot = selectors.free_slot_at(treatment=treatment, start=start, now=now, not_before=not_before)
         if slot is not None and gate.screening is None and _same_for_everyone(request):
             return _empty_details_page(request, treatment=treatment, slot=slot)
-        form = BookingForm(initial={"start": slot_value(start)}, slots=[slot] if slot else [])
+        # The email the patient gave with their answers, which the booking must be under.
+        email = gate.screening.email if gate.screening is not None else ""
+        form = BookingForm(initial={"start": slot_value(start), "email": email}, slots=[slot] if slot else [])
         if slot is None:
             return _refused_details_page(request, gate=gate, treatment=treatment, form=form, start=start, now=now)
     context = {"treatment": treatment, "form": form, **_chosen_time_in_words(start)}

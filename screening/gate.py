@@ -56,6 +56,33 @@ def session_remember(request, screening: Screening) -> None:
     request.session[SESSION_LATEST] = latest
 
 
+# The time and email of a booking the patient was confirming when their answers lapsed: answered again, they come
+# back to that time with their email filled in, instead of starting over. Only until those next answers.
+SESSION_KEPT_CHOICE = "screening_kept_choice"
+KEPT_CHOICE_MESSAGE = "Once you have, we take you back to the time you chose if it is still free."
+
+
+def keep_choice_being_confirmed(request, treatment: Treatment) -> bool:
+    """When the details form was sent with answers that can no longer be used, keep its time and email for after
+    the next answers; whether it was such a form. Both are checked again where they are used."""
+    start, email = request.POST.get("start", "")[:40], request.POST.get("email", "").strip()[:254]
+    if request.method != "POST" or not start or not email:
+        return False
+    kept = dict(request.session.get(SESSION_KEPT_CHOICE, {}))
+    kept[str(treatment.pk)] = {"start": start, "email": email}
+    request.session[SESSION_KEPT_CHOICE] = kept
+    return True
+
+
+def session_kept_choice(request, treatment: Treatment, *, take: bool = False) -> dict | None:
+    """The kept {"start", "email"} for `treatment`, if any; `take` also forgets it."""
+    kept = dict(request.session.get(SESSION_KEPT_CHOICE, {}))
+    choice = kept.pop(str(treatment.pk), None)
+    if take and choice is not None:
+        request.session[SESSION_KEPT_CHOICE] = kept
+    return choice
+
+
 def session_screening_ids(request) -> list[str]:
     return list(request.session.get(SESSION_IDS, []))
 
@@ -136,7 +163,10 @@ def rules_changed_since(request, treatment: Treatment, screening: Screening, *, 
     if screening.rules_version == selectors.screening_policy(treatment).rules_version:
         return None
     start_url = reverse("screening:start", args=[treatment.slug])
-    return _turn_away(request, start_url, RULES_CHANGED_MESSAGE.removesuffix("."), announce=announce)
+    message = RULES_CHANGED_MESSAGE
+    if keep_choice_being_confirmed(request, treatment):
+        message = f"{message} {KEPT_CHOICE_MESSAGE}"
+    return _turn_away(request, start_url, RULES_CHANGED_MESSAGE.removesuffix("."), announce=announce, message=message)
 
 
 def booking_gate(request, treatment: Treatment, now: datetime, *, announce: bool = True) -> Gate:
@@ -173,12 +203,14 @@ def booking_gate(request, treatment: Treatment, now: datetime, *, announce: bool
             "again.",
         )
     if not screening.is_usable(now):
+        kept = keep_choice_being_confirmed(request, treatment)
         return _turn_away(
             request,
             start_url,
             "Your answers have expired or were already used. Please answer the health questions again",
             announce=announce,
-            message="Your answers have expired or were already used. Please answer them again.",
+            message="Your answers have expired or were already used. Please answer them again."
+            + (f" {KEPT_CHOICE_MESSAGE}" if kept else ""),
         )
     if (turned_away := rules_changed_since(request, treatment, screening, announce=announce)) is not None:
         return turned_away

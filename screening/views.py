@@ -1,6 +1,7 @@
 """Patient pages for the screening: the questions, the outcome, and the reminder opt-in."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404
@@ -33,7 +34,9 @@ def _times_url(treatment, token, day=None) -> str:
     return f"{url}&date={day.isoformat()}" if day else url
 
 
-def _email_from_reminder(request, treatment, now) -> str:
+def _email_to_fill_in(request, treatment, now) -> str:
+    if kept := gate.session_kept_choice(request, treatment):
+        return kept["email"]
     return reminders.email_from_link(request.GET.get(reminders.LINK_PARAM), treatment=treatment, now=now)
 
 
@@ -49,8 +52,9 @@ def screening_start(request, slug):
         questions=selectors.active_contraindications(),
         policy=selectors.screening_policy(treatment),
         today=today_local(now),
-        # A reminder email's link fills the email in, without carrying it (screening/reminders.py).
-        initial={"email": "" if request.method == "POST" else _email_from_reminder(request, treatment, now)},
+        # A reminder email's link fills the email in, without carrying it (screening/reminders.py); so does the
+        # booking the patient was confirming when their answers lapsed (`gate.session_keep_choice`).
+        initial={"email": "" if request.method == "POST" else _email_to_fill_in(request, treatment, now)},
     )
     if request.method == "POST" and form.is_valid():
         throttle.count_email(request, form.cleaned_data["email"])  # a valid form only (clinic/throttle.py)
@@ -63,7 +67,11 @@ def screening_start(request, slug):
         )
         gate.session_remember(request, screening)
         token = gate.screening_token(screening)
+        kept = gate.session_kept_choice(request, treatment, take=True)
         if screening.outcome in (Screening.Outcome.CLEAR, Screening.Outcome.REVIEW):
+            if kept is not None:  # back to the time they were confirming; its page says if it is gone
+                details = reverse("booking:details", args=[slug])
+                return redirect(f"{details}?{urlencode({'start': kept['start'], gate.TOKEN_PARAM: token})}")
             return redirect(_times_url(treatment, token))
         return redirect("screening:result", slug, token)
     status = 400 if request.method == "POST" else 200

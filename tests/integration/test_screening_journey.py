@@ -1,6 +1,7 @@
 """Every screening outcome, as a patient meets it through the Django test client."""
 
-from datetime import date
+from datetime import date, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
@@ -47,6 +48,32 @@ def test_clear_answers_show_the_usual_times_and_the_booking_is_confirmed(client,
     screening.refresh_from_db()
     assert screening.appointment == appointment and screening.used_at is not None
     assert "confirmed" in mail.outbox[0].subject.lower()
+
+
+def test_answers_that_lapse_while_confirming_bring_the_patient_back_to_their_time_with_their_email(
+    client, clock, microneedling, commits
+):
+    screen(client)
+    token = token_of(latest_screening())
+    details = client.get(f"/book/{SLUG}/details/", {"start": "2026-03-03T10:00Z", "screening": token})
+    assert 'value="alex@example.com"' in details.content.decode()  # the email given with the answers
+    clock.shift(timedelta(hours=3))  # the answers were good for two hours; the patient was interrupted
+    bounced = book(client, commits, local(date(2026, 3, 3)), token)
+    assert bounced["Location"] == f"/book/{SLUG}/screening/" and not Appointment.objects.exists()
+    questions = client.get(bounced["Location"]).content.decode()
+    assert "we take you back to the time you chose" in questions
+    assert 'value="alex@example.com"' in questions
+
+    answered = screen(client)
+    again = token_of(latest_screening())
+    assert (
+        answered["Location"] == f"/book/{SLUG}/details/?{urlencode({'start': '2026-03-03T10:00Z', 'screening': again})}"
+    )
+    page = client.get(answered["Location"]).content.decode()
+    assert "Tuesday 3 March" in page and "10:00" in page and 'value="alex@example.com"' in page
+    book(client, commits, local(date(2026, 3, 3)), again)
+    assert Appointment.objects.get().start == local(date(2026, 3, 3))
+    assert screen(client)["Location"].startswith(f"/book/{SLUG}/?screening=")  # kept once, not for ever
 
 
 def test_a_recent_dose_shows_why_the_date_and_no_times_beyond_the_diary(client, clock, microneedling):
