@@ -1,4 +1,5 @@
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 
 from crispy_forms.helper import FormHelper
@@ -49,10 +50,17 @@ def check_date_of_birth(born: date, *, whose: str = "Your") -> date:
     return born
 
 
+# Joiners shape the letters of some scripts (Persian, the Indic ones): a name may need them.
+_JOINERS = "\u200c\u200d"
+
+
 def check_name(name: str, *, whose: str = "your") -> str:
-    """A name as it is written on letters: runs of spaces and line breaks made one space, and something left."""
+    """A name as it is written on letters: runs of spaces and line breaks made one space, without invisible
+    characters (control codes, zero-width spaces, text-direction overrides that show it reversed in the diary), and
+    with a letter in it."""
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf") or c in _JOINERS)
     name = " ".join(name.split())
-    if not name:
+    if not any(c.isalpha() for c in name):
         raise forms.ValidationError(f"Please enter {whose} name.")
     return name
 

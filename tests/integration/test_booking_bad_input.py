@@ -74,6 +74,9 @@ def test_a_malformed_start_goes_back_to_the_times(client, clock, nurse):
         ("date_of_birth", "2030-01-01", "must be in the past"),
         ("date_of_birth", "1800-01-01", "check the year"),
         ("name", "   ", "Please enter your full name."),  # in words, not Django's "This field is required."
+        ("name", "\u200b", "Please enter your name."),  # a zero-width space: looks empty in the diary
+        ("name", "\x7f\x08\x1b", "Please enter your name."),
+        ("name", "-- .", "Please enter your name."),
         ("phone", "+49 (0) 151 1234 5678 9999 9999 99999", "at most 32 characters"),
     ],
 )
