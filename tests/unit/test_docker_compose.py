@@ -54,6 +54,17 @@ def test_commands_run_gunicorn_celery_worker_and_beat():
     assert "migrate" in " ".join(SERVICES["migrate"]["command"])
 
 
+@pytest.mark.parametrize("seed_demo, seeded", [("true", True), ("false", False)])
+def test_the_demo_clinic_is_loaded_only_while_seed_demo_is_true(seed_demo, seeded):
+    """A real clinic's stack sets SEED_DEMO=false: no demo treatments, and no staff login printed to the log."""
+    assert app_environment("migrate")["SEED_DEMO"] == "true"  # the local stack's default
+    shell, flag, script = SERVICES["migrate"]["command"]
+    script = script.replace("$$", "$").replace("python manage.py", "echo")  # as Compose hands it to the shell
+    ran = subprocess.run([shell, flag, script], env={"SEED_DEMO": seed_demo}, capture_output=True, text=True)
+    assert ran.returncode == 0 and "migrate --noinput" in ran.stdout
+    assert ("seed_demo" in ran.stdout) == seeded
+
+
 def test_databases_are_healthchecked_and_apps_wait_for_them():
     for name in ("postgres", "redis", "mailpit", "web"):
         assert SERVICES[name]["healthcheck"]["test"]
