@@ -1,0 +1,75 @@
+"""Reception finds a booking while the patient is on the phone: by part of the name, the email, the number as
+written or as dictated, or the booking's reference; on PostgreSQL through one trigram index, not a scan of every
+visit ever booked (0.8-1.7 s a search at 100,000 appointments before it)."""
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from booking import services
+from booking.models import Appointment
+
+from ..factories import patient
+from .test_admin_diary import LIST, THURSDAY, at, booked_online, change_url
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_patients(clock, facial, nurse):
+    priya = services.appointment_book(
+        treatment=facial,
+        start=at(THURSDAY, 10),
+        patient=patient(name="Priya Shah", email="priya.shah@example.com"),
+        now=timezone.now(),
+    )
+    Appointment.objects.filter(pk=priya.pk).update(patient_phone="07700 900456")
+    sam = booked_online(facial, at(date(2026, 3, 6), 10), email="sam@example.com")
+    return priya, sam
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["shah", "Priya Shah", "PRIYA.SHAH@EXAMPLE", "07700 900456", "07700900456", "900456"],
+    ids=["part of the name", "the whole name", "the email in capitals", "as written", "as dictated", "its end"],
+)
+def test_reception_finds_the_patient_however_they_are_asked_for(reception, two_patients, typed):
+    priya, sam = two_patients
+    found = reception.get(LIST, {"q": typed}).content.decode()
+    assert change_url(priya) in found and change_url(sam) not in found
+
+
+def test_the_booking_reference_finds_that_booking(reception, two_patients):
+    priya, sam = two_patients
+    found = reception.get(LIST, {"q": f" {priya.public_id} "}).content.decode()
+    assert change_url(priya) in found and change_url(sam) not in found
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("typed", ["Priya Shah", "07700900456"], ids=["words", "digits"])
+def test_every_query_of_a_search_reads_the_trigram_index(reception, two_patients, typed):
+    with CaptureQueriesContext(connection) as sent:
+        reception.get(LIST, {"q": typed})
+    # The page and its count. (The date navigation's two also ask `start IS NOT NULL`, which on a table this small
+    # any index on the start answers as well; on the scale data their plans read this index too.)
+    searching = [
+        q["sql"]
+        for q in sent.captured_queries
+        if "LIKE" in q["sql"]
+        and q["sql"].startswith("SELECT")
+        and "DATE_TRUNC" not in q["sql"]
+        and "MIN(" not in q["sql"]
+    ]
+    assert len(searching) == 2
+    with connection.cursor() as cursor:
+        # A tiny table: ask whether the index *can* answer. Walking a btree in order and filtering each row is no
+        # answer either, so only bitmap scans are left.
+        for scan in ("seqscan", "indexscan", "indexonlyscan"):
+            cursor.execute(f"SET LOCAL enable_{scan} = off")
+        for sql in searching:
+            cursor.execute(f"EXPLAIN {sql}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert "appointment_patient_search" in plan and "Seq Scan on booking_appointment" not in plan, plan
