@@ -135,11 +135,14 @@ def appointment_book(
     now: datetime,
     status: str = Appointment.Status.CONFIRMED,
     not_before: datetime | None = None,
+    also=None,
 ) -> Appointment:
     """Book `treatment` at `start` with any free practitioner and queue the patient's email.
 
     `status` is PENDING_REVIEW when a clinician must look first; the time is held either way.
     `not_before` is the earliest start the patient may have (e.g. their screening's eligibility date).
+    `also(appointment)` writes what must stand or fall with the booking, in its transaction (a peel's holds on the
+    patient's screened bookings: `screening.services.screened_bookings_after_resurfacing`).
     """
     if not treatment.active:
         raise SlotUnavailable("This treatment is not bookable online at the moment.")
@@ -149,10 +152,14 @@ def appointment_book(
         if _already_holds(patient, treatment=treatment, start=start):
             raise AlreadyBooked() from None  # taken by this very patient a moment ago (Back, then Confirm)
         raise
+
+    def then(appointment):
+        _queue_first_emails(appointment, now=now)
+        if also is not None:
+            also(appointment)
+
     return _claim_time(
-        _new_appointment(treatment=treatment, start=start, patient=patient, status=status),
-        practitioners,
-        then=lambda appointment: _queue_first_emails(appointment, now=now),
+        _new_appointment(treatment=treatment, start=start, patient=patient, status=status), practitioners, then=then
     )
 
 

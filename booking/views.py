@@ -242,9 +242,13 @@ def booking_details(request, slug):
                     )
                 else:
                     appointment = services.appointment_book(
-                        treatment=treatment, start=data["start"], patient=patient, now=now
+                        treatment=treatment,
+                        start=data["start"],
+                        patient=patient,
+                        now=now,
+                        # A peel and the holds it puts on the patient's screened bookings go together, or neither.
+                        also=lambda booked: screening_services.screened_bookings_after_resurfacing(booked, now=now),
                     )
-                    screening_services.screened_bookings_after_resurfacing(appointment, now=now)
             except ScreeningInvalid as error:
                 kept = keep_choice_being_confirmed(request, treatment)
                 messages.info(request, f"{error.message} {KEPT_CHOICE_MESSAGE}" if kept else error.message)

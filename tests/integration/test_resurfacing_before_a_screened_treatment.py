@@ -57,6 +57,28 @@ def test_a_peel_booked_the_same_morning_puts_a_confirmed_microneedling_on_hold(c
     assert "date of birth" not in held.body
 
 
+def test_a_peel_whose_holds_fail_to_be_written_is_not_booked_either(client, clock, clinic, commits, monkeypatch):
+    """The database going away after the peel's row but before the hold: the patient is told nothing was booked,
+    and nothing was; booking again puts the microneedling on hold."""
+    from django.db import OperationalError
+
+    from screening import services as screening_services
+
+    screen(client)
+    book(client, commits, local(TUESDAY, 14), token_of(latest_screening()))
+
+    def connection_lost(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(screening_services, "appointment_hold_for_review", connection_lost)
+    response = client.post("/book/mild-chemical-peel/details/", booking_post(slot_value(local(TUESDAY, 10))))
+    assert response.status_code == 503 and "Nothing has been booked or changed" in response.content.decode()
+    assert not Appointment.objects.filter(treatment__slug="mild-chemical-peel").exists()
+    monkeypatch.undo()
+    book_peel(client, TUESDAY, 10)
+    assert Appointment.objects.get(treatment=clinic).status == Appointment.Status.PENDING_REVIEW
+
+
 def test_microneedling_booked_after_a_peel_within_the_wait_is_held_and_says_why_to_clinicians(
     client, clock, clinic, commits
 ):
