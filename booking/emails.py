@@ -255,6 +255,11 @@ def start_sibling_passes(task, siblings: int | None) -> None:
         task.apply_async(kwargs={"siblings": 0}, expires=settings.EMAIL_DISPATCH_SECONDS)
 
 
+# After a publish failed, how long bookings leave their emails to beat's dispatch (every two minutes) instead of
+# each waiting on the broker's timeout.
+BROKER_DOWN_PAUSE_SECONDS = 15.0
+
+
 class DispatchKick:
     """Ask a worker for a dispatch pass after new emails are due: at once for the first email in a window, once
     more when the window is over for any that came after it, and no more than that.
@@ -288,11 +293,10 @@ class DispatchKick:
         try:
             self.publish(countdown)
         except Exception:
-            with self._lock:  # not asked after all: let the next email ask again
-                if countdown:
-                    self._trailing = False
-                else:
-                    self._quiet_until = float("-inf")
+            with self._lock:
+                # Not asked after all. A broker that is down or hanging would cost every booking its timeout, so
+                # none asks for a while: beat's dispatch sends what they queue, and after that the next one asks.
+                self._quiet_until, self._trailing = self.clock() + BROKER_DOWN_PAUSE_SECONDS, True
             raise
 
 
