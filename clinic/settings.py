@@ -259,6 +259,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+try:
+    VAR_DIR.mkdir(exist_ok=True)  # beat cannot start without the schedule's folder, on Redis as on the file broker
+except OSError:
+    pass  # a read-only image: its beat is given a --schedule elsewhere (docker-compose.yml)
 # The periodic work lives in code, here, so every deployment runs the same schedule. A dispatch pass that waited in
 # the queue longer than its interval (a worker was down) is dropped: the next one does the same work.
 CELERY_BEAT_SCHEDULE = {
