@@ -371,8 +371,10 @@ def _send_next(batch: dict[int, EligibilityReminder], bounds: list, *, now, clai
         try:
             mailing.message(reminder).send(fail_silently=False)
         except Exception as error:  # noqa: BLE001 - every failure is recorded, backed off and retried
-            # A broken SMTP connection must not fail the rest of the batch: the next message opens a fresh one.
-            mailing.connection.close()
+            # A broken SMTP connection must not fail the rest of the batch: the next message opens a fresh one. Closing
+            # can fail the same way (the file backend flushes on close, to a disk that is full): nothing to undo.
+            with suppress(Exception):
+                mailing.connection.close()
             next_try = outbox.retry_at(attempts=attempts, now=now)
             EligibilityReminder.objects.filter(pk=reminder.pk).update(
                 state=State.FAILED if next_try is None else State.PENDING,
@@ -431,7 +433,10 @@ def eligibility_reminders_dispatch(*, now: datetime, limit: int | None = None) -
                         break
                     counts[outcome] += 1
         finally:
-            mailing.connection.close()
+            try:
+                mailing.connection.close()
+            except Exception:  # noqa: BLE001 - every outcome is committed already; say so, and keep the counts
+                logger.warning("Closing the mail connection after a reminder pass failed", exc_info=True)
     return counts
 
 

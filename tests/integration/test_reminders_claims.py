@@ -106,3 +106,25 @@ def test_a_pass_inside_a_callers_transaction_claims_with_savepoints_and_commits_
         assert reminders.eligibility_reminders_dispatch(now=timezone.now())["sent"] == 2
         assert prepared() == 0
     assert set(EligibilityReminder.objects.values_list("state", flat=True)) == {State.SENT}
+
+
+class DiskFull(RefusesOneAddress):
+    """The file backend on a full disk: the write fails, and so does the flush on close."""
+
+    def send_messages(self, messages):
+        if any(message.to == ["bounce@example.com"] for message in messages):
+            raise OSError(28, "No space left on device")
+        return super().send_messages(messages)
+
+    def close(self):
+        raise OSError(28, "No space left on device")
+
+
+def test_a_mail_backend_that_fails_on_close_too_records_the_failure_and_the_rest_are_sent(clock, needling, settings):
+    settings.EMAIL_BACKEND = f"{DiskFull.__module__}.DiskFull"
+    due(needling, ["bounce@example.com", "cy@example.com"])
+    clock.move_to(at(9))
+    counts = reminders.eligibility_reminders_dispatch(now=timezone.now())
+    assert (counts["sent"], counts["retrying"]) == (1, 1)
+    failed = EligibilityReminder.objects.get(email="bounce@example.com")
+    assert (failed.state, failed.attempts) == (State.PENDING, 1) and "No space left" in failed.last_error
