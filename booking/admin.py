@@ -694,5 +694,23 @@ class AppointmentEmailAdmin(admin.ModelAdmin):
         "created_at",
     ]
 
+    actions = ["try_again"]
+
+    @admin.action(description="Try the selected emails again (those that failed)")
+    def try_again(self, request, queryset):
+        retried = services.appointment_emails_retry(emails=queryset, now=timezone.now())
+        if retried:
+            self.message_user(request, f"{retried} email(s) will be tried again now.")
+        else:
+            self.message_user(
+                request, "None of the selected emails had failed: nothing to try again.", messages.WARNING
+            )
+
+    try_again.allowed_permissions = ("resend",)
+
+    def has_resend_permission(self, request):
+        # Reception, who run the diary and may email a booking again, but never edit the outbox's rows.
+        return request.user.has_perm("booking.change_appointment")
+
     def has_add_permission(self, request):
         return False

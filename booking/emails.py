@@ -179,15 +179,19 @@ def when_words(start_local: datetime, *, now: datetime) -> str:
     return "on " + format_date(start_local, "l j F")
 
 
+MOST_SECONDS_BETWEEN_TRIES = 3600
+
+
 def retry_at(*, attempts: int, now: datetime) -> datetime | None:
     """Return when to try again after `attempts` failed attempts, or None once the limit is reached.
 
-    Exponential backoff (base, 2x, 4x ...) plus up to half as much random jitter, so a crowd of rows that failed
-    together (an SMTP outage) does not retry in lockstep.
+    Exponential backoff (base, 2x, 4x ...), at most an hour between tries, plus up to half as much random jitter, so
+    a crowd of rows that failed together (an SMTP outage) does not retry in lockstep. The defaults keep trying for
+    about four hours: a mail server down for an afternoon loses nothing.
     """
     if attempts >= settings.EMAIL_MAX_ATTEMPTS:
         return None
-    backoff = settings.EMAIL_RETRY_BASE_SECONDS * 2 ** (attempts - 1)
+    backoff = min(settings.EMAIL_RETRY_BASE_SECONDS * 2 ** (attempts - 1), MOST_SECONDS_BETWEEN_TRIES)
     return now + timedelta(seconds=backoff + random.uniform(0, backoff / 2))
 
 

@@ -492,6 +492,23 @@ def appointment_reminder_schedule(*, appointment: Appointment, now: datetime) ->
     return appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.REMINDER, now=now, due_at=due_at)
 
 
+def appointment_emails_retry(*, emails, now: datetime) -> int:
+    """Try failed emails again from now, with a fresh count of attempts (the mail server is back after an outage
+    longer than the retries). Whether each is still worth sending is decided when it goes, as for any email (a
+    reminder for a visit now past is skipped). Return how many."""
+    retried = emails.filter(state=AppointmentEmail.State.FAILED).update(
+        state=AppointmentEmail.State.PENDING, due_at=now, attempts=0
+    )
+    if retried:
+        send_due_emails_soon()
+    return retried
+
+
+def appointment_emails_undelivered(now: datetime):
+    """Emails given up on about visits still ahead: what staff should know went to nobody."""
+    return AppointmentEmail.objects.filter(state=AppointmentEmail.State.FAILED, appointment__start__gte=now)
+
+
 def _publish_dispatch(countdown: float) -> None:
     from .tasks import dispatch_due_appointment_emails
 

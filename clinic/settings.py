@@ -204,7 +204,7 @@ APPOINTMENT_REMINDER_HOURS = env.int("APPOINTMENT_REMINDER_HOURS", default=48)
 # A booking still awaiting a clinician this long before its time emails CLINIC_REVIEW_EMAIL.
 REVIEW_NUDGE_HOURS = env.int("REVIEW_NUDGE_HOURS", default=24)
 # A failed send is tried again after 1, 2, 4 ... times the base (plus jitter), then marked failed for staff.
-EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=10)
 EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=60)
 # One dispatch pass stops claiming rows after this long; the next beat carries on.
 EMAIL_DISPATCH_SECONDS = 90

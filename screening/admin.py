@@ -19,7 +19,7 @@ from booking.models import Appointment, Treatment
 from clinic.admin_site import InputsNamedTabularInline
 from clinic.throttle import client_ip
 
-from . import patient_data, review_admin, services  # noqa: F401 - importing review_admin registers the review queue
+from . import patient_data, reminders, review_admin, services  # noqa: F401 - importing review_admin registers the review queue
 from .exceptions import PatientDataError
 from .models import Contraindication, EligibilityReminder, PatientDataRequest, Screening, ScreeningPolicy
 from .review import answers_in_words, record_answers_viewed
@@ -326,6 +326,17 @@ class EligibilityReminderAdmin(PatientDataActions, admin.ModelAdmin):
         "opted_in_at",
         "created_at",
     ]  # never the unsubscribe token: it is the patient's own link, and anyone holding it can opt them out
+
+    actions = [*PatientDataActions.actions, "try_again"]
+
+    # Whoever may see the reminders: what the patient asked for, sent late, and nothing new decided.
+    @admin.action(description="Try the selected reminders again (those that failed)", permissions=["view"])
+    def try_again(self, request, queryset):
+        retried = reminders.eligibility_reminders_retry(reminders=queryset, now=timezone.now())
+        if retried:
+            self.message_user(request, f"{retried} reminder(s) will be tried again in the next pass.")
+        else:
+            self.message_user(request, "None of the selected reminders had failed: nothing to try again.")
 
     def has_add_permission(self, request):
         return False

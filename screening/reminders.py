@@ -440,6 +440,12 @@ def eligibility_reminders_dispatch(*, now: datetime, limit: int | None = None) -
     return counts
 
 
+def eligibility_reminders_retry(*, reminders, now: datetime) -> int:
+    """Try failed eligibility reminders again from now, with a fresh count of attempts; the next pass sends those
+    still worth sending. Return how many."""
+    return reminders.filter(state=State.FAILED).update(state=State.PENDING, send_at=now, attempts=0)
+
+
 def eligibility_reminder_by_token(token) -> EligibilityReminder | None:
     return EligibilityReminder.objects.select_related("treatment").filter(unsubscribe_token=token).first()
 

@@ -37,6 +37,17 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_dispatch_kick(monkeypatch):
+    """Each test starts with a web process that has not yet failed to reach the broker (a failure pauses it)."""
+    from django.conf import settings
+
+    from booking import emails, services
+
+    fresh = emails.DispatchKick(services._publish_dispatch, window=lambda: settings.EMAIL_KICK_SECONDS)
+    monkeypatch.setattr(services, "_kick_dispatch", fresh)
+
+
+@pytest.fixture(autouse=True)
 def _fast_and_eager(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.BOOKING_MIN_NOTICE_MINUTES = 120

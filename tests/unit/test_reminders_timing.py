@@ -83,6 +83,15 @@ def test_retries_back_off_exponentially_with_jitter_and_stop_at_the_limit(settin
     assert retry_at(attempts=5, now=now) is None
 
 
+def test_retries_are_at_most_an_hour_apart_and_the_defaults_try_for_about_four_hours(settings):
+    now = london(2026, 3, 2, 8)
+    settings.EMAIL_MAX_ATTEMPTS, settings.EMAIL_RETRY_BASE_SECONDS = 10, 60
+    waits = [(retry_at(attempts=attempts, now=now) - now).total_seconds() for attempts in range(1, 10)]
+    assert max(waits) <= 3600 * 1.5 and min(waits[-3:]) >= 3600  # the last tries an hour (plus jitter) apart
+    assert 4 * 3600 <= sum(waits) <= 6.5 * 3600  # a mail server down for an afternoon loses nothing
+    assert retry_at(attempts=10, now=now) is None
+
+
 @pytest.mark.parametrize(
     ("start", "now", "words"),
     [
