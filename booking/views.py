@@ -544,7 +544,7 @@ def manage_cancel(request, token):
         except BookingError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, "Your appointment is cancelled. We have emailed you to confirm.")
+            messages.success(request, "Your appointment is cancelled. We are emailing you to confirm it.")
         return redirect("booking:manage", token)
     if services.appointment_change_refusal(appointment=appointment, now=timezone.now()):
         return redirect("booking:manage", token)  # which says why
@@ -596,7 +596,7 @@ def manage_reschedule(request, token):
                 form.add_error("start", error.message)
                 status = 400 if isinstance(error, SameTime) else 409
             else:
-                messages.success(request, "Your appointment has been moved. We have emailed you the new time.")
+                messages.success(request, "Your appointment has been moved. We are emailing you the new time.")
                 return redirect("booking:manage", token)
         else:
             status = 400

@@ -140,7 +140,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
                 asked = "asked_by_phone" in request.POST  # the phone check a booking without answers needs
                 approve = partial(screened_booking_approve, now=now, decided_by=who, asked_by_phone=asked)
                 if _decide(request, [appointment], lambda a: approve(appointment=a)):
-                    messages.success(request, f"Approved: {appointment.patient_name} is emailed the confirmation.")
+                    messages.success(request, f"Approved: {appointment.patient_name} will be emailed the confirmation.")
                 return redirect("admin:screening_flaggedbooking_changelist")
             if "decline" in request.POST and decline_form.is_valid():
                 decline = partial(

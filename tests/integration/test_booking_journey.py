@@ -283,3 +283,12 @@ def test_moving_to_the_time_already_booked_changes_nothing_and_sends_nothing(cli
     assert response.status_code == 400
     assert "That is the time you already have" in response.content.decode()
     assert len(mail.outbox) == sent and not AppointmentEmail.objects.filter(kind="rescheduled").exists()
+
+
+def test_the_booked_page_says_the_confirmation_is_on_its_way_not_that_it_arrived(client, clock, nurse, commits):
+    """It is sent a moment later, by a worker, and may fail: the page must not promise what has not happened."""
+    with commits(execute=False):
+        response = client.post("/book/hydrating-facial/details/", booking_post(slot_value(local(TUESDAY, 10))))
+    page = client.get(response["Location"]).content.decode()
+    assert "We are sending a confirmation to" in page and "have emailed" not in page
+    assert "spam folder, or call us on" in page
