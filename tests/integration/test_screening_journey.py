@@ -76,6 +76,22 @@ def test_answers_that_lapse_while_confirming_bring_the_patient_back_to_their_tim
     assert screen(client)["Location"].startswith(f"/book/{SLUG}/?screening=")  # kept once, not for ever
 
 
+def test_rules_changed_while_confirming_bring_the_patient_back_to_their_time_after_answering_again(
+    client, clock, microneedling, commits
+):
+    from screening.models import ScreeningPolicy
+
+    screen(client)
+    token = token_of(latest_screening())
+    policy = ScreeningPolicy.objects.get(treatment=microneedling)
+    policy.isotretinoin_wait_months = 7
+    policy.save()  # a new rules version while the patient types their details
+    bounced = book(client, commits, local(date(2026, 3, 3)), token)
+    questions = client.get(bounced["Location"]).content.decode()
+    assert "changed its health questions" in questions and "we take you back to the time you chose" in questions
+    assert screen(client)["Location"].startswith(f"/book/{SLUG}/details/?start=2026-03-03T10%3A00Z")
+
+
 def test_a_recent_dose_shows_why_the_date_and_no_times_beyond_the_diary(client, clock, microneedling):
     response = screen(client, isotretinoin_recently="yes", last_dose="2026-01-15")
     screening = latest_screening()
