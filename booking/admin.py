@@ -612,7 +612,7 @@ class AppointmentAdmin(admin.ModelAdmin):
             except BookingError:
                 pass  # a booking closed or past: nothing to tell the patient
             else:
-                self.message_user(request, f"The booking was emailed again, to {obj.patient_email}.")
+                self.message_user(request, f"The booking will be emailed again, to {obj.patient_email}.")
 
     def _hold_screened_bookings_after(self, request, appointment, *, now) -> None:
         if held := screened_bookings_after_resurfacing(appointment, now=now):

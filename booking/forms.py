@@ -58,7 +58,7 @@ def check_name(name: str, *, whose: str = "your") -> str:
     """A name as it is written on letters: runs of spaces and line breaks made one space, without invisible
     characters (control codes, zero-width spaces, text-direction overrides that show it reversed in the diary), and
     with a letter in it."""
-    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf") or c in _JOINERS)
+    name = "".join(c for c in name if c.isspace() or c in _JOINERS or unicodedata.category(c) not in ("Cc", "Cf"))
     name = " ".join(name.split())
     if not any(c.isalpha() for c in name):
         raise forms.ValidationError(f"Please enter {whose} name.")

@@ -156,7 +156,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
                         "call them if they are still waiting for an answer."
                         if time_passed
                         else f"Declined: the time is free again and {appointment.patient_name} "
-                        "is emailed: other treatments to book where they suit, else a request to call.",
+                        "will be emailed: other treatments to book where they suit, else a request to call.",
                     )
                 return redirect("admin:screening_flaggedbooking_changelist")
         can_see_answers = request.user.has_perm(ANSWERS_PERMISSION)
@@ -210,7 +210,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
         now, who = timezone.now(), request.user.get_username()
         done = _decide(request, queryset, lambda a: screened_booking_approve(appointment=a, now=now, decided_by=who))
         if done:
-            self.message_user(request, f"{done} booking(s) approved; the patients have been emailed.")
+            self.message_user(request, f"{done} booking(s) approved; the patients will be emailed.")
         else:
             self.message_user(request, "No booking was approved.", messages.WARNING)
 
@@ -227,7 +227,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             if done:
                 self.message_user(
                     request,
-                    f"{done} booking(s) declined. Those still ahead are free again and the patients emailed; "
+                    f"{done} booking(s) declined. Those still ahead are free again and the patients will be emailed; "
                     "patients whose time had passed are not emailed.",
                 )
             else:

@@ -28,7 +28,10 @@ def test_correcting_the_email_sends_the_confirmation_with_its_link_to_the_new_ad
     with commits(execute=True):
         response = reception.post(change_url(appointment), edit_form(appointment, patient_email="alex@example.com"))
     assert response.status_code == 302
-    assert "The booking was emailed again, to alex@example.com." in reception.get(response["Location"]).content.decode()
+    assert (
+        "The booking will be emailed again, to alex@example.com."
+        in reception.get(response["Location"]).content.decode()
+    )
     [message] = mail.outbox
     assert message.to == ["alex@example.com"]
     assert message.subject == "Your appointment is confirmed: Hydrating facial, 5 March at 10:00"
@@ -92,7 +95,7 @@ def test_correcting_the_email_while_moving_the_booking_sends_the_new_address_the
             edit_form(appointment, patient_email="alex@example.com", start_0="2026-03-06", start_1="14:00:00"),
             follow=True,
         )
-    assert "The booking was emailed again, to alex@example.com." in shown(response)
+    assert "The booking will be emailed again, to alex@example.com." in shown(response)
     # The new address never heard of Thursday: no "moved from Thursday", the confirmation of Friday.
     assert [(message.to, message.subject) for message in mail.outbox] == [
         (["alex@example.com"], "Your appointment is confirmed: Hydrating facial, 6 March at 14:00")

@@ -94,7 +94,7 @@ def test_cancelling_from_the_list_asks_first_naming_whom_it_will_email(
         asked = reception.post(LIST, {"action": action, "_selected_action": [first.pk, second.pk]})
     page = asked.content.decode()
     assert asked.status_code == 200 and "Cancel 2 appointment(s)?" in page
-    assert "A cancellation cannot be undone, and each patient below is emailed at once" in page
+    assert "A cancellation cannot be undone, and each patient below will be emailed at once" in page
     assert page.count("Alex Morgan: Hydrating facial") == 2
     assert not mail.outbox
     assert set(Appointment.objects.values_list("status", flat=True)) == {Appointment.Status.CONFIRMED}

@@ -10,6 +10,7 @@ from booking.forms import check_name
     "typed, stored",
     [
         ("  Alex   Morgan\n", "Alex Morgan"),
+        ("Anna\tMaria\r\nSmith", "Anna Maria Smith"),  # pasted from a spreadsheet: the breaks are spaces
         ("\u202eAlex Morgan", "Alex Morgan"),  # a right-to-left override would show it reversed in the diary
         ("Alex\u200b Morgan", "Alex Morgan"),
         ("Ali\x1b[31m Rezaei", "Ali[31m Rezaei"),  # a terminal escape loses its control code
