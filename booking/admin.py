@@ -671,10 +671,27 @@ class AppointmentAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
 
+class VisitFilter(admin.SimpleListFilter):
+    """Emails by whether the visit they are about is still ahead: those are the ones worth trying again."""
+
+    title = "visit"
+    parameter_name = "visit"
+
+    def lookups(self, request, model_admin):
+        return [("ahead", "Still ahead"), ("past", "Past")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        return {
+            "ahead": queryset.filter(appointment__start__gt=now),
+            "past": queryset.filter(appointment__start__lte=now),
+        }.get(self.value(), queryset)
+
+
 @admin.register(AppointmentEmail)
 class AppointmentEmailAdmin(admin.ModelAdmin):
     list_display = ["appointment", "kind", "due_at", "state", "attempts", "sent_at", "last_error"]
-    list_filter = ["state", "kind"]
+    list_filter = ["state", "kind", VisitFilter]
     search_fields = ["appointment__patient_email"]
     date_hierarchy = "due_at"
     # An appointment's name shows its treatment and practitioner.
@@ -696,12 +713,17 @@ class AppointmentEmailAdmin(admin.ModelAdmin):
 
     actions = ["try_again"]
 
-    @admin.action(description="Try the selected emails again (those that failed)")
+    @admin.action(description="Try the selected emails again (those that failed, about visits still ahead)")
     def try_again(self, request, queryset):
+        failed = queryset.filter(state=AppointmentEmail.State.FAILED).count()
         retried = services.appointment_emails_retry(emails=queryset, now=timezone.now())
         if retried:
             self.message_user(request, f"{retried} email(s) will be tried again now.")
-        else:
+        if failed > retried:
+            self.message_user(
+                request, f"{failed - retried} failed email(s) about visits already past were left as they are."
+            )
+        if not failed:
             self.message_user(
                 request, "None of the selected emails had failed: nothing to try again.", messages.WARNING
             )

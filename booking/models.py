@@ -532,6 +532,8 @@ class AppointmentEmail(models.Model):
         indexes = [
             # The dispatcher claims in (due_at, id) order; the id keeps ties from forcing a sort.
             models.Index(fields=["due_at", "id"], condition=Q(state="pending"), name="appointment_email_due"),
+            # The admin's home page counts the failed ones on every load; they are few, the outbox only grows.
+            models.Index(fields=["appointment"], condition=Q(state="failed"), name="appointment_email_failed"),
         ]
         constraints = [
             models.UniqueConstraint(

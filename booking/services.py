@@ -493,10 +493,10 @@ def appointment_reminder_schedule(*, appointment: Appointment, now: datetime) ->
 
 
 def appointment_emails_retry(*, emails, now: datetime) -> int:
-    """Try failed emails again from now, with a fresh count of attempts (the mail server is back after an outage
-    longer than the retries). Whether each is still worth sending is decided when it goes, as for any email (a
-    reminder for a visit now past is skipped). Return how many."""
-    retried = emails.filter(state=AppointmentEmail.State.FAILED).update(
+    """Try failed emails about visits still ahead again from now, with a fresh count of attempts (the mail server is
+    back after an outage longer than the retries); one about a visit now past ("confirmed for yesterday") is left as
+    it is. Whether each is still worth sending is decided when it goes, as for any email. Return how many."""
+    retried = emails.filter(state=AppointmentEmail.State.FAILED, appointment__start__gt=now).update(
         state=AppointmentEmail.State.PENDING, due_at=now, attempts=0
     )
     if retried:
@@ -505,8 +505,10 @@ def appointment_emails_retry(*, emails, now: datetime) -> int:
 
 
 def appointment_emails_undelivered(now: datetime):
-    """Emails given up on about visits still ahead: what staff should know went to nobody."""
-    return AppointmentEmail.objects.filter(state=AppointmentEmail.State.FAILED, appointment__start__gte=now)
+    """Emails to patients given up on, about visits still ahead: what staff should know went to nobody."""
+    return AppointmentEmail.objects.filter(state=AppointmentEmail.State.FAILED, appointment__start__gt=now).exclude(
+        kind=AppointmentEmail.Kind.REVIEW_DUE
+    )
 
 
 def _publish_dispatch(countdown: float) -> None:

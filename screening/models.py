@@ -284,6 +284,7 @@ class EligibilityReminder(models.Model):
             models.Index(fields=["send_at", "id"], condition=Q(state="pending"), name="eligibility_reminder_due"),
             # A patient's reminders by email regardless of case: export and erasure (`patient_data`).
             models.Index(Upper("email"), name="eligibility_reminder_email_ci"),
+            models.Index(fields=["send_at"], condition=Q(state="failed"), name="eligibility_reminder_failed"),
         ]
         constraints = [
             models.UniqueConstraint(

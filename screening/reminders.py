@@ -451,7 +451,8 @@ def eligibility_reminder_by_token(token) -> EligibilityReminder | None:
 
 
 def eligibility_reminder_unsubscribe(*, reminder: EligibilityReminder, now: datetime) -> int:
-    """Stop this reminder and every other one still pending for the same email and treatment. Return how many.
+    """Stop this reminder and every other one not sent for the same email and treatment (pending, or failed, which
+    staff may try again). Return how many.
 
     The row whose link was used is marked unsubscribed even when it was already sent (its `sent_at` stays), so
     the opt-out is on record; a later beat never sends a row that is not pending. Each row stopped records
@@ -459,7 +460,7 @@ def eligibility_reminder_unsubscribe(*, reminder: EligibilityReminder, now: date
     """
     with transaction.atomic():
         stopped = EligibilityReminder.objects.filter(
-            email=reminder.email, treatment_id=reminder.treatment_id, state=State.PENDING
+            email=reminder.email, treatment_id=reminder.treatment_id, state__in=[State.PENDING, State.FAILED]
         ).update(state=State.UNSUBSCRIBED, unsubscribed_at=now)
         marked = (
             EligibilityReminder.objects.filter(pk=reminder.pk)

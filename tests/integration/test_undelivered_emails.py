@@ -46,10 +46,44 @@ def test_reception_sees_emails_that_went_to_nobody_and_tries_them_again(receptio
     assert "Emails that could not be sent" not in reception.get("/admin/").content.decode()
 
 
-def test_a_failed_email_about_a_visit_now_past_is_not_counted(reception, clock, facial, nurse):
-    given_up(booked_online(facial, at(THURSDAY, 10)))
+def test_a_failed_email_about_a_visit_now_past_is_neither_counted_nor_sent_again(reception, clock, facial, nurse):
+    failed = given_up(booked_online(facial, at(THURSDAY, 10)))
     clock.move_to(at(date(2026, 3, 6), 9))
     assert "Emails that could not be sent" not in reception.get("/admin/").content.decode()
+    listed = reception.get(OUTBOX, {"state__exact": "failed", "visit": "ahead"}).content.decode()
+    assert f"{OUTBOX}{failed.pk}/change/" not in listed
+    assert f"{OUTBOX}{failed.pk}/change/" in reception.get(OUTBOX, {"visit": "past"}).content.decode()
+    response = reception.post(OUTBOX, {"action": "try_again", "_selected_action": [failed.pk]}, follow=True)
+    assert "1 failed email(s) about visits already past were left as they are." in response.content.decode()
+    services.appointment_emails_dispatch(now=timezone.now())
+    assert not mail.outbox  # no "confirmed for Thursday" on Friday
+    failed.refresh_from_db()
+    assert failed.state == AppointmentEmail.State.FAILED
+
+
+def test_an_email_to_the_clinic_is_not_counted_as_a_patient_who_may_not_know(reception, clock, facial, nurse):
+    appointment = booked_online(facial, at(THURSDAY, 10))
+    services.appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.REVIEW_DUE, now=timezone.now())
+    appointment.emails.filter(kind=AppointmentEmail.Kind.REVIEW_DUE).update(state=AppointmentEmail.State.FAILED)
+    assert "Emails that could not be sent" not in reception.get("/admin/").content.decode()
+
+
+def test_a_patient_who_unsubscribed_is_not_reached_by_trying_a_failed_reminder_again(clock, facial):
+    def reminder(kind, state):
+        return EligibilityReminder.objects.create(
+            email="sam@example.com",
+            treatment=facial,
+            kind=kind,
+            due_on=date(2026, 3, 3),
+            send_at=timezone.now(),
+            state=state,
+        )
+
+    advance = reminder("advance", EligibilityReminder.State.SENT)
+    reminder("eligible", EligibilityReminder.State.FAILED)
+    reminders.eligibility_reminder_unsubscribe(reminder=advance, now=timezone.now())  # from the advance email's link
+    assert reminders.eligibility_reminders_retry(reminders=EligibilityReminder.objects.all(), now=timezone.now()) == 0
+    assert reminders.eligibility_reminders_dispatch(now=timezone.now())["sent"] == 0
 
 
 def test_a_clinician_tries_failed_eligibility_reminders_again(clock, facial):
