@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.dateformat import format as date_format
 from django.utils.dateformat import time_format
 from django.utils.html import escape
@@ -290,8 +290,17 @@ def booking_details(request, slug):
         if slot is None:
             return _refused_details_page(request, gate=gate, treatment=treatment, form=form, start=start, now=now)
     context = {"treatment": treatment, "form": form, **_chosen_time_in_words(start)}
+    return _details_page(request, gate, context, status=status)
+
+
+def _details_page(request, gate, context, *, status) -> HttpResponse:
+    """The details form as rendered for this patient: it may carry what they typed, or the email they gave with
+    their answers, so a shared device's browser does not keep it (the kept empty form, `_empty_details_page`, may
+    be kept)."""
     context.update(screening=gate.screening, screening_token=gate.token)
-    return render(request, "booking/details.html", context, status=status)
+    response = render(request, "booking/details.html", context, status=status)
+    add_never_cache_headers(response)
+    return response
 
 
 # Why a time opened from a link (an old bookmark, a hand-made URL, a time just booked) cannot be booked, in the
@@ -375,8 +384,7 @@ def _refused_details_page(request, *, gate, treatment, form, start, now) -> Http
             words["other_day"] = f"Choose a time on {words['day_label']}"
     times_url = f"{reverse('booking:times', args=[treatment.slug])}?date={words['day_param']}"
     context = {"treatment": treatment, "form": offered, "times_url": times_url, **words}
-    context.update(screening=gate.screening, screening_token=gate.token)
-    return render(request, "booking/details.html", context, status=status)
+    return _details_page(request, gate, context, status=status)
 
 
 def _day_of_the_offered_times(request, now) -> date | None:
@@ -400,8 +408,7 @@ def _choose_a_time_page(request, *, gate, treatment, day) -> HttpResponse:
         "day_param": day.isoformat(),
     }
     context = {"treatment": treatment, "form": form, "times_url": None, **words}
-    context.update(screening=gate.screening, screening_token=gate.token)
-    return render(request, "booking/details.html", context, status=400)
+    return _details_page(request, gate, context, status=400)
 
 
 def _chosen_time_in_words(start) -> dict[str, str]:

@@ -40,6 +40,7 @@ def _email_to_fill_in(request, treatment, now) -> str:
     return reminders.email_from_link(request.GET.get(reminders.LINK_PARAM), treatment=treatment, now=now)
 
 
+@never_cache  # it may show the answers just typed, or the email of a booking being confirmed (shared devices)
 @sensitive_post_parameters()  # health answers never go into an error report
 @require_http_methods(["GET", "HEAD", "POST"])
 def screening_start(request, slug):

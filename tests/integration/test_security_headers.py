@@ -71,7 +71,12 @@ def test_pages_with_a_patients_booking_or_answers_are_never_kept_by_the_browser(
     screen(client, taking_isotretinoin="yes")
     result = client.get(f"/book/{SLUG}/screening/{token_of(latest_screening())}/")
     assert "isotretinoin" in result.content.decode() and "no-store" in result["Cache-Control"]
+    assert "no-store" in client.get(f"/book/{SLUG}/screening/")["Cache-Control"]  # the answers, when re-shown
     screen(client)
+    details = client.get(
+        f"/book/{SLUG}/details/", {"start": "2026-03-03T10:00Z", "screening": token_of(latest_screening())}
+    )
+    assert 'value="alex@example.com"' in details.content.decode() and "no-store" in details["Cache-Control"]
     book(client, commits, local(date(2026, 3, 3), 10), token_of(latest_screening()))
     token = manage_token(Appointment.objects.get().public_id)
     for page in ("confirmed/", "", "cancel/", "reschedule/"):
