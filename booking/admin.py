@@ -588,7 +588,9 @@ class AppointmentAdmin(admin.ModelAdmin):
         # A screened booking at a new time, or with a corrected date of birth, is weighed again (under 18 that day).
         if not was_held and (moved or "patient_date_of_birth" in form.changed_data):
             why = "at the new time" if moved else "with the date of birth corrected,"
-            weighed = screened_booking_weigh_again(saved, now=now, why=why, new_time=moved)
+            weighed = screened_booking_weigh_again(
+                saved, now=now, why=why, new_time=moved, moved_from=stored_start if moved else None
+            )
             if weighed.status == held:
                 if address_corrected:
                     told = "The patient is emailed at the new address that it awaits a clinician."

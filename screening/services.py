@@ -536,19 +536,34 @@ def screened_booking_reschedule(
 ) -> Appointment:
     """Move a booking (`appointment_reschedule`); one made with a screening is weighed again at its new time, as a
     booking made then would be: a date of birth that now needs a clinician (e.g. under 18 on the new day) holds it."""
+    moved_from = appointment.start
     with transaction.atomic():
         moved = appointment_reschedule(appointment=appointment, new_start=new_start, now=now, not_before=not_before)
         screened_bookings_after_resurfacing(moved, now=now)  # a peel moved to just before a screened booking
-        return screened_booking_weigh_again(moved, now=now)
+        return screened_booking_weigh_again(moved, now=now, moved_from=moved_from)
+
+
+def _weighed_with(resurfacing: Appointment, moved: Appointment, moved_from: datetime | None) -> bool:
+    """Whether `moved`, confirmed, already stood after `resurfacing` before it moved, and moved no closer to it."""
+    if moved_from is None or moved.start < moved_from:
+        return False
+    before = _resurfacing_booked_before(moved.patient_email, moved_from)
+    return before is not None and before.pk == resurfacing.pk
 
 
 def screened_booking_weigh_again(
-    moved: Appointment, *, now: datetime, why: str = "at the new time", new_time: bool = True
+    moved: Appointment,
+    *,
+    now: datetime,
+    why: str = "at the new time",
+    new_time: bool = True,
+    moved_from: datetime | None = None,
 ) -> Appointment:
     """Weigh a booking of a screened treatment again after it moved (by the patient or by staff) or staff corrected
     the date of birth, as a booking made then would be, phone bookings included: a date of birth that now needs a
     clinician (under 18 on the day, born after the isotretinoin dates) or, at a `new_time`, a peel booked shortly
-    before it puts it on hold."""
+    before it puts it on hold. Not the same peel it already stood after at `moved_from`, moved further from it: a
+    confirmed booking there was weighed with that peel already (held for it, and approved)."""
     if moved.status != Appointment.Status.CONFIRMED or moved.details_erased or not moved.treatment.requires_screening:
         return moved
     screening = selectors.screening_for_appointment(moved)  # None for a phone booking: its date of birth still counts
@@ -561,7 +576,11 @@ def screened_booking_weigh_again(
     if _date_of_birth_reasons(screening, patient, moved.start):
         reason = f"{HELD_AGAIN}{why} the patient's date of birth needs a check."
         moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved
-    elif new_time and (resurfacing := _resurfacing_booked_before(moved.patient_email, moved.start)):
+    elif (
+        new_time
+        and (resurfacing := _resurfacing_booked_before(moved.patient_email, moved.start))
+        and not _weighed_with(resurfacing, moved, moved_from)
+    ):
         # Its answers ("no peel in the last two weeks") were given for the old time.
         reason = f"{HELD_FOR_RESURFACING}{_resurfacing_in_staff_words(resurfacing)}, shortly before its new time."
         moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved

@@ -148,3 +148,23 @@ def test_correcting_the_date_of_birth_of_microneedling_a_clinician_approved_afte
     reception.post(change_url(needling), edit_form(needling, patient_date_of_birth="1985-07-02"), follow=True)
     needling.refresh_from_db()
     assert needling.status == Appointment.Status.CONFIRMED  # the peel was weighed by the clinician who approved it
+
+
+def test_an_approved_microneedling_moved_further_from_the_same_peel_stays_confirmed_and_closer_is_held_again(
+    client, clock, clinic, commits
+):
+    book_peel(client, TUESDAY, 10)
+    screen(client)
+    book(client, commits, local(date(2026, 3, 10), 10), token_of(latest_screening()))  # held for the peel
+    needling = Appointment.objects.get(treatment=clinic)
+    services.appointment_approve(appointment=needling, now=timezone.now(), decided_by="Dr Lee")  # knowing of it
+    token = manage_token(needling.public_id)
+
+    def move_to(day):
+        with commits(execute=True):
+            client.post(f"/booking/{token}/reschedule/", {"start": slot_value(local(day, 10))})
+        needling.refresh_from_db()
+        return needling.start, needling.status
+
+    assert move_to(date(2026, 3, 12)) == (local(date(2026, 3, 12), 10), Appointment.Status.CONFIRMED)
+    assert move_to(date(2026, 3, 5)) == (local(date(2026, 3, 5), 10), Appointment.Status.PENDING_REVIEW)
