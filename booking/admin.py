@@ -24,6 +24,7 @@ from .exceptions import BookingError
 from .forms import FEWEST_PHONE_DIGITS, check_date_of_birth, check_name, check_phone
 from .models import (
     HELD_FOR_RESURFACING,
+    STILL_EXPECTED,
     Appointment,
     AppointmentEmail,
     Practitioner,
@@ -264,7 +265,16 @@ def _status_action(status, description, *, cancelled_by=None, name=None, done=No
 
 
 def _confirm_cancelling(modeladmin, request, queryset, *, action: str, description: str):
-    appointments = list(queryset.select_related("treatment", "practitioner").order_by("start")[: MOST_CANCELLED + 1])
+    """Ask first, naming exactly what will happen: whom each cancellation emails, which visits (already past) are
+    cancelled without an email, and which selected rows cannot be cancelled at all and are left as they are."""
+    order = "-start" if request.GET.get(WhenFilter.parameter_name) == "past" else "start"
+    cancellable = queryset.filter(status__in=STILL_EXPECTED).select_related("treatment", "practitioner").order_by(order)
+    appointments = list(cancellable[: MOST_CANCELLED + 1])
+    if not appointments:
+        modeladmin.message_user(
+            request, "None of the selected appointments can be cancelled (they are not booked).", messages.WARNING
+        )
+        return None
     if len(appointments) > MOST_CANCELLED:
         # The confirmation posts one field per booking, and Django refuses a form of more than 1,000 fields.
         modeladmin.message_user(
@@ -274,12 +284,16 @@ def _confirm_cancelling(modeladmin, request, queryset, *, action: str, descripti
             messages.ERROR,
         )
         return None
+    now = timezone.now()
     context = {
         **modeladmin.admin_site.each_context(request),
         "opts": modeladmin.model._meta,
         "title": f"Cancel {len(appointments)} appointment(s)?",
         "description": description,
         "appointments": appointments,
+        "emailed": [appointment for appointment in appointments if appointment.start > now],
+        "past": [appointment for appointment in appointments if appointment.start <= now],
+        "left_alone": queryset.exclude(status__in=STILL_EXPECTED).count(),
         "action": action,
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
     }

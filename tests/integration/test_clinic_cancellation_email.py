@@ -2,6 +2,8 @@
 reception cancels because the patient asked (by phone, inside the online cut-off), the patient is told plainly, as
 when they cancel online."""
 
+import re
+
 import icalendar
 import pytest
 from django.core import mail
@@ -98,3 +100,29 @@ def test_cancelling_from_the_list_asks_first_naming_whom_it_will_email(
     assert page.count("Alex Morgan: Hydrating facial") == 2
     assert not mail.outbox
     assert set(Appointment.objects.values_list("status", flat=True)) == {Appointment.Status.CONFIRMED}
+
+
+def test_the_cancel_confirmation_says_whom_it_emails_what_has_passed_and_what_it_leaves_alone(
+    reception, clock, commits, facial, nurse
+):
+    from datetime import date
+
+    done = booked_online(facial, at(THURSDAY, 10))
+    unmarked = booked_online(facial, at(THURSDAY, 12))  # passed, its outcome never recorded
+    clock.move_to(at(date(2026, 3, 9), 8))
+    services.appointment_change_status(appointment=done, status=Appointment.Status.COMPLETED, now=timezone.now())
+    ahead = booked_online(facial, at(date(2026, 3, 10), 10))
+    selected = {"action": "cancel_by_clinic", "_selected_action": [done.pk, unmarked.pk, ahead.pk]}
+    page = reception.post(LIST, selected).content.decode()
+    assert "Cancel 2 appointment(s)?" in page and "Yes, cancel 2 and email 1 patient" in page
+    assert "These visits have already passed: they will be marked cancelled, and nobody is emailed" in page
+    assert "1 other selected appointment (completed, a no-show, declined or cancelled already) cannot be" in page
+    mail.outbox.clear()
+    posted = [int(pk) for pk in re.findall(r'name="_selected_action" value="(\d+)"', page)]
+    assert sorted(posted) == sorted([unmarked.pk, ahead.pk])
+    with commits(execute=True):
+        reception.post(LIST, {"action": "cancel_by_clinic", "_selected_action": posted, "post": "yes"})
+    statuses = dict(Appointment.objects.values_list("pk", "status"))
+    assert statuses[done.pk] == Appointment.Status.COMPLETED
+    assert statuses[unmarked.pk] == statuses[ahead.pk] == Appointment.Status.CANCELLED
+    assert [m.to for m in mail.outbox] == [[ahead.patient_email]]
