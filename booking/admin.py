@@ -40,6 +40,10 @@ from .selectors import clinic_tz, today_local
 MOST_NAMED = 20
 # How many bookings one cancel action may take (its confirmation page lists and posts each).
 MOST_CANCELLED = 500
+# A booking's public id, as it stands in its manage link ("/booking/<32 hex>:<signature>/") or written as a UUID.
+BOOKING_REFERENCE = re.compile(
+    r"(?<![0-9a-f])[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}(?![0-9a-f])", re.I
+)
 
 
 def warn_of_stranded_bookings(modeladmin, request, appointments: list[Appointment], *, practitioner, where: str):
@@ -461,17 +465,17 @@ class AppointmentAdmin(admin.ModelAdmin):
     show_full_result_count = False  # a count of every visit ever, beside the filtered one, on every load
 
     def get_ordering(self, request):
-        # "Before today" reads back from yesterday: the visit reception looks up is the latest, not the clinic's first.
-        return ["-start"] if request.GET.get(WhenFilter.parameter_name) == "past" else super().get_ordering(request)
+        # "Before today" reads back from yesterday, and a search from the patient's latest visit: the one reception
+        # looks up is rarely the clinic's first.
+        newest_first = request.GET.get(WhenFilter.parameter_name) == "past" or request.GET.get("q")
+        return ["-start"] if newest_first else super().get_ordering(request)
 
     def get_search_results(self, request, queryset, search_term):
         """As Django searches, and a number typed as the patient dictates it ("07700900456") also finds one stored
         with its spacing ("07700 900456"): digits are compared with digits. A booking's reference (its public id,
         as in the emails' links) finds that booking."""
-        try:
-            return queryset.filter(public_id=uuid.UUID(search_term.strip())), False
-        except ValueError:
-            pass  # words, an email or a number
+        if reference := BOOKING_REFERENCE.search(search_term):  # alone, or in a manage link pasted whole
+            return queryset.filter(public_id=uuid.UUID(reference[0])), False
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         digits = re.sub(r"\D", "", search_term)
         if len(digits) >= FEWEST_PHONE_DIGITS:
@@ -706,7 +710,18 @@ class VisitFilter(admin.SimpleListFilter):
 
 @admin.register(AppointmentEmail)
 class AppointmentEmailAdmin(admin.ModelAdmin):
-    list_display = ["appointment", "kind", "due_at", "state", "attempts", "sent_at", "last_error"]
+    # Whom to call when an email went to nobody.
+    list_display = [
+        "appointment",
+        "appointment__patient_name",
+        "appointment__patient_phone",
+        "kind",
+        "due_at",
+        "state",
+        "attempts",
+        "sent_at",
+        "last_error",
+    ]
     list_filter = ["state", "kind", VisitFilter]
     search_fields = ["appointment__patient_email"]
     date_hierarchy = "due_at"

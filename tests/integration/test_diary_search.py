@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from booking import services
 from booking.models import Appointment
+from booking.tokens import manage_token
 
 from ..factories import patient
 from .test_admin_diary import LIST, THURSDAY, at, booked_online, change_url
@@ -42,10 +43,31 @@ def test_reception_finds_the_patient_however_they_are_asked_for(reception, two_p
     assert change_url(priya) in found and change_url(sam) not in found
 
 
-def test_the_booking_reference_finds_that_booking(reception, two_patients):
+@pytest.mark.parametrize(
+    "written",
+    [
+        lambda booking: f" {booking.public_id} ",
+        lambda booking: booking.public_id.hex.upper(),
+        lambda booking: f"http://testserver/booking/{manage_token(booking.public_id)}/",  # the link, pasted whole
+    ],
+    ids=["as a UUID", "as hex", "in its manage link"],
+)
+def test_the_booking_reference_finds_that_booking(reception, two_patients, written):
     priya, sam = two_patients
-    found = reception.get(LIST, {"q": f" {priya.public_id} "}).content.decode()
+    found = reception.get(LIST, {"q": written(priya)}).content.decode()
     assert change_url(priya) in found and change_url(sam) not in found
+
+
+def test_a_search_lists_the_patients_latest_visit_first(reception, two_patients, facial):
+    priya, _ = two_patients
+    later = services.appointment_book(
+        treatment=facial,
+        start=at(date(2026, 3, 20), 10),
+        patient=patient(name="Priya Shah", email="priya.shah@example.com"),
+        now=timezone.now(),
+    )
+    found = reception.get(LIST, {"q": "Priya"}).content.decode()
+    assert found.index(change_url(later)) < found.index(change_url(priya))
 
 
 @pytest.mark.postgres
