@@ -2,8 +2,9 @@ import re
 import unicodedata
 from datetime import UTC, date, datetime
 
+from crispy_forms.bootstrap import StrictButton
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
+from crispy_forms.layout import Layout
 from django import forms
 from django.utils import timezone
 from django.utils.choices import BaseChoiceIterator
@@ -182,4 +183,7 @@ class CancelForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.attrs = {"novalidate": ""}  # the error summary speaks, as on every other form
-        self.helper.add_input(Submit("submit", "Cancel appointment", css_class="btn-danger"))
+        # A button, not an input: its words wrap with large text on a phone instead of running off the screen.
+        self.helper.layout = Layout(
+            "confirm", StrictButton("Cancel appointment", type="submit", css_class="btn-danger")
+        )
