@@ -38,8 +38,9 @@ from .selectors import clinic_tz, today_local
 
 # How many stranded bookings a warning names; the rest are counted, and found in the practitioner's list.
 MOST_NAMED = 20
-# How many bookings one cancel action may take (its confirmation page lists and posts each).
-MOST_CANCELLED = 500
+# How many bookings one cancel or decline may take: its confirmation page lists each and posts a field for each, and
+# Django refuses a form of more than 1,000 fields.
+MOST_IN_ONE_CONFIRMATION = 500
 # A booking's public id, as it stands in its manage link ("/booking/<32 hex>:<signature>/") or written as a UUID.
 BOOKING_REFERENCE = re.compile(
     r"(?<![0-9a-f])[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}(?![0-9a-f])", re.I
@@ -273,18 +274,17 @@ def _confirm_cancelling(modeladmin, request, queryset, *, action: str, descripti
     cancelled without an email, and which selected rows cannot be cancelled at all and are left as they are."""
     order = "-start" if request.GET.get(WhenFilter.parameter_name) == "past" else "start"
     cancellable = queryset.filter(status__in=STILL_EXPECTED).select_related("treatment", "practitioner").order_by(order)
-    appointments = list(cancellable[: MOST_CANCELLED + 1])
+    appointments = list(cancellable[: MOST_IN_ONE_CONFIRMATION + 1])
     if not appointments:
         modeladmin.message_user(
             request, "None of the selected appointments can be cancelled (they are not booked).", messages.WARNING
         )
         return None
-    if len(appointments) > MOST_CANCELLED:
-        # The confirmation posts one field per booking, and Django refuses a form of more than 1,000 fields.
+    if len(appointments) > MOST_IN_ONE_CONFIRMATION:
         modeladmin.message_user(
             request,
-            f"Cancel at most {MOST_CANCELLED} appointments at a time: narrow the list by day, practitioner or "
-            "treatment first. Nothing was cancelled.",
+            f"Cancel at most {MOST_IN_ONE_CONFIRMATION} appointments at a time: narrow the list by day, practitioner "
+            "or treatment first. Nothing was cancelled.",
             messages.ERROR,
         )
         return None

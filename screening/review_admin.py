@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.timesince import timeuntil
 
 from booking import services
+from booking.admin import MOST_IN_ONE_CONFIRMATION
 from booking.exceptions import BookingError
 from booking.selectors import why_the_practitioner_cannot_keep
 
@@ -232,6 +233,14 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
                 )
             else:
                 self.message_user(request, "No booking was declined.", messages.WARNING)
+            return None
+        if queryset.count() > MOST_IN_ONE_CONFIRMATION:
+            self.message_user(
+                request,
+                f"Decline at most {MOST_IN_ONE_CONFIRMATION} bookings at a time: narrow the queue first. Nothing was "
+                "declined.",
+                messages.ERROR,
+            )
             return None
         context = {
             **self.admin_site.each_context(request),

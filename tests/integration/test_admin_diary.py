@@ -510,7 +510,7 @@ def test_select_all_acts_on_the_list_as_shown_not_on_the_visits_it_left_out(rece
 def test_a_cancellation_too_large_to_confirm_is_refused_with_how_to_narrow_it(
     reception, clock, facial, nurse, monkeypatch
 ):
-    monkeypatch.setattr("booking.admin.MOST_CANCELLED", 2)
+    monkeypatch.setattr("booking.admin.MOST_IN_ONE_CONFIRMATION", 2)
     booked = [booked_online(facial, at(THURSDAY, hh)) for hh in (10, 11, 12)]
     response = reception.post(
         LIST, {"action": "cancel_by_clinic", "_selected_action": [b.pk for b in booked]}, follow=True

@@ -248,3 +248,22 @@ def test_changelists_run_a_fixed_number_of_queries_for_1_and_200_rows(client, cl
         page = clinician.get(url + "?all=").content.decode()
     assert Appointment.objects.count() == 200 and page.count('class="action-select"') == 200
     assert len(many) == len(one)
+
+
+def test_declining_more_than_one_confirmation_can_post_is_refused_with_how_to_narrow_it(
+    client, held, commits, monkeypatch
+):
+    monkeypatch.setattr("screening.review_admin.MOST_IN_ONE_CONFIRMATION", 1)
+    second = services.appointment_book(
+        treatment=held.treatment,
+        start=local(TUESDAY, 14),
+        patient=patient(),
+        now=datetime.now(LONDON),
+        status=Appointment.Status.PENDING_REVIEW,
+    )
+    clinician = signed_in(client, "Clinician")
+    response = clinician.post(
+        QUEUE, {"action": "decline_selected", "_selected_action": [held.pk, second.pk]}, follow=True
+    )
+    assert "Decline at most 1 bookings at a time" in response.content.decode()
+    assert set(Appointment.objects.values_list("status", flat=True)) == {Appointment.Status.PENDING_REVIEW}
