@@ -41,6 +41,8 @@ MOST_NAMED = 20
 # How many bookings one cancel or decline may take: its confirmation page lists each and posts a field for each, and
 # Django refuses a form of more than 1,000 fields.
 MOST_IN_ONE_CONFIRMATION = 500
+# How many of a phone number's last digits a search compares: past the country code and trunk prefix of most plans.
+SUBSCRIBER_DIGITS = 9
 # A booking's public id, as it stands in its manage link ("/booking/<32 hex>:<signature>/") or written as a UUID.
 BOOKING_REFERENCE = re.compile(
     r"(?<![0-9a-f])[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}(?![0-9a-f])", re.I
@@ -479,7 +481,9 @@ class AppointmentAdmin(admin.ModelAdmin):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         digits = re.sub(r"\D", "", search_term)
         if len(digits) >= FEWEST_PHONE_DIGITS:
-            results = results | queryset.filter(Contains(phone_digits(), digits))
+            # The last nine digits: a number dictated with its country code ("+44 7700…") finds one stored with
+            # the trunk 0 ("07700…", "+44 (0)7700…"), and the other way round.
+            results = results | queryset.filter(Contains(phone_digits(), digits[-SUBSCRIBER_DIGITS:]))
         return results, may_have_duplicates
 
     date_hierarchy = "start"

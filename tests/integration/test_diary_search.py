@@ -28,19 +28,39 @@ def two_patients(clock, facial, nurse):
         now=timezone.now(),
     )
     Appointment.objects.filter(pk=priya.pk).update(patient_phone="07700 900456")
+    abroad = services.appointment_book(
+        treatment=facial,
+        start=at(THURSDAY, 12),
+        patient=patient(name="Jan Vos", email="jan@example.nl"),
+        now=timezone.now(),
+    )
+    Appointment.objects.filter(pk=abroad.pk).update(patient_phone="+44 (0)7700-900 401")
     sam = booked_online(facial, at(date(2026, 3, 6), 10), email="sam@example.com")
     return priya, sam
 
 
 @pytest.mark.parametrize(
     "typed",
-    ["shah", "Priya Shah", "PRIYA.SHAH@EXAMPLE", "07700 900456", "07700900456", "900456"],
-    ids=["part of the name", "the whole name", "the email in capitals", "as written", "as dictated", "its end"],
+    ["shah", "Priya Shah", "PRIYA.SHAH@EXAMPLE", "07700 900456", "07700900456", "900456", "+44 7700 900456"],
+    ids=[
+        "part of the name",
+        "the whole name",
+        "the email in capitals",
+        "as written",
+        "as dictated",
+        "its end",
+        "with the country code",
+    ],
 )
 def test_reception_finds_the_patient_however_they_are_asked_for(reception, two_patients, typed):
     priya, sam = two_patients
     found = reception.get(LIST, {"q": typed}).content.decode()
     assert change_url(priya) in found and change_url(sam) not in found
+
+
+def test_a_number_stored_with_its_country_code_is_found_as_dictated_at_home(reception, two_patients):
+    found = reception.get(LIST, {"q": "07700 900401"}).content.decode()
+    assert "Jan Vos" in found and "Priya Shah" not in found
 
 
 @pytest.mark.parametrize(
