@@ -366,6 +366,7 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
             appointment, "screening"
         )
         context["held_again"] = appointment.status_reason.startswith(HELD_AGAIN)
+        context["resurfacing"] = appointment.status_reason.startswith(HELD_FOR_RESURFACING)
     if email.kind == AppointmentEmail.Kind.RECEIVED:
         context["review_is_close"] = appointment.review_is_close(now)
     if email.kind == AppointmentEmail.Kind.HELD:

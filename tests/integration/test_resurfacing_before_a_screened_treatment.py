@@ -121,6 +121,9 @@ def test_microneedling_moved_by_the_patient_to_shortly_after_their_peel_is_held(
     assert needling.status_reason == (
         "Held for a clinician: the patient booked Mild chemical peel on 3 Mar 2026, shortly before its new time."
     )
+    services.appointment_emails_dispatch(now=timezone.now())
+    [moved] = [m for m in mail.outbox if "moved" in m.subject.lower()]
+    assert "peel or laser treatment booked shortly before the new time" in moved.body  # why it is not confirmed
 
 
 def test_microneedling_moved_by_reception_to_shortly_after_the_patients_peel_is_held_and_staff_are_told(
