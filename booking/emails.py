@@ -377,7 +377,9 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
     if email.kind == AppointmentEmail.Kind.DECLINED:
         # Only treatments safe for why the patient was stopped; with none, the email asks them to call.
         context["alternatives"] = safe_alternatives_after_decline(appointment)
-        # Confirmed once, then held again: it was a booking, not a request, and the patient was told so.
+    if email.kind in (AppointmentEmail.Kind.DECLINED, AppointmentEmail.Kind.HELD):
+        # Confirmed once, then held again: it was a booking, not a request, and the patient was told so. (A
+        # confirmation overtaken by the hold before it went was never sent: the hold is then the first word.)
         context["was_confirmed"] = appointment.emails.filter(
             kind__in=[AppointmentEmail.Kind.CONFIRMED, AppointmentEmail.Kind.APPROVED],
             state=AppointmentEmail.State.SENT,

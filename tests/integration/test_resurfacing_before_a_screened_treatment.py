@@ -171,3 +171,17 @@ def test_an_approved_microneedling_moved_further_from_the_same_peel_stays_confir
 
     assert move_to(date(2026, 3, 12)) == (local(date(2026, 3, 12), 10), Appointment.Status.CONFIRMED)
     assert move_to(date(2026, 3, 5)) == (local(date(2026, 3, 5), 10), Appointment.Status.PENDING_REVIEW)
+
+
+def test_a_peel_booked_before_the_confirmation_went_makes_the_hold_the_first_word_not_again(
+    client, clock, clinic, commits
+):
+    screen(client)
+    book(client, commits, local(TUESDAY, 14), token_of(latest_screening()))
+    mail.outbox.clear()  # in the test, the confirmation was sent at once; make it as if it had not gone yet
+    Appointment.objects.get(treatment=clinic).emails.filter(kind="confirmed").update(state="pending", sent_at=None)
+    with commits(execute=True):
+        book_peel(client, TUESDAY, 10)  # its emails, and the microneedling's, go in the pass it asks for
+    [held] = [m for m in mail.outbox if "on hold" in m.subject and "Microneedling" in m.subject]
+    assert "A clinician needs to check your booking before it goes ahead" in held.body
+    assert not [m for m in mail.outbox if "confirmed" in m.subject.lower() and "Microneedling" in m.subject]
