@@ -19,6 +19,7 @@ class ClinicConfig(AppConfig):
         checks.register(encryption.check_keys, checks.Tags.security)
         checks.register(clinic_checks.demo_details_in_production)
         checks.register(clinic_checks.public_compose_keys_in_production, checks.Tags.security)
+        checks.register(clinic_checks.production_site_settings, checks.Tags.security)
         user_logged_in.connect(admin_site.remember_when_staff_signed_in, dispatch_uid="staff_signed_in_at")
 
 

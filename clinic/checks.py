@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
+from django.http.request import validate_host
 
 # Hosts only this machine reaches: links built on them do not open in a patient's inbox.
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -88,3 +89,33 @@ def public_compose_keys_in_production(app_configs=None, **kwargs):
         for name, used in in_use.items()
         if used
     ]
+
+
+def production_site_settings(app_configs=None, **kwargs):
+    """Warn, with DEBUG off, of settings that pass Django's own deploy checks yet break or weaken a real site: a
+    SITE_URL patients' links cannot open (no https scheme, or a host ALLOWED_HOSTS refuses with a 400), and staff
+    sign-in without two-factor in front of health data."""
+    if settings.DEBUG:
+        return []
+    warnings = []
+    site = urlsplit(settings.SITE_URL)
+    if site.hostname not in LOCAL_HOSTS and (
+        site.scheme != "https" or not site.hostname or not validate_host(site.hostname, settings.ALLOWED_HOSTS)
+    ):
+        warnings.append(
+            checks.Warning(
+                f"SITE_URL is {settings.SITE_URL!r}: the links in patients' emails need an https address whose host "
+                f"ALLOWED_HOSTS ({', '.join(settings.ALLOWED_HOSTS)}) lets in, or they get an error page.",
+                hint="Set SITE_URL to https://<the host patients open>, and put that host in ALLOWED_HOSTS.",
+                id="clinic.W008",
+            )
+        )
+    if not settings.STAFF_2FA_REQUIRED:
+        warnings.append(
+            checks.Warning(
+                "STAFF_2FA_REQUIRED is false: staff sign in to the health answers with a password alone.",
+                hint="Set STAFF_2FA_REQUIRED=true and give each staff member a device (manage.py add_totp_device).",
+                id="clinic.W009",
+            )
+        )
+    return warnings

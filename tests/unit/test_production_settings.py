@@ -192,6 +192,30 @@ def test_each_demo_detail_left_in_production_is_its_own_warning(clinics_own_deta
     assert f"Set {name} " in warning.hint
 
 
+@pytest.mark.parametrize(
+    "site_url",
+    ["https://www.clinic.example", "book.clinic.example", "http://book.clinic.example"],
+    ids=["a host ALLOWED_HOSTS refuses", "no scheme", "plain http"],
+)
+def test_a_site_url_patients_links_cannot_open_is_warned_of(clinics_own_details, site_url):
+    from clinic.checks import production_site_settings
+
+    clinics_own_details.ALLOWED_HOSTS = ["book.clinic.example"]
+    clinics_own_details.STAFF_2FA_REQUIRED = True
+    assert production_site_settings() == []
+    clinics_own_details.SITE_URL = site_url
+    [warning] = production_site_settings()
+    assert warning.id == "clinic.W008" and "ALLOWED_HOSTS" in warning.hint
+
+
+def test_staff_sign_in_without_two_factor_in_production_is_warned_of(clinics_own_details):
+    from clinic.checks import production_site_settings
+
+    clinics_own_details.ALLOWED_HOSTS = ["book.clinic.example"]
+    clinics_own_details.STAFF_2FA_REQUIRED = False
+    assert [warning.id for warning in production_site_settings()] == ["clinic.W009"]
+
+
 def test_the_compose_stacks_local_site_url_and_a_sender_on_the_demo_domain_are_warned_of(clinics_own_details):
     from clinic.checks import demo_details_in_production
 
