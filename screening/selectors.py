@@ -56,7 +56,9 @@ def safe_alternatives(*, treatment: Treatment, reasons) -> list[Treatment]:
         suited |= ISOTRETINOIN_REASON_CODES
     if not codes <= suited:
         return []
-    return list(Treatment.objects.filter(active=True, safe_alternative=True, requires_screening=False))
+    # Only what someone gives: a treatment no active practitioner offers has no times to book.
+    offered = Treatment.objects.filter(active=True, safe_alternative=True, requires_screening=False)
+    return list(offered.filter(practitioners__active=True).distinct().order_by("name"))
 
 
 def safe_alternatives_after_decline(appointment) -> list[Treatment]:

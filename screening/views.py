@@ -107,6 +107,7 @@ def _result_context(request, treatment, screening, token, now, reminder_form=Non
         )
     )
     reminders = EligibilityReminder.Kind.ELIGIBLE in pending
+    alternatives = selectors.safe_alternatives(treatment=treatment, reasons=screening.reasons)
     return {
         "treatment": treatment,
         "screening": screening,
@@ -116,7 +117,8 @@ def _result_context(request, treatment, screening, token, now, reminder_form=Non
         "times_url": times_url,
         "first_free_day": first_free_day,
         "no_free_times_yet": diary_open and first_free_day is None,
-        "alternatives": selectors.safe_alternatives(treatment=treatment, reasons=screening.reasons),
+        "alternatives": alternatives,
+        "alternatives_resurfacing": any(alternative.resurfacing for alternative in alternatives),
         "reminder_form": (reminder_form or ReminderForm()) if can_remind and not reminders else None,
         "reminded": reminders,
         # Said on the page as the flash said it on subscribing, for as long as the earlier email is still to go.

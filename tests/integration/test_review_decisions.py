@@ -27,8 +27,8 @@ def now():
 @pytest.fixture
 def held(clock, db):
     needling = make_treatment("microneedling", minutes=60, buffer=15, requires_screening=True)
-    make_treatment("hydrating-facial", minutes=45, safe_alternative=True)
-    make_practitioner("Dr Okafor", treatments=[needling])
+    facial = make_treatment("hydrating-facial", minutes=45, safe_alternative=True)
+    make_practitioner("Dr Okafor", treatments=[needling, facial])
     return services.appointment_book(
         treatment=needling, start=TEN, patient=patient(), now=now(), status=Appointment.Status.PENDING_REVIEW
     )

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 
 from booking import services
-from booking.models import Appointment
+from booking.models import Appointment, Practitioner, Treatment
 from screening.models import Contraindication, ScreeningPolicy
 
 from ..factories import make_treatment
@@ -23,7 +23,8 @@ PHONE = "020 7946 0321"
 def clinic(db, settings):
     settings.CLINIC_PHONE = PHONE
     microneedling = make_clinic()  # with a hydrating facial as a safe alternative
-    make_treatment("mild-chemical-peel", minutes=30, safe_alternative=True)
+    peel = make_treatment("mild-chemical-peel", minutes=30, safe_alternative=True, resurfacing=True)
+    Practitioner.objects.get().treatments.add(peel)
     return microneedling
 
 
@@ -57,7 +58,7 @@ def test_a_patient_stopped_for_a_reason_the_alternatives_do_not_suit_is_asked_to
 def test_a_patient_waiting_out_isotretinoin_is_offered_the_alternatives(client, clock, clinic):
     page = result_page(client, isotretinoin_recently="yes", last_dose="2026-01-15")
     assert offers_alternatives(page) and "These can suit you while you wait" in page
-    assert "A chemical peel, like products with retinoids or acids, is only for after a dermatologist" in page
+    assert "A peel or laser, like products with retinoids or acids, is only for after a dermatologist" in page
 
 
 def test_the_clinic_decides_per_question_and_for_isotretinoin_whether_the_alternatives_apply(client, clock, clinic):
@@ -78,7 +79,7 @@ def decline(appointment, commits):
 
 def test_a_booking_held_over_an_unsure_isotretinoin_date_is_declined_with_the_alternatives(client, clock, commits):
     held = book_held_for_review(client, commits, FRIDAY)
-    make_treatment("mild-chemical-peel", minutes=30, safe_alternative=True)
+    Practitioner.objects.get().treatments.add(make_treatment("mild-chemical-peel", minutes=30, safe_alternative=True))
     text, html = decline(held, commits)
     assert "Mild chemical peel" in text and "Hydrating facial" in html
     assert "Please call us" not in text
@@ -114,3 +115,10 @@ def test_a_decline_after_staff_corrected_the_email_weighs_answers_given_under_th
     screen(client, email="alex.morgan@example.com", q_pregnancy="yes")
     text, _ = decline(held, commits)
     assert "Hydrating facial" not in text and f"Please call us on {PHONE}" in text
+
+
+def test_only_alternatives_someone_gives_are_offered_and_the_peel_advice_only_with_a_peel(client, clock, clinic):
+    Practitioner.objects.get().treatments.remove(Treatment.objects.get(slug="mild-chemical-peel"))
+    page = result_page(client, isotretinoin_recently="yes", last_dose="2026-01-15")
+    assert "Hydrating facial" in page and "Mild chemical peel" not in page  # nobody gives it: no times to book
+    assert "dermatologist" not in page  # the advice is about a peel, and none is offered
