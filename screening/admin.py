@@ -46,6 +46,17 @@ class ScreeningPolicyAdmin(admin.ModelAdmin):
     search_fields = ["treatment__name"]
     readonly_fields = ["rules_version", "updated_at"]
 
+    def get_readonly_fields(self, request, obj=None):
+        return (
+            [*self.readonly_fields, "treatment"] if obj is not None else self.readonly_fields
+        )  # a policy stays its own
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "treatment":
+            # A policy is for a screened treatment, one each: the add form offers those without one yet.
+            kwargs["queryset"] = Treatment.objects.filter(requires_screening=True, screening_policy__isnull=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def has_delete_permission(self, request, obj=None):
         # A treatment's policy is its rules: deleted on its own, it would come back with the defaults (a 6-month wait
         # whatever the clinic had set) and its rules version from 1 again, matching screenings decided under other

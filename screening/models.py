@@ -10,6 +10,7 @@ import hmac
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -100,6 +101,13 @@ class ScreeningPolicy(models.Model):
                     kwargs["update_fields"] = {*kwargs["update_fields"], "rules_version"}
         super().save(*args, **kwargs)
 
+    def clean(self):
+        # "Have you taken isotretinoin in the last 0 months?" asks nothing.
+        if self.recent_dose_window_months is not None and self.recent_dose_window_months < 1:
+            raise ValidationError(
+                {"recent_dose_window_months": "The questions must ask about at least the last month."}
+            )
+
 
 class Contraindication(models.Model):
     """One yes/no question asked before every screened treatment, and what a "yes" means."""
@@ -161,6 +169,11 @@ class Contraindication(models.Model):
         self.rules_changed = before is None or any(before[name] != getattr(self, name) for name in self.RULE_FIELDS)
         if self.rules_changed:
             _bump_rules_versions()
+
+    def clean(self):
+        # Only a "wait" answer waits: days on a block or a flag would do nothing, and read as if they did.
+        if self.action != self.Action.WAIT and self.wait_days:
+            raise ValidationError({"wait_days": "Days apply only to a 'Wait' answer: leave them at 0 for this one."})
 
     def delete(self, *args, **kwargs):
         result = super().delete(*args, **kwargs)

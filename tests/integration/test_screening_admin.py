@@ -237,3 +237,51 @@ def test_the_answers_read_in_the_order_the_form_asks_them(admin_client, client, 
     asked = list(Contraindication.objects.order_by("display_order", "pk").values_list("question", flat=True))
     shown = sorted(asked, key=page.index)
     assert shown == asked
+
+
+def test_a_policy_asking_about_no_months_is_refused(admin_client, clock, microneedling):
+    policy = ScreeningPolicy.objects.create(treatment=microneedling)
+    response = save_policy(admin_client, policy, wait=0, window=0)
+    assert response.status_code == 200 and "at least the last month" in response.content.decode()
+
+
+def test_days_on_a_block_or_flag_answer_are_refused_as_doing_nothing(admin_client, db):
+    response = admin_client.post(
+        "/admin/screening/contraindication/add/",
+        {
+            "key": "tattoo",
+            "question": "New tattoo?",
+            "patient_reason": "Please call us.",
+            "action": "block",
+            "wait_days": 30,
+            "display_order": 0,
+            "active": "on",
+        },
+    )
+    assert response.status_code == 200 and "Days apply only to a" in response.content.decode()
+    assert not Contraindication.objects.filter(key="tattoo").exists()
+
+
+def test_a_clinician_sets_a_new_screened_treatments_policy_before_go_live(client, db):
+    from django.test import Client
+
+    from ..factories import make_treatment, signed_in
+
+    new = make_treatment("rf-microneedling", minutes=60, requires_screening=True)
+    make_treatment("hydrating-facial", minutes=45)
+    clinician = signed_in(Client(), "Clinician")
+    page = clinician.get("/admin/screening/screeningpolicy/add/")
+    assert page.status_code == 200
+    choices = page.content.decode()
+    assert f'value="{new.pk}"' in choices and "Hydrating facial" not in choices  # screened ones, without a policy
+    response = clinician.post(
+        "/admin/screening/screeningpolicy/add/",
+        {
+            "treatment": new.pk,
+            "isotretinoin_wait_months": 8,
+            "recent_dose_window_months": 12,
+            "screening_valid_minutes": 120,
+        },
+    )
+    assert response.status_code == 302
+    assert ScreeningPolicy.objects.get(treatment=new).isotretinoin_wait_months == 8
