@@ -1,12 +1,32 @@
 from django import template
 from django.utils import timezone
 
+from booking.models import Practitioner, Treatment
 from booking.services import appointment_emails_undelivered
 
-from ..models import EligibilityReminder
+from ..models import EligibilityReminder, ScreeningPolicy
 from ..review import awaiting_review
 
 register = template.Library()
+
+
+@register.simple_tag
+def setup_gaps() -> list[str]:
+    """What a clinic's set-up leaves patients unable to book, or booking under rules nobody chose, for the admin
+    index: each an easy mistake in a first week that nothing else warns of."""
+    gaps = []
+    for treatment in Treatment.objects.filter(active=True).exclude(practitioners__active=True).order_by("name"):
+        gaps.append(f"{treatment} is offered online, but no active practitioner gives it: patients find no times.")
+    for practitioner in Practitioner.objects.filter(active=True, working_hours__isnull=True).order_by("name"):
+        gaps.append(f"{practitioner} has no working hours: no times are offered with them.")
+    default_wait = ScreeningPolicy._meta.get_field("isotretinoin_wait_months").default
+    unset = Treatment.objects.filter(active=True, requires_screening=True, screening_policy__isnull=True)
+    for treatment in unset.order_by("name"):
+        gaps.append(
+            f"{treatment} has no screening policy yet: it uses the defaults (a {default_wait}-month wait "
+            "after isotretinoin) until a clinician sets one."
+        )
+    return gaps
 
 
 @register.simple_tag(takes_context=True)

@@ -1,0 +1,35 @@
+"""A clinic's first week: the admin's home page names what the set-up leaves patients unable to book, or booking
+under rules nobody chose, instead of patients finding out (health questions answered, then no times)."""
+
+import pytest
+from django.test import Client
+
+from booking.models import WorkingHours
+from screening.models import ScreeningPolicy
+
+from ..factories import make_practitioner, make_treatment, signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def home():
+    return signed_in(Client(), "Reception").get("/admin/").content.decode()
+
+
+def test_a_treatment_nobody_gives_a_practitioner_without_hours_and_a_policy_not_set_are_named(db):
+    make_treatment("rf-microneedling", minutes=60, requires_screening=True)
+    facial = make_treatment("hydrating-facial", minutes=45)
+    nurse = make_practitioner("Nurse Ben", treatments=[facial])
+    WorkingHours.objects.filter(practitioner=nurse).delete()
+    page = home()
+    assert "Set-up to check" in page
+    assert "Rf microneedling is offered online, but no active practitioner gives it" in page
+    assert "Nurse Ben has no working hours" in page
+    assert "Rf microneedling has no screening policy yet: it uses the defaults (a 6-month wait" in page
+
+
+def test_a_clinic_set_up_in_full_has_nothing_to_check(db):
+    needling = make_treatment("microneedling", minutes=60, requires_screening=True)
+    make_practitioner("Nurse Ben", treatments=[needling])  # with hours, as the factory gives
+    ScreeningPolicy.objects.create(treatment=needling)
+    assert "Set-up to check" not in home()
