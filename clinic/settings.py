@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "clinic.head.head_without_body",
     "django.middleware.security.SecurityMiddleware",
     "clinic.errors.DatabaseUnavailableMiddleware",
     "csp.middleware.CSPMiddleware",
