@@ -706,6 +706,11 @@ def appointment_approve(*, appointment: Appointment, now: datetime, decided_by: 
         appointment.transition_to(Appointment.Status.CONFIRMED, reason=f"Approved by {decided_by}".strip())
         appointment.save()
         appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.APPROVED, now=now)
+        # The nudge to review it is answered (it would be skipped when due; skipped now, the diary does not show it
+        # as still to go).
+        appointment.emails.filter(kind=AppointmentEmail.Kind.REVIEW_DUE, state=AppointmentEmail.State.PENDING).update(
+            state=AppointmentEmail.State.SKIPPED
+        )
         # The reminder waited for this decision; due already, or soon, it would only repeat the approval (or, sent
         # in due order, come before it), so it goes only if it is still well ahead.
         appointment.emails.filter(

@@ -9,7 +9,7 @@ from django.core import mail
 
 from booking import selectors, services
 from booking.exceptions import DecisionRefused
-from booking.models import Appointment
+from booking.models import Appointment, AppointmentEmail
 from screening.models import Screening
 
 from ..factories import make_practitioner, make_treatment, patient
@@ -42,6 +42,8 @@ def test_approve_confirms_and_emails_the_calendar_file(held, commits):
     [message] = [m for m in mail.outbox if "confirmed" in m.subject]
     [event] = icalendar.Calendar.from_ical(message.attachments[0][1]).walk("VEVENT")
     assert event.decoded("dtstart") == TEN
+    # The clinic's nudge to review it is answered: the diary no longer lists it as still to go.
+    assert not held.emails.filter(kind=AppointmentEmail.Kind.REVIEW_DUE, state=AppointmentEmail.State.PENDING).exists()
 
 
 def unsure_of_the_last_dose(appointment):
