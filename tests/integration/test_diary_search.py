@@ -19,22 +19,19 @@ from .test_admin_diary import LIST, THURSDAY, at, booked_online, change_url
 pytestmark = pytest.mark.django_db
 
 
+def booked_for(treatment, start, name, email, phone=None):
+    booked = services.appointment_book(
+        treatment=treatment, start=start, patient=patient(name=name, email=email), now=timezone.now()
+    )
+    if phone is not None:
+        Appointment.objects.filter(pk=booked.pk).update(patient_phone=phone)
+    return booked
+
+
 @pytest.fixture
 def two_patients(clock, facial, nurse):
-    priya = services.appointment_book(
-        treatment=facial,
-        start=at(THURSDAY, 10),
-        patient=patient(name="Priya Shah", email="priya.shah@example.com"),
-        now=timezone.now(),
-    )
-    Appointment.objects.filter(pk=priya.pk).update(patient_phone="07700 900456")
-    abroad = services.appointment_book(
-        treatment=facial,
-        start=at(THURSDAY, 12),
-        patient=patient(name="Jan Vos", email="jan@example.nl"),
-        now=timezone.now(),
-    )
-    Appointment.objects.filter(pk=abroad.pk).update(patient_phone="+44 (0)7700-900 401")
+    priya = booked_for(facial, at(THURSDAY, 10), "Priya Shah", "priya.shah@example.com", phone="07700 900456")
+    booked_for(facial, at(THURSDAY, 12), "Jan Vos", "jan@example.nl", phone="+44 (0)7700-900 401")
     sam = booked_online(facial, at(date(2026, 3, 6), 10), email="sam@example.com")
     return priya, sam
 
@@ -80,12 +77,7 @@ def test_the_booking_reference_finds_that_booking(reception, two_patients, writt
 
 def test_a_search_lists_the_patients_latest_visit_first(reception, two_patients, facial):
     priya, _ = two_patients
-    later = services.appointment_book(
-        treatment=facial,
-        start=at(date(2026, 3, 20), 10),
-        patient=patient(name="Priya Shah", email="priya.shah@example.com"),
-        now=timezone.now(),
-    )
+    later = booked_for(facial, at(date(2026, 3, 20), 10), "Priya Shah", "priya.shah@example.com")
     found = reception.get(LIST, {"q": "Priya"}).content.decode()
     assert found.index(change_url(later)) < found.index(change_url(priya))
 

@@ -105,19 +105,24 @@ def test_the_defaults_cover_every_question_the_clinic_must_ask(db):
     assert actions["active_infection"] in ("wait", "block") and actions["skin_flare"] in ("flag", "wait")
 
 
-def test_a_wait_question_without_days_is_refused(admin_client, db):
-    response = admin_client.post(
+def add_question(admin_client, *, action, wait_days):
+    """Add a "New tattoo?" question from the admin, as staff would."""
+    return admin_client.post(
         "/admin/screening/contraindication/add/",
         {
             "key": "tattoo",
             "question": "New tattoo?",
-            "patient_reason": "Wait.",
-            "action": "wait",
-            "wait_days": 0,
+            "patient_reason": "Please call us.",
+            "action": action,
+            "wait_days": wait_days,
             "display_order": 0,
             "active": "on",
         },
     )
+
+
+def test_a_wait_question_without_days_is_refused(admin_client, db):
+    response = add_question(admin_client, action="wait", wait_days=0)
     assert response.status_code == 200 and "needs a number of days" in response.content.decode()
     assert not Contraindication.objects.filter(key="tattoo").exists()
 
@@ -246,18 +251,7 @@ def test_a_policy_asking_about_no_months_is_refused(admin_client, clock, microne
 
 
 def test_days_on_a_block_or_flag_answer_are_refused_as_doing_nothing(admin_client, db):
-    response = admin_client.post(
-        "/admin/screening/contraindication/add/",
-        {
-            "key": "tattoo",
-            "question": "New tattoo?",
-            "patient_reason": "Please call us.",
-            "action": "block",
-            "wait_days": 30,
-            "display_order": 0,
-            "active": "on",
-        },
-    )
+    response = add_question(admin_client, action="block", wait_days=30)
     assert response.status_code == 200 and "Days apply only to a" in response.content.decode()
     assert not Contraindication.objects.filter(key="tattoo").exists()
 

@@ -109,14 +109,19 @@ def test_clinician_declines_with_a_reason_the_time_frees_and_the_email_is_kind(c
     assert other.start == held.start
 
 
-def test_bulk_actions_approve_and_decline_through_the_same_services(client, held, commits):
-    second = services.appointment_book(
+def held_at_two(held):
+    """Another booking of the same treatment held for review, that afternoon."""
+    return services.appointment_book(
         treatment=held.treatment,
         start=local(TUESDAY, 14),
         patient=patient(),
         now=datetime.now(LONDON),
         status=Appointment.Status.PENDING_REVIEW,
     )
+
+
+def test_bulk_actions_approve_and_decline_through_the_same_services(client, held, commits):
+    second = held_at_two(held)
     services.appointment_emails_dispatch(now=datetime.now(LONDON))  # the two "we have received" emails
     mail.outbox.clear()
     clinician = signed_in(client, "Clinician")
@@ -254,13 +259,7 @@ def test_declining_more_than_one_confirmation_can_post_is_refused_with_how_to_na
     client, held, commits, monkeypatch
 ):
     monkeypatch.setattr("screening.review_admin.MOST_IN_ONE_CONFIRMATION", 1)
-    second = services.appointment_book(
-        treatment=held.treatment,
-        start=local(TUESDAY, 14),
-        patient=patient(),
-        now=datetime.now(LONDON),
-        status=Appointment.Status.PENDING_REVIEW,
-    )
+    second = held_at_two(held)
     clinician = signed_in(client, "Clinician")
     response = clinician.post(
         QUEUE, {"action": "decline_selected", "_selected_action": [held.pk, second.pk]}, follow=True
