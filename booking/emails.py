@@ -366,13 +366,14 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
             appointment, "screening"
         )
         context["held_again"] = appointment.status_reason.startswith(HELD_AGAIN)
-        context["resurfacing"] = appointment.status_reason.startswith(HELD_FOR_RESURFACING)
     if email.kind == AppointmentEmail.Kind.RECEIVED:
         context["review_is_close"] = appointment.review_is_close(now)
     if email.kind == AppointmentEmail.Kind.HELD:
         # Why, in the patient's words: only answers given again may not be theirs (anyone can type an email).
         context["answered_again"] = appointment.status_reason.startswith(HELD_FOR_ANSWERS_AGAIN)
         context["new_rules"] = appointment.status_reason.startswith(HELD_FOR_NEW_RULES)
+    if email.kind in (AppointmentEmail.Kind.RESCHEDULED, AppointmentEmail.Kind.HELD):
+        # Held for a peel or laser booked shortly before it: both emails say so in the patient's words.
         context["resurfacing"] = appointment.status_reason.startswith(HELD_FOR_RESURFACING)
     if email.kind == AppointmentEmail.Kind.DECLINED:
         # Only treatments safe for why the patient was stopped; with none, the email asks them to call.
