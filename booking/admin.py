@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
 from clinic.admin_site import InputsNamedTabularInline
 from screening.services import (
@@ -49,9 +50,12 @@ BOOKING_REFERENCE = re.compile(
 )
 
 
-def warn_of_stranded_bookings(modeladmin, request, appointments: list[Appointment], *, practitioner, where: str):
+def warn_of_stranded_bookings(
+    modeladmin, request, appointments: list[Appointment], *, practitioner: Practitioner | None, where: str
+):
     """Tell staff which booked patients a change just left outside the diary (`where`: "in this time off"), each
-    linked, so reception can call them and move them. The change itself stands: staff may mean it."""
+    linked, so reception can call them and move them. The change itself stands: staff may mean it. Without a
+    practitioner (the whole clinic closed), every practitioner's patients."""
     if not appointments:
         return
     site = modeladmin.admin_site.name
@@ -71,20 +75,23 @@ def warn_of_stranded_bookings(modeladmin, request, appointments: list[Appointmen
     more = ""
     if len(appointments) > MOST_NAMED:
         listed = reverse("admin:booking_appointment_changelist", current_app=site)
+        if practitioner is not None:
+            query, whose = f"practitioner__id__exact={practitioner.pk}", format_html("{}'s appointments", practitioner)
+        else:
+            days = sorted(timezone.localdate(each.start) for each in appointments)
+            first, after = (datetime.combine(day, time(0), tzinfo=clinic_tz()) for day in (days[0], days[-1]))
+            query = urlencode({"start__gte": first.isoformat(), "start__lt": (after + timedelta(days=1)).isoformat()})
+            whose = "the appointments on those days"
         more = format_html(
-            '; and {} more (<a href="{}?practitioner__id__exact={}">{}\'s appointments</a>)',
-            len(appointments) - MOST_NAMED,
-            listed,
-            practitioner.pk,
-            practitioner,
+            '; and {} more (<a href="{}?{}">{}</a>)', len(appointments) - MOST_NAMED, listed, query, whose
         )
     count = f"{len(appointments)} upcoming appointment{'s' if len(appointments) > 1 else ''}"
     modeladmin.message_user(
         request,
         format_html(
-            "{} with {} {} still booked {}: {}{}. Please call the patients to move them.",
+            "{}{} {} still booked {}: {}{}. Please call the patients to move them.",
             count,
-            practitioner,
+            f" with {practitioner}" if practitioner is not None else "",
             "are" if len(appointments) > 1 else "is",
             where,
             named,
@@ -207,11 +214,23 @@ class WorkingHoursAdmin(admin.ModelAdmin):
 
 class TimeOffAdminForm(forms.ModelForm):
     """Time off as staff enter it: a start or end typed with a wrong year is refused beside it. A row recorded long
-    ago can still be edited: only a start or end being changed is checked."""
+    ago can still be edited: only a start or end being changed is checked. Closing the whole clinic is a box ticked
+    on purpose, never a practitioner left out by mistake."""
+
+    whole_clinic = forms.BooleanField(
+        required=False,
+        label="Close the whole clinic",
+        help_text="No one can be booked then (a bank holiday, a refit), practitioners who join later included.",
+    )
 
     class Meta:
         model = TimeOff
-        fields = ["practitioner", "start", "end", "reason"]
+        fields = ["practitioner", "whole_clinic", "start", "end", "reason"]
+        help_texts = {"practitioner": "Who is away. Leave it empty only when closing the whole clinic."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["whole_clinic"].initial = self.instance.pk is not None and self.instance.whole_clinic
 
     def _within_reach(self, name):
         moment = self.cleaned_data[name]
@@ -226,20 +245,41 @@ class TimeOffAdminForm(forms.ModelForm):
     def clean_end(self):
         return self._within_reach("end")
 
+    def clean(self):
+        cleaned = super().clean()
+        practitioner, whole_clinic = cleaned.get("practitioner"), cleaned.get("whole_clinic")
+        if "practitioner" in self.errors:
+            return cleaned
+        if practitioner is None and not whole_clinic:
+            self.add_error(
+                "practitioner", "Choose who is away, or tick “Close the whole clinic” to close it for everyone."
+            )
+        elif practitioner is not None and whole_clinic:
+            self.add_error(
+                "practitioner",
+                "A closure of the whole clinic names no practitioner: clear this, or untick “Close the whole clinic”.",
+            )
+        return cleaned
+
 
 @admin.register(TimeOff)
 class TimeOffAdmin(admin.ModelAdmin):
     form = TimeOffAdminForm
-    list_display = ["practitioner", "start", "end", "reason"]
+    list_display = ["who", "start", "end", "reason"]
     list_filter = ["practitioner"]
     search_fields = ["practitioner__name", "reason"]
     date_hierarchy = "start"
     list_select_related = ["practitioner"]
 
+    @admin.display(description="Who", ordering="practitioner__name")
+    def who(self, time_off):
+        return time_off.practitioner or "Whole clinic closed"
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         stranded = list(Appointment.objects.still_to_come(timezone.now()).in_time_off(obj).select_related("treatment"))
-        warn_of_stranded_bookings(self, request, stranded, practitioner=obj.practitioner, where="in this time off")
+        where = "while the clinic is closed" if obj.whole_clinic else "in this time off"
+        warn_of_stranded_bookings(self, request, stranded, practitioner=obj.practitioner, where=where)
 
 
 def _status_action(status, description, *, cancelled_by=None, name=None, done=None):

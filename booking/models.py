@@ -176,10 +176,21 @@ TIME_OFF_REACH = timedelta(days=2 * 366)
 
 
 class TimeOff(models.Model):
-    """A period a practitioner is away (holiday, training, a closed afternoon)."""
+    """A period a practitioner is away (holiday, training, a closed afternoon), or, without a practitioner, the whole
+    clinic is closed (a bank holiday, a refit): no one is offered and no one can be booked then."""
 
-    # No index of its own: the (practitioner, start, end) index below leads with it.
-    practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="time_off", db_index=False)
+    # No index of its own: the (practitioner, start, end) index below leads with it. Empty means everyone: a closure
+    # is one row that availability reads with the practitioners' own time off (no query more), and it covers a
+    # practitioner who joins later as well.
+    practitioner = models.ForeignKey(
+        Practitioner,
+        on_delete=models.CASCADE,
+        related_name="time_off",
+        db_index=False,
+        null=True,
+        blank=True,
+        help_text="Empty when the whole clinic is closed.",
+    )
     start = models.DateTimeField()
     end = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True)
@@ -198,9 +209,12 @@ class TimeOff(models.Model):
         ]
 
     def __str__(self):
-        return (
-            f"{self.practitioner} away {localtime(self.start):%Y-%m-%d %H:%M} to {localtime(self.end):%Y-%m-%d %H:%M}"
-        )
+        who = f"{self.practitioner} away" if self.practitioner_id else "Clinic closed"
+        return f"{who} {localtime(self.start):%Y-%m-%d %H:%M} to {localtime(self.end):%Y-%m-%d %H:%M}"
+
+    @property
+    def whole_clinic(self) -> bool:
+        return self.practitioner_id is None
 
     @staticmethod
     def out_of_reach(moment: datetime, *, now: datetime) -> str | None:
@@ -235,9 +249,10 @@ class AppointmentQuerySet(models.QuerySet):
         return mine if not practitioner.active else mine.exclude(treatment__in=practitioner.treatments.all())
 
     def in_time_off(self, time_off: "TimeOff"):
-        """Bookings of the practitioner whose time (the buffer included, as availability counts it) meets
-        `time_off`: ones the diary would no longer take."""
-        return self.filter(practitioner_id=time_off.practitioner_id).overlapping(time_off.start, time_off.end)
+        """Bookings of the practitioner (every one's, for a closure of the whole clinic) whose time (the buffer
+        included, as availability counts it) meets `time_off`: ones the diary would no longer take."""
+        mine = self if time_off.whole_clinic else self.filter(practitioner_id=time_off.practitioner_id)
+        return mine.overlapping(time_off.start, time_off.end)
 
     def outside_hours(self, practitioner_id: int) -> list["Appointment"]:
         """The practitioner's bookings among these that no window of their working hours on that weekday holds from

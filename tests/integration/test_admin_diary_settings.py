@@ -36,8 +36,10 @@ def lead(client):
 
 
 def time_off(practitioner, start: datetime, end: datetime, **overrides):
+    """The time off form as reception sends it; without a practitioner, with the whole clinic's box ticked."""
     data = {
-        "practitioner": practitioner.pk,
+        "practitioner": practitioner.pk if practitioner else "",
+        **({} if practitioner else {"whole_clinic": "on"}),
         "start_0": start.date().isoformat(),  # strftime writes year 1 as "1"
         "start_1": f"{start:%H:%M:%S}",
         "end_0": end.date().isoformat(),

@@ -2,12 +2,19 @@
 
 import io
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
+
+from booking.models import Appointment, TimeOff
 
 pytestmark = pytest.mark.django_db
+LONDON = ZoneInfo("Europe/London")
 
 
 def seed_demo(*args) -> str:
@@ -34,3 +41,14 @@ def test_a_later_run_without_the_demo_login_says_how_to_make_one():
     seed_demo()
     get_user_model().objects.filter(username="admin").delete()
     assert "python manage.py createsuperuser" in seed_demo()
+
+
+def test_the_demo_clinic_is_closed_on_the_coming_christmas_and_boxing_day():
+    with time_machine.travel(datetime(2026, 12, 20, 9, tzinfo=LONDON), tick=False):
+        call_command("seed_demo", "--appointments", "40", stdout=io.StringIO())
+    [closure] = TimeOff.objects.all()
+    assert closure.whole_clinic
+    assert timezone.localtime(closure.start) == datetime(2026, 12, 25, tzinfo=LONDON)
+    assert timezone.localtime(closure.end) == datetime(2026, 12, 27, tzinfo=LONDON)
+    assert Appointment.objects.exists()
+    assert not Appointment.objects.filter(start__gte=closure.start, start__lt=closure.end).exists()

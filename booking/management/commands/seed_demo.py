@@ -1,7 +1,7 @@
 """Load the demo clinic: treatments, three practitioners with working hours, and some booked appointments."""
 
 import random
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from booking import selectors, services
 from booking.exceptions import BookingError
-from booking.models import AppointmentEmail, Practitioner, Treatment, WorkingHours
+from booking.models import AppointmentEmail, Practitioner, TimeOff, Treatment, WorkingHours
 from screening.models import ScreeningPolicy
 
 TREATMENTS = [
@@ -122,6 +122,7 @@ class Command(BaseCommand):
                 if treatment.requires_screening:
                     ScreeningPolicy.objects.get_or_create(treatment=treatment)
             self._practitioners(treatments)
+            self._christmas_closure()
         booked = self._appointments(list(treatments.values()), appointments)
         password = self._staff_login()
         summary = f"{len(treatments)} treatments, {len(PRACTITIONERS)} practitioners, {booked} appointments"
@@ -141,6 +142,19 @@ class Command(BaseCommand):
                     for day, windows in hours.items()
                     for start, end in windows
                 )
+
+    def _christmas_closure(self):
+        """The clinic closed on the coming Christmas and Boxing Day, as a clinic records a bank holiday."""
+        today = timezone.localdate()
+        christmas = date(today.year, 12, 25)
+        christmas = christmas if christmas >= today else christmas.replace(year=today.year + 1)
+        tz = selectors.clinic_tz()
+        TimeOff.objects.get_or_create(
+            practitioner=None,
+            start=datetime.combine(christmas, time(0), tzinfo=tz),
+            end=datetime.combine(christmas + timedelta(days=2), time(0), tzinfo=tz),
+            defaults={"reason": "Christmas and Boxing Day"},
+        )
 
     @transaction.atomic
     def _appointments(self, treatments, count):
