@@ -433,9 +433,19 @@ class AppointmentAdminForm(forms.ModelForm):
         practitioner, start = cleaned.get("practitioner"), cleaned.get("start")
         if treatment is None or practitioner is None or start is None:
             return cleaned  # the missing input already has its error
-        if self.booked_time is not None and not self.moves_the_booking():
-            return cleaned  # the time stays as it is: nothing to check, nobody to email
         name, email = (cleaned.get(f, getattr(self.instance, f)) for f in ("patient_name", "patient_email"))
+        if self.booked_time is not None and not self.moves_the_booking():
+            # The time stays as it is: nothing to check, nobody to email, unless the patient is now someone who
+            # holds this time already.
+            if name and email and {"patient_name", "patient_email"} & set(self.changed_data):
+                patient = services.PatientDetails(name=name, email=email, phone="", date_of_birth=None)
+                try:
+                    services.appointment_staff_check_patient(
+                        appointment=self.instance, patient=patient, status=cleaned.get("status", self.instance.status)
+                    )
+                except BookingError as error:
+                    self.add_error("patient_name", error.message)
+            return cleaned
         try:
             services.appointment_staff_check(
                 treatment=treatment,

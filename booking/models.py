@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models
 from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Replace, Upper
@@ -65,6 +65,11 @@ def phone_digits():
 
 
 DURATION_TOO_SHORT = "A treatment lasts at least one minute."
+# Longer than a day's opening, a length or a buffer is a typing slip (a buffer of 10,000 minutes would block the
+# practitioner for a week after each booking), and the database's own limit differs between SQLite and PostgreSQL.
+LONGEST_TREATMENT_MINUTES, LONGEST_BUFFER_MINUTES = 12 * 60, 4 * 60
+DURATION_TOO_LONG = f"A treatment lasts at most {LONGEST_TREATMENT_MINUTES} minutes (12 hours)."
+BUFFER_TOO_LONG = f"The time kept free after it is at most {LONGEST_BUFFER_MINUTES} minutes (4 hours)."
 NEGATIVE_PRICE = "The price cannot be negative."
 END_NOT_AFTER_START = "The end must be after the start."
 
@@ -73,9 +78,16 @@ class Treatment(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(unique=True)
     description = models.TextField(blank=True)
-    duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(1, DURATION_TOO_SHORT)])
+    duration_minutes = models.PositiveSmallIntegerField(
+        validators=[
+            MinValueValidator(1, DURATION_TOO_SHORT),
+            MaxValueValidator(LONGEST_TREATMENT_MINUTES, DURATION_TOO_LONG),
+        ]
+    )
     buffer_after_minutes = models.PositiveSmallIntegerField(
-        default=0, help_text="Time kept free after the treatment for cleaning and notes."
+        default=0,
+        help_text="Time kept free after the treatment for cleaning and notes.",
+        validators=[MaxValueValidator(LONGEST_BUFFER_MINUTES, BUFFER_TOO_LONG)],
     )
     price = models.DecimalField(max_digits=8, decimal_places=2, validators=[MinValueValidator(0, NEGATIVE_PRICE)])
     requires_screening = models.BooleanField(

@@ -25,6 +25,7 @@ from .exceptions import (
 )
 from .models import (
     HELD_AGAIN,
+    HOLDING_TIME,
     ONCE_PER_PATIENT_AND_TIME,
     STILL_EXPECTED,
     Appointment,
@@ -174,6 +175,19 @@ def _already_holds(
         .exclude(pk=other_than.pk if other_than else None)
         .exists()
     )
+
+
+def appointment_staff_check_patient(*, appointment: Appointment, patient: PatientDetails, status: str) -> None:
+    """Raise the refusal a correction of the booking's patient (their name or email, as staff retype it) meets when
+    it makes them the patient of another booking of the same treatment at the same time: the once-per-patient
+    constraint's rule, which the database would otherwise refuse as an error. `status`: the booking's as saved."""
+    if status in HOLDING_TIME and _already_holds(
+        patient, treatment=appointment.treatment, start=appointment.start, other_than=appointment
+    ):
+        raise AlreadyBooked(
+            f"{patient.name} already has {appointment.treatment} booked at this time, in another booking. "
+            "Check the name and email, or cancel one of the two."
+        )
 
 
 def appointment_staff_book(

@@ -10,18 +10,21 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters, ModelAdmin, TabularInline
 from django.contrib.admin.sites import AdminSite
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.signals import user_logged_out, user_login_failed
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models, transaction
 from django.db.models.constants import LOOKUP_SEP
 from django.forms.models import BaseInlineFormSet
 from django.shortcuts import render
+from django.utils.dateparse import parse_datetime
 from django.utils.text import capfirst
+from django.utils.timezone import get_current_timezone, is_aware, make_aware
 from django_otp import DEVICE_ID_SESSION_KEY, devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.forms import otp_verification_failed
@@ -302,7 +305,65 @@ class InputsNamedTabularInline(InputsNamedAdmin, TabularInline):
     formset = InputsNamedInlineFormSet
 
 
-class ClinicModelAdmin(InputsNamedAdmin, HealthDataLookupsRefusedAdmin, DateNavigationCheckedAdmin):
+class QueryValuesCheckedAdmin:
+    """Values a URL or a crafted post hands the admin are checked before Django uses them: a date and time to fill
+    in on an add page ("?start=…"), which its split input cannot show unless it is one, and the ids an action is
+    posted for, which the database cannot compare unless they are ids. What is not is left out, as an unknown
+    parameter is: the page opens empty there, or the action says no items were selected."""
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        for name, value in list(initial.items()):
+            try:
+                field = self.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if isinstance(field, models.DateTimeField) and isinstance(value, str):
+                moment = _moment_or_none(value)
+                if moment is None:
+                    del initial[name]
+                else:
+                    initial[name] = moment
+        return initial
+
+    def response_action(self, request, queryset):
+        selected = request.POST.getlist(ACTION_CHECKBOX_NAME)
+        usable = [value for value in selected if _is_id_of(self.model, value)]
+        if len(usable) != len(selected):
+            request.POST = request.POST.copy()
+            request.POST.setlist(ACTION_CHECKBOX_NAME, usable)
+        return super().response_action(request, queryset)
+
+
+def _moment_or_none(value: str):
+    """An aware datetime from ISO text ("2026-03-03T10:00Z", or local "2026-03-03 10:00"), or None."""
+    try:
+        moment = parse_datetime(value.strip())
+    except ValueError:  # well formed but no such date or time
+        return None
+    if moment is None:
+        return None
+    return moment if is_aware(moment) else make_aware(moment, get_current_timezone())
+
+
+# Integer primary keys as every database here stores them (64-bit).
+SMALLEST_ID, LARGEST_ID = -(2**63), 2**63 - 1
+
+
+def _is_id_of(model, value: str) -> bool:
+    pk = model._meta.pk
+    try:
+        python = pk.to_python(value)
+    except ValidationError:
+        return False
+    if isinstance(pk, models.IntegerField):  # AutoField and BigAutoField are IntegerFields
+        return SMALLEST_ID <= python <= LARGEST_ID
+    return True
+
+
+class ClinicModelAdmin(
+    InputsNamedAdmin, HealthDataLookupsRefusedAdmin, DateNavigationCheckedAdmin, QueryValuesCheckedAdmin
+):
     """What the clinic's site adds to every ModelAdmin registered on it (ours and the libraries')."""
 
 

@@ -130,6 +130,10 @@ def treatment_form(**overrides):
     [
         ("duration_minutes", "0", "A treatment lasts at least one minute."),
         ("price", "-5", "The price cannot be negative."),
+        # A slip of the keyboard, refused alike on SQLite and PostgreSQL (whose own limit is 32,767).
+        ("duration_minutes", "100000", "A treatment lasts at most 720 minutes (12 hours)."),
+        ("duration_minutes", "6000", "A treatment lasts at most 720 minutes (12 hours)."),
+        ("buffer_after_minutes", "10000", "The time kept free after it is at most 240 minutes (4 hours)."),
     ],
 )
 def test_a_treatment_needs_a_length_and_a_price_that_is_not_negative(lead, field, value, message):
