@@ -5,10 +5,11 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models.lookups import Contains
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
@@ -20,9 +21,9 @@ from screening.services import (
     screened_bookings_after_resurfacing,
 )
 
-from . import services
+from . import selectors, services
 from .exceptions import BookingError
-from .forms import FEWEST_PHONE_DIGITS, check_date_of_birth, check_name, check_phone
+from .forms import FEWEST_PHONE_DIGITS, StaffFreeTimesForm, check_date_of_birth, check_name, check_phone, slot_value
 from .models import (
     HELD_FOR_RESURFACING,
     STILL_EXPECTED,
@@ -35,7 +36,7 @@ from .models import (
     phone_digits,
     status_in_words,
 )
-from .selectors import clinic_tz, today_local
+from .selectors import STAFF_HORIZON_DAYS, clinic_tz, today_local
 
 # How many stranded bookings a warning names; the rest are counted, and found in the practitioner's list.
 MOST_NAMED = 20
@@ -734,6 +735,45 @@ class AppointmentAdmin(admin.ModelAdmin):
             self.message_user(request, f"{sent} patient(s) will be emailed their booking again.")
 
     resend_confirmation.allowed_permissions = ("change",)
+
+    def get_urls(self):
+        finder = path(
+            "free-times/", self.admin_site.admin_view(self.free_times_view), name="booking_appointment_free_times"
+        )
+        return [finder, *super().get_urls()]
+
+    def free_times_view(self, request):
+        """Find a free time for a patient on the phone: a treatment's free starts on a day, each with the
+        practitioners free then, each a link to the phone booking form filled in with them."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        now = timezone.now()
+        today = today_local(now)
+        last_day = (now + timedelta(days=STAFF_HORIZON_DAYS)).astimezone(clinic_tz()).date()
+        form = StaffFreeTimesForm(request.GET or None, first_day=today, last_day=last_day, initial={"day": today})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Find a free time",
+            "opts": self.opts,
+            "form": form,
+        }
+        if form.is_valid():
+            treatment, day = form.cleaned_data["treatment"], form.cleaned_data["day"]
+            add = reverse("admin:booking_appointment_add", current_app=self.admin_site.name)
+
+            def book_with(who, start):  # ids and a slot value: nothing to escape, as in the patients' links
+                return f"{add}?treatment={treatment.pk}&practitioner={who.pk}&start={slot_value(start)}"
+
+            times = selectors.staff_free_times(treatment=treatment, day=day, now=now)
+            context.update(
+                treatment=treatment,
+                day=day,
+                times=[(start, [(who, book_with(who, start)) for who in free]) for start, free in times],
+                previous_day=day - timedelta(days=1) if day > today else None,
+                next_day=day + timedelta(days=1) if day < last_day else None,
+            )
+        status = 400 if form.is_bound and not form.is_valid() else 200
+        return TemplateResponse(request, "admin/booking/appointment/free_times.html", context, status=status)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

@@ -11,6 +11,7 @@ from django.utils.choices import BaseChoiceIterator
 from django.utils.formats import date_format
 
 from .availability import Slot
+from .models import Treatment
 from .selectors import clinic_tz
 
 SLOT_FORMAT = "%Y-%m-%dT%H:%MZ"
@@ -187,3 +188,26 @@ class CancelForm(forms.Form):
         self.helper.layout = Layout(
             "confirm", StrictButton("Cancel appointment", type="submit", css_class="btn-danger")
         )
+
+
+class StaffFreeTimesForm(forms.Form):
+    """Which treatment, on which day, reception is looking for a free time for (GET parameters of the admin's
+    "Find a free time" page). Staff book from today up to two years ahead, as the phone booking form allows."""
+
+    treatment = forms.ModelChoiceField(queryset=None, empty_label="Choose a treatment")
+    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, first_day: date, last_day: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first_day, self.last_day = first_day, last_day
+        self.fields["treatment"].queryset = Treatment.objects.filter(active=True)
+        self.fields["day"].widget.attrs.update({"min": first_day.isoformat(), "max": last_day.isoformat()})
+
+    def clean_day(self):
+        day = self.cleaned_data["day"]
+        if not self.first_day <= day <= self.last_day:
+            raise forms.ValidationError(
+                f"Choose a day from today, {date_format(self.first_day, 'j F Y')}, to "
+                f"{date_format(self.last_day, 'j F Y')}."
+            )
+        return day

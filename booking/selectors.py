@@ -384,6 +384,15 @@ def availability(
     return {day: _within(slots, earliest, latest) for day, slots in by_day.items()}
 
 
+def staff_free_times(*, treatment: Treatment, day: date, now: datetime) -> list[tuple[datetime, list[Practitioner]]]:
+    """Return each free start of `treatment` on the local `day` that staff may book at `now` (no minimum notice, past
+    the online horizon), with the practitioners free then, in name order: the diary reception reads on the phone."""
+    earliest, latest = staff_booking_window(now)
+    slots = _within(cached_free_starts(treatment=treatment, first_day=day, last_day=day)[day], earliest, latest)
+    practitioners, _weekly = _hours_under(treatment, diary_version())
+    return [(slot.start, [practitioners[pk] for pk in practitioners if pk in slot.practitioner_ids]) for slot in slots]
+
+
 def _within(slots: list[Slot], earliest: datetime, latest: datetime) -> list[Slot]:
     """The slots (in time order) from `earliest` to `latest`; most days lie wholly inside and are only copied."""
     if not slots or (earliest <= slots[0].start and slots[-1].start <= latest):

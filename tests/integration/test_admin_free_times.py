@@ -1,0 +1,124 @@
+"""Reception finds a free time for a patient on the phone: a treatment's free starts on a day, with who is free at
+each, each a link to the phone booking form filled in; the times are the diary's own, sooner than patients may book
+online, never passed."""
+
+import re
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth.models import Permission, User
+
+from booking.models import Appointment, TimeOff
+
+from ..factories import booked_by_phone, make_practitioner
+
+pytestmark = pytest.mark.django_db
+LONDON = ZoneInfo("Europe/London")
+MONDAY, TUESDAY = date(2026, 3, 2), date(2026, 3, 3)  # the clock fixture stands at Monday 2 March 2026, 08:00
+FINDER = "/admin/booking/appointment/free-times/"
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime.combine(day, time(hh, mm), tzinfo=LONDON)
+
+
+@pytest.fixture
+def colleague(facial):
+    return make_practitioner("Dr Ada", treatments=[facial], opens=time(13), closes=time(17))
+
+
+def free_times(client, treatment, day) -> dict[str, list[str]]:
+    """{"09:00": ["Nurse Ben"], …} as the page shows them."""
+    response = client.get(FINDER, {"treatment": treatment.pk, "day": day.isoformat()})
+    assert response.status_code == 200
+    return {
+        start.astimezone(LONDON).strftime("%H:%M"): [str(who) for who, _url in free]
+        for start, free in response.context["times"]
+    }
+
+
+def test_reception_sees_each_free_time_with_who_is_free_then(reception, clock, facial, nurse, colleague):
+    booked_by_phone(facial, at(TUESDAY, 14), practitioner=nurse)
+    times = free_times(reception, facial, TUESDAY)
+    assert times["09:00"] == ["Nurse Ben"]  # Dr Ada starts at 13:00
+    assert times["13:00"] == ["Dr Ada", "Nurse Ben"]
+    assert times["14:00"] == ["Dr Ada"]  # Nurse Ben's patient
+    assert "16:30" not in times  # 45 minutes and a 15-minute buffer do not fit before 17:00
+
+
+def test_time_off_and_a_closure_take_their_times_away(reception, clock, facial, nurse, colleague):
+    TimeOff.objects.create(practitioner=colleague, start=at(TUESDAY, 13), end=at(TUESDAY, 15))
+    times = free_times(reception, facial, TUESDAY)
+    assert times["13:00"] == ["Nurse Ben"] and times["15:00"] == ["Dr Ada", "Nurse Ben"]
+    TimeOff.objects.create(practitioner=None, start=at(TUESDAY, 0), end=at(TUESDAY, 23, 59), reason="Bank holiday")
+    response = reception.get(FINDER, {"treatment": facial.pk, "day": TUESDAY.isoformat()})
+    assert response.context["times"] == [] and "the clinic is closed" in response.content.decode()
+
+
+def test_today_starts_now_not_after_the_online_notice(reception, clock, facial, nurse):
+    times = free_times(reception, facial, MONDAY)  # 08:00: patients online may book from 10:00
+    assert "09:00" in times
+    clock.move_to(at(MONDAY, 12, 5))
+    times = free_times(reception, facial, MONDAY)
+    assert "12:00" not in times and "12:15" in times
+
+
+def test_a_time_links_to_the_phone_booking_form_filled_in_and_it_books(reception, clock, facial, nurse, colleague):
+    response = reception.get(FINDER, {"treatment": facial.pk, "day": TUESDAY.isoformat()})
+    [(start, free)] = [(start, free) for start, free in response.context["times"] if start == at(TUESDAY, 14)]
+    [url] = [url for who, url in free if who == colleague]
+    assert f'href="{url.replace("&", "&amp;")}"' in response.content.decode()
+    form = reception.get(url).context["adminform"].form
+    assert form["treatment"].value() == str(facial.pk) and form["practitioner"].value() == str(colleague.pk)
+    assert form["start"].value() == at(TUESDAY, 14)
+    posted = reception.post(
+        url,
+        {
+            "treatment": facial.pk,
+            "practitioner": colleague.pk,
+            "start_0": "2026-03-03",
+            "start_1": "14:00",
+            "patient_name": "Sam Carter",
+            "patient_email": "sam@example.com",
+            "patient_phone": "07700 900123",
+            "patient_date_of_birth": "1990-05-17",
+            "emails-TOTAL_FORMS": "0",
+            "emails-INITIAL_FORMS": "0",
+            "emails-MIN_NUM_FORMS": "0",
+            "emails-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert posted.status_code == 302
+    assert Appointment.objects.get().practitioner == colleague
+    assert free_times(reception, facial, TUESDAY)["14:00"] == ["Nurse Ben"]
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ({"day": "2026-03-03"}, "This field is required."),
+        ({"treatment": "abc", "day": "2026-03-03"}, "Select a valid choice."),
+        ({"treatment": "{facial}", "day": "2026-02-30"}, "Enter a valid date."),
+        ({"treatment": "{facial}", "day": "2026-03-01"}, "Choose a day from today, 2 March 2026, to"),
+        ({"treatment": "{facial}", "day": "2030-01-01"}, "Choose a day from today, 2 March 2026, to 3 March 2028."),
+    ],
+)
+def test_a_day_or_treatment_that_cannot_be_looked_up_says_why(reception, clock, facial, nurse, query, message):
+    query = {key: value.format(facial=facial.pk) for key, value in query.items()}
+    response = reception.get(FINDER, query)
+    assert response.status_code == 400
+    assert message in re.sub(r"\s+", " ", response.content.decode())
+    assert "times" not in response.context
+
+
+def test_the_diary_links_to_the_finder_for_staff_who_may_book(reception, clock, facial, nurse):
+    assert f'href="{FINDER}"' in reception.get("/admin/booking/appointment/").content.decode()
+
+
+def test_staff_who_may_not_book_cannot_open_it(client, clock, facial, nurse):
+    viewer = User.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename="view_appointment"))
+    client.force_login(viewer)
+    assert client.get(FINDER, {"treatment": facial.pk, "day": "2026-03-03"}).status_code == 403
+    assert f'href="{FINDER}"' not in client.get("/admin/booking/appointment/").content.decode()
