@@ -40,11 +40,11 @@ class ScreeningPolicyAdmin(admin.ModelAdmin):
         "screening_valid_minutes",
         "isotretinoin_safe_alternatives",
         "rules_version",
-        "updated_at",
+        "chosen_at",
     ]
     list_select_related = ["treatment"]
     search_fields = ["treatment__name"]
-    readonly_fields = ["rules_version", "updated_at"]
+    readonly_fields = ["rules_version", "updated_at", "chosen_at"]
 
     def get_readonly_fields(self, request, obj=None):
         return (
@@ -69,6 +69,7 @@ class ScreeningPolicyAdmin(admin.ModelAdmin):
         refused_before = (
             services.held_bookings_the_answers_refuse(treatment=obj.treatment, now=now) if change else set()
         )
+        obj.chosen_at = now
         super().save_model(request, obj, form, change)
         if change and obj.rules_version != version:
             follow_the_rules(self, request, [obj.treatment])

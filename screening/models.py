@@ -57,6 +57,11 @@ class ScreeningPolicy(models.Model):
     # Raised by save() whenever the rules change; each screening records the version it was decided under.
     rules_version = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # A patient's first answers make the row with the defaults (screening_policy_ensure): until a clinician saves it,
+    # those are rules nobody at the clinic chose, and the admin's home page says so.
+    chosen_at = models.DateTimeField(
+        "chosen by a clinician", null=True, blank=True, editable=False, help_text="When staff last saved it."
+    )
 
     RULE_FIELDS = ("isotretinoin_wait_months", "recent_dose_window_months")
 

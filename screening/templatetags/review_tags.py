@@ -1,4 +1,5 @@
 from django import template
+from django.db.models import Q
 from django.utils import timezone
 
 from booking.models import Practitioner, Treatment
@@ -20,11 +21,12 @@ def setup_gaps() -> list[str]:
     for practitioner in Practitioner.objects.filter(active=True, working_hours__isnull=True).order_by("name"):
         gaps.append(f"{practitioner} has no working hours: no times are offered with them.")
     default_wait = ScreeningPolicy._meta.get_field("isotretinoin_wait_months").default
-    unset = Treatment.objects.filter(active=True, requires_screening=True, screening_policy__isnull=True)
-    for treatment in unset.order_by("name"):
+    # No row yet, or one a patient's answers made with the defaults that no clinician has saved since.
+    unchosen = Q(screening_policy__isnull=True) | Q(screening_policy__chosen_at__isnull=True)
+    for treatment in Treatment.objects.filter(unchosen, active=True, requires_screening=True).order_by("name"):
         gaps.append(
-            f"{treatment} has no screening policy yet: it uses the defaults (a {default_wait}-month wait "
-            "after isotretinoin) until a clinician sets one."
+            f"{treatment} has no screening policy a clinician has chosen: it uses the defaults (a {default_wait}-month "
+            "wait after isotretinoin) until one is saved."
         )
     return gaps
 

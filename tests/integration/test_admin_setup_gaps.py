@@ -2,10 +2,13 @@
 under rules nobody chose, instead of patients finding out (health questions answered, then no times)."""
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from booking.models import WorkingHours
 from screening.models import ScreeningPolicy
+from screening.services import screening_policy_ensure
 
 from ..factories import make_practitioner, make_treatment, signed_in
 
@@ -25,11 +28,34 @@ def test_a_treatment_nobody_gives_a_practitioner_without_hours_and_a_policy_not_
     assert "Set-up to check" in page
     assert "Rf microneedling is offered online, but no active practitioner gives it" in page
     assert "Nurse Ben has no working hours" in page
-    assert "Rf microneedling has no screening policy yet: it uses the defaults (a 6-month wait" in page
+    assert "Rf microneedling has no screening policy a clinician has chosen: it uses the defaults (a 6-month" in page
 
 
 def test_a_clinic_set_up_in_full_has_nothing_to_check(db):
     needling = make_treatment("microneedling", minutes=60, requires_screening=True)
     make_practitioner("Nurse Ben", treatments=[needling])  # with hours, as the factory gives
-    ScreeningPolicy.objects.create(treatment=needling)
+    ScreeningPolicy.objects.create(treatment=needling, chosen_at=timezone.now())
+    assert "Set-up to check" not in home()
+
+
+def test_the_defaults_a_patients_first_answers_made_are_named_until_a_clinician_saves_the_policy(db):
+    needling = make_treatment("microneedling", minutes=60, requires_screening=True)
+    make_practitioner("Nurse Ben", treatments=[needling])
+    policy = screening_policy_ensure(treatment=needling)  # as the first patient's answers make it
+    assert "Microneedling has no screening policy a clinician has chosen" in home()
+
+    lead = Client()
+    lead.force_login(User.objects.create_superuser("lead", password="x"))
+    response = lead.post(
+        f"/admin/screening/screeningpolicy/{policy.pk}/change/",
+        {
+            "isotretinoin_wait_months": "6",
+            "recent_dose_window_months": "12",
+            "screening_valid_minutes": "120",
+            "isotretinoin_safe_alternatives": "on",
+        },
+    )
+    assert response.status_code == 302
+    policy.refresh_from_db()
+    assert policy.chosen_at is not None and policy.rules_version == 1  # the same rules, now chosen
     assert "Set-up to check" not in home()

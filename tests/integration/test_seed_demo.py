@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from booking.models import Appointment, TimeOff
 
+from ..factories import signed_in
+
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
 
@@ -52,3 +54,8 @@ def test_the_demo_clinic_is_closed_on_the_coming_christmas_and_boxing_day():
     assert timezone.localtime(closure.end) == datetime(2026, 12, 27, tzinfo=LONDON)
     assert Appointment.objects.exists()
     assert not Appointment.objects.filter(start__gte=closure.start, start__lt=closure.end).exists()
+
+
+def test_the_demo_clinic_has_no_set_up_left_to_check(client):
+    seed_demo()
+    assert "Set-up to check" not in signed_in(client, "Reception").get("/admin/").content.decode()

@@ -117,10 +117,11 @@ class Command(BaseCommand):
             return
         with transaction.atomic():
             treatments = ensure_demo_treatments()
-            # The screening policy with the clinic defaults (six months after isotretinoin), editable in admin.
+            # The screening policy with the clinic defaults (six months after isotretinoin), editable in admin: the
+            # demo clinic's own choice, so its home page has no set-up to check.
             for treatment in treatments.values():
                 if treatment.requires_screening:
-                    ScreeningPolicy.objects.get_or_create(treatment=treatment)
+                    ScreeningPolicy.objects.get_or_create(treatment=treatment, defaults={"chosen_at": timezone.now()})
             self._practitioners(treatments)
             self._christmas_closure()
         booked = self._appointments(list(treatments.values()), appointments)
