@@ -337,6 +337,15 @@ def commits_without_waiting_for_disk():
             cursor.execute("RESET synchronous_commit")
 
 
+# The emails of a visit the patient is to come to: each carries the treatment's "before the visit" advice.
+PREPARED_FOR = {
+    AppointmentEmail.Kind.CONFIRMED,
+    AppointmentEmail.Kind.APPROVED,
+    AppointmentEmail.Kind.RESCHEDULED,
+    AppointmentEmail.Kind.REMINDER,
+}
+
+
 def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
     appointment = email.appointment
     tz = clinic_tz()
@@ -354,6 +363,8 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
         if appointment.changeable_online_until > now
         else None,
     }
+    if email.kind in PREPARED_FOR and appointment.status == Appointment.Status.CONFIRMED:
+        context["before_your_visit"] = appointment.treatment.before_your_visit
     if email.kind == AppointmentEmail.Kind.RESCHEDULED:
         # Compared with what the patient was last told (`still_relevant` has made sure something differs); nothing
         # told yet (every earlier email failed, or an address corrected since) leaves both unset: the plain wording.

@@ -101,6 +101,13 @@ class Treatment(models.Model):
         help_text="A peel, laser or other resurfacing: the same patient's screened treatment booked within the "
         "resurfacing question's wait after it is held for a clinician.",
     )
+    before_your_visit = models.TextField(
+        "before the visit",
+        blank=True,
+        max_length=1000,
+        help_text="What a patient should do before coming (no retinoids for three days, no make-up on the day...): "
+        "sent with the confirmation and the reminder, and shown once they have booked.",
+    )
     active = models.BooleanField(default=True)
     display_order = models.PositiveSmallIntegerField(default=0)
 

@@ -79,6 +79,14 @@ PRACTITIONERS = [
     ),
 ]
 
+# What the demo clinic asks patients to do before coming, by treatment (sent with the confirmation and reminder).
+BEFORE_YOUR_VISIT = {
+    "microneedling": "For three days before, please stop retinoids (retinol, tretinoin), exfoliating acids and "
+    "scrubs, and avoid waxing and sunbeds on the area. On the day, come with clean skin and no make-up.",
+    "mild-chemical-peel": "For three days before, please stop retinoids and exfoliating acids, and avoid waxing on "
+    "the area. Keep out of strong sun for the week before.",
+}
+
 DEMO_PATIENTS = ["Alex Morgan", "Priya Shah", "Tom Becker", "Chloe Evans", "Sam Lee", "Jordan Reid", "Mia Novak"]
 
 
@@ -97,6 +105,7 @@ def ensure_demo_treatments() -> dict[str, Treatment]:
                 safe_alternative=alternative,
                 resurfacing=slug == "mild-chemical-peel",
                 description=text,
+                before_your_visit=BEFORE_YOUR_VISIT.get(slug, ""),
                 display_order=order,
             ),
         )
