@@ -12,7 +12,7 @@ from booking.models import Appointment
 from booking.selectors import clinic_tz
 
 from .models import Contraindication, Screening
-from .rules import REVIEW_UNDER_AGE_YEARS, add_months
+from .rules import REVIEW_UNDER_AGE_YEARS, add_months, under_age_on
 from .selectors import screening_policy
 
 # What a flag means, in a few words, for staff allowed to see health data (why a booking is held is drawn from
@@ -46,7 +46,7 @@ def under_age_on_the_day(appointment: Appointment) -> bool:
     """Whether the patient is younger than REVIEW_UNDER_AGE_YEARS on the booking's (clinic-local) day."""
     born = appointment.patient_date_of_birth
     day = appointment.start.astimezone(clinic_tz()).date()
-    return born is not None and add_months(born, 12 * REVIEW_UNDER_AGE_YEARS) > day
+    return born is not None and under_age_on(born, day)
 
 
 def why_held(appointment: Appointment, screening: Screening | None, *, detailed: bool = True) -> str:

@@ -52,6 +52,18 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def under_age_on(born: date, day: date) -> bool:
+    """Whether someone born on `born` is younger than REVIEW_UNDER_AGE_YEARS on `day`. A birthday on 29 February
+    comes round on 1 March in other years, as UK law counts it: a day later than calendar months would have it,
+    so the doubtful day is a clinician's to check."""
+    years = REVIEW_UNDER_AGE_YEARS
+    try:
+        comes_of_age = born.replace(year=born.year + years)
+    except ValueError:  # 29 February, and no such day that year
+        comes_of_age = date(born.year + years, 3, 1)
+    return day < comes_of_age
+
+
 @dataclass(frozen=True)
 class Answers:
     """What the patient said. `yes_to` holds the keys of the other questions answered "yes"."""

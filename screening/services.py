@@ -406,7 +406,7 @@ def _date_of_birth_reasons(screening: Screening | None, patient: PatientDetails,
                 "check them before confirming.",
             )
         )
-    if rules.add_months(born, 12 * rules.REVIEW_UNDER_AGE_YEARS) > start.astimezone(clinic_tz()).date():
+    if rules.under_age_on(born, start.astimezone(clinic_tz()).date()):
         reasons.append(
             rules.Reason(
                 "under_age",

@@ -14,6 +14,7 @@ from screening.rules import (
     QuestionRule,
     add_months,
     decide,
+    under_age_on,
 )
 
 CLEAR, WAIT, BLOCKED, REVIEW = Outcome.CLEAR, Outcome.WAIT, Outcome.BLOCKED, Outcome.REVIEW
@@ -375,3 +376,21 @@ def test_the_reason_for_a_patient_on_isotretinoin_names_no_treatment_it_may_not_
     assert (
         reason.text == "You are taking isotretinoin now. This treatment can be booked 6 months after your course ends."
     )
+
+
+@pytest.mark.parametrize(
+    "born, day, under_age",
+    [
+        (date(2008, 5, 17), date(2026, 5, 16), True),
+        (date(2008, 5, 17), date(2026, 5, 17), False),  # eighteen on the birthday itself
+        # Born on 29 February: eighteen on 1 March in a year without one (UK law), not on 28 February.
+        (date(2008, 2, 29), date(2026, 2, 28), True),
+        (date(2008, 2, 29), date(2026, 3, 1), False),
+        (date(2010, 2, 28), date(2028, 2, 28), False),  # 28 February is a birthday of its own, leap year or not
+        (date(2012, 2, 29), date(2030, 2, 28), True),
+        (date(2012, 2, 29), date(2030, 3, 1), False),
+        (date(1996, 2, 29), date(2014, 2, 28), True),
+    ],
+)
+def test_under_eighteen_counts_a_29_february_birthday_from_1_march(born, day, under_age):
+    assert under_age_on(born, day) is under_age
