@@ -255,3 +255,26 @@ def clinic(journey_clock, transactional_db, django_db_serialized_rollback):
     make_practitioner("Nurse Ben Clarke", treatments=[facial, microneedling], weekdays=tuesday_to_saturday)
     make_practitioner("Dr Amara Okafor", treatments=[microneedling, consultation], weekdays=tuesday_to_saturday)
     return {"facial": facial, "microneedling": microneedling, "consultation": consultation}
+
+
+@pytest.fixture
+def new_staff(new_patient, django_user_model):
+    """Open a desktop browser for a new staff member of `group` ("Reception", "Clinician"), signed in to the admin
+    (its sign-in page checked with axe on the way)."""
+
+    def sign_in(username: str, group: str) -> Patient:
+        from django.contrib.auth.models import Group
+
+        password = "a long clinic passphrase"
+        user = django_user_model.objects.create_user(username, password=password, is_staff=True)
+        user.groups.add(Group.objects.get(name=group))
+        staff = new_patient(group.lower())
+        staff.page.set_viewport_size(DESKTOP)
+        staff.page.goto("/admin/")
+        staff.check_accessibility()
+        staff.page.get_by_label("Username").fill(username)
+        staff.page.get_by_label("Password").fill(password)
+        staff.page.get_by_role("button", name="Log in").click()
+        return staff
+
+    return sign_in

@@ -2,29 +2,16 @@
 with the practitioner free then, and the patient is emailed as after an online booking."""
 
 import pytest
-from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from booking.models import Appointment
 
-from .conftest import DESKTOP
-
 pytestmark = pytest.mark.browser
 
 
-def test_reception_finds_a_free_time_and_books_a_patient_on_the_phone(
-    clinic, new_patient, django_user_model, mailoutbox
-):
-    receptionist = django_user_model.objects.create_user("sam.desk", password="a long clinic passphrase", is_staff=True)
-    receptionist.groups.add(Group.objects.get(name="Reception"))
-    staff = new_patient("reception")
+def test_reception_finds_a_free_time_and_books_a_patient_on_the_phone(clinic, new_staff, mailoutbox):
+    staff = new_staff("sam.desk", "Reception")
     admin = staff.page
-    admin.set_viewport_size(DESKTOP)
-    admin.goto("/admin/")
-    admin.get_by_label("Username").fill("sam.desk")
-    admin.get_by_label("Password").fill("a long clinic passphrase")
-    admin.get_by_role("button", name="Log in").click()
-
     admin.goto("/admin/booking/appointment/")
     admin.get_by_role("link", name="Find a free time").click()
     expect(admin.get_by_role("heading", name="Find a free time")).to_be_visible()

@@ -4,7 +4,6 @@ import re
 from datetime import datetime
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core import mail
 from playwright.sync_api import expect
 
@@ -12,7 +11,7 @@ from booking.models import Appointment
 from screening.models import EligibilityReminder
 from screening.tasks import dispatch_due_eligibility_reminders
 
-from .conftest import DESKTOP, LONDON
+from .conftest import LONDON
 
 pytestmark = pytest.mark.browser
 
@@ -144,7 +143,7 @@ def test_patient_three_months_after_isotretinoin_waits_opts_in_and_books_from_th
 
 
 def test_patient_unsure_of_the_date_is_held_for_review_and_confirmed_once_a_clinician_approves(
-    clinic, patient, new_patient, mailoutbox, django_user_model
+    clinic, patient, new_staff, mailoutbox
 ):
     page = patient.page
     page.goto("/book/microneedling/")
@@ -171,16 +170,8 @@ def test_patient_unsure_of_the_date_is_held_for_review_and_confirmed_once_a_clin
     assert [m.to for m in mailoutbox] == [["lee@example.com"]]
     mail.outbox.clear()
 
-    clinician = django_user_model.objects.create_user("dr.okafor", password="a long clinic passphrase", is_staff=True)
-    clinician.groups.add(Group.objects.get(name="Clinician"))
-    staff = new_patient("clinician")
+    staff = new_staff("dr.okafor", "Clinician")
     admin = staff.page
-    admin.set_viewport_size(DESKTOP)
-    admin.goto("/admin/")
-    staff.check_accessibility()
-    admin.get_by_label("Username").fill("dr.okafor")
-    admin.get_by_label("Password").fill("a long clinic passphrase")
-    admin.get_by_role("button", name="Log in").click()
 
     expect(admin.locator("#review-queue-summary")).to_contain_text("1 booking awaits")
     staff.check_accessibility()
