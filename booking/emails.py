@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager, suppress
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -170,13 +170,22 @@ def nothing_new_to_tell(appointment: Appointment) -> bool:
 
 
 def when_words(start_local: datetime, *, now: datetime) -> str:
-    """Say when an appointment is, seen from the day the email goes out: "today", "tomorrow", "on Tuesday 3 March"."""
+    """Say when an appointment is, seen from the day the email goes out: "today", "tomorrow", "on Tuesday 3 March"
+    (with its year when that is not this one)."""
     days = (start_local.date() - now.astimezone(start_local.tzinfo).date()).days
     if days == 0:
         return "today"
     if days == 1:
         return "tomorrow"
-    return "on " + format_date(start_local, "l j F")
+    return "on " + day_in_words(start_local, "l j F", today=now.astimezone(start_local.tzinfo).date())
+
+
+def day_in_words(moment: datetime | date, day_format: str, *, today: date | None = None) -> str:
+    """`moment`'s day written with `day_format` ("j F"), and its year unless it is this year's (the clinic's): staff
+    book up to two years ahead, and "1 December" read on 30 November means tomorrow."""
+    today = today or timezone.localdate()
+    written = format_date(moment, day_format)
+    return written if moment.year == today.year else f"{written} {moment.year}"
 
 
 MOST_SECONDS_BETWEEN_TRIES = 3600

@@ -195,7 +195,8 @@ class StaffFreeTimesForm(forms.Form):
     "Find a free time" page). Staff book from today up to two years ahead, as the phone booking form allows."""
 
     treatment = forms.ModelChoiceField(queryset=None, empty_label="Choose a treatment")
-    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    # A date input takes only ISO dates: in the locale's own (30/11/2026) the browser drops the day it opens on.
+    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args, first_day: date, last_day: date, **kwargs):
         super().__init__(*args, **kwargs)

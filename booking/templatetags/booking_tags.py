@@ -75,3 +75,11 @@ def patient_fields(form):
     if html is None:
         html = _EMPTY_PATIENT_FIELDS[template_name] = render_to_string(template_name, {"form": form})
     return html
+
+
+@register.filter(name="day_in_words")
+def day_in_words_filter(value, day_format):
+    """`{{ start_local|day_in_words:"j F" }}`: the day, and its year unless it is this year's (booking.emails)."""
+    from booking.emails import day_in_words
+
+    return day_in_words(value, day_format) if value else ""

@@ -122,3 +122,8 @@ def test_staff_who_may_not_book_cannot_open_it(client, clock, facial, nurse):
     client.force_login(viewer)
     assert client.get(FINDER, {"treatment": facial.pk, "day": "2026-03-03"}).status_code == 403
     assert f'href="{FINDER}"' not in client.get("/admin/booking/appointment/").content.decode()
+
+
+def test_the_finder_opens_on_today_in_the_form_a_date_input_takes(reception, clock, facial, nurse):
+    page = reception.get(FINDER).content.decode()
+    assert re.search(r'<input type="date" name="day" value="2026-03-02"', page)
