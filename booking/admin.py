@@ -778,9 +778,14 @@ class AppointmentAdmin(admin.ModelAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except BookingError as error:
-            # The form's check passed, the write was refused (another booking took the time in between). The
-            # admin's transaction is rolled back: no row, no email.
+        except BookingError:
+            # The form's check passed, the write was refused: a colleague or a patient took the time in between.
+            # The admin's transaction is rolled back (no row, no email). Checked again, the form now says why beside
+            # the input at fault and keeps what was typed: reception is on the phone with the patient.
+            pass
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except BookingError as error:  # refused again though the check passed: say so, and start again
             self.message_user(request, f"Nothing was saved: {error.message}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 

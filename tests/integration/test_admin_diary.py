@@ -8,7 +8,7 @@ from django.core import mail
 from django.utils import timezone
 
 from booking import services
-from booking.admin import AppointmentAdmin
+from booking.admin import AppointmentAdmin, AppointmentAdminForm
 from booking.models import Appointment, AppointmentEmail, TimeOff
 
 from ..factories import make_practitioner, make_treatment, patient
@@ -277,6 +277,33 @@ def test_a_time_taken_between_the_check_and_the_save_saves_nothing(reception, cl
     assert "Nothing was saved: Nurse Ben already has Hydrating facial" in response.content.decode()
     assert not Appointment.objects.filter(patient_email="sam@example.com").exists()
     assert not AppointmentEmail.objects.filter(appointment__patient_email="sam@example.com").exists()
+
+
+def test_a_time_taken_after_the_check_shows_the_form_again_with_what_was_typed(
+    reception, clock, facial, nurse, monkeypatch
+):
+    # A patient's online booking commits after reception's form was checked (as if before it), before its save
+    # reached the diary: the first check does not see it, the write does.
+    services.appointment_book(treatment=facial, start=at(TUESDAY, 10), patient=patient(), now=timezone.now())
+    checked = []
+    form_check, row_check = AppointmentAdminForm.clean, Appointment.clean
+
+    def form_checked_before_the_patient_booked(form):
+        checked.append(form)
+        return super(AppointmentAdminForm, form).clean() if len(checked) == 1 else form_check(form)
+
+    def row_checked_before_the_patient_booked(appointment):
+        return None if appointment is checked[0].instance else row_check(appointment)
+
+    monkeypatch.setattr(AppointmentAdminForm, "clean", form_checked_before_the_patient_booked)
+    monkeypatch.setattr(Appointment, "clean", row_checked_before_the_patient_booked)
+    response = reception.post(ADD, phone_booking(facial, nurse, at(TUESDAY, 10), patient_name="Robin Hale"))
+    assert response.status_code == 200 and len(checked) == 2
+    assert "Nurse Ben already has Hydrating facial" in " ".join(field_errors(response).values())
+    form = response.context["adminform"].form
+    assert form["patient_name"].value() == "Robin Hale" and form["patient_email"].value() == "sam@example.com"
+    assert list(Appointment.objects.values_list("patient_name", flat=True)) == ["Alex Morgan"]
+    assert not AppointmentEmail.objects.filter(appointment__patient_name="Robin Hale").exists()
 
 
 # --- Changing a booking ---------------------------------------------------------------------------------------------
