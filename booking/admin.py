@@ -508,11 +508,29 @@ class WhenFilter(admin.SimpleListFilter):
         }.get(self.chosen, queryset)
 
 
+class NoRoomFilter(admin.SimpleListFilter):
+    """Visits ahead the diary no longer has room for (time off or a closure over them, a practitioner made inactive
+    or no longer giving the treatment): reception's list of patients to call and move, for as long as it lasts, not
+    only in the warning shown once when the change was saved. Their reminders are held back meanwhile."""
+
+    title = "needs moving"
+    parameter_name = "room"
+    NO_ROOM = "none"
+
+    def lookups(self, request, model_admin):
+        return [(self.NO_ROOM, "Away, closed or no longer given")]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.NO_ROOM:
+            return queryset.still_to_come(timezone.now()).without_room()
+        return queryset
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(admin.ModelAdmin):
     form = AppointmentAdminForm
     list_display = ["start", "treatment", "practitioner", "patient_name", "status"]
-    list_filter = [WhenFilter, "status", "treatment", "practitioner"]
+    list_filter = [WhenFilter, NoRoomFilter, "status", "treatment", "practitioner"]
     # Through one trigram index on PostgreSQL (migration booking/0017), with the phone's digits below.
     search_fields = ["patient_name", "patient_email", "patient_phone"]
     show_full_result_count = False  # a count of every visit ever, beside the filtered one, on every load

@@ -8,7 +8,7 @@ from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, Ra
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models
-from django.db.models import F, Func, Q, Value
+from django.db.models import Exists, F, Func, OuterRef, Q, Value
 from django.db.models.functions import Replace, Upper
 from django.utils.timezone import localtime
 from psycopg2.extras import DateTimeTZRange
@@ -272,6 +272,17 @@ class AppointmentQuerySet(models.QuerySet):
         included, as availability counts it) meets `time_off`: ones the diary would no longer take."""
         mine = self if time_off.whole_clinic else self.filter(practitioner_id=time_off.practitioner_id)
         return mine.overlapping(time_off.start, time_off.end)
+
+    def without_room(self):
+        """Bookings the diary no longer has room for at their time: their practitioner away or the whole clinic
+        closed over it, the practitioner made inactive, or no longer giving the treatment. (Hours cut short are
+        warned of when saved; they are not read here.)"""
+        theirs_or_everyones = Q(practitioner=OuterRef("practitioner")) | Q(practitioner__isnull=True)
+        away = TimeOff.objects.filter(theirs_or_everyones, start__lt=OuterRef("busy_until"), end__gt=OuterRef("start"))
+        gives = Practitioner.treatments.through.objects.filter(
+            practitioner_id=OuterRef("practitioner_id"), treatment_id=OuterRef("treatment_id")
+        )
+        return self.filter(Exists(away) | Q(practitioner__active=False) | ~Exists(gives))
 
     def outside_hours(self, practitioner_id: int) -> list["Appointment"]:
         """The practitioner's bookings among these that no window of their working hours on that weekday holds from

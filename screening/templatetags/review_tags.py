@@ -2,7 +2,7 @@ from django import template
 from django.db.models import Q
 from django.utils import timezone
 
-from booking.models import Practitioner, Treatment
+from booking.models import Appointment, Practitioner, Treatment
 from booking.services import appointment_emails_undelivered
 
 from ..models import EligibilityReminder, ScreeningPolicy
@@ -42,6 +42,15 @@ def undelivered_email_counts(context):
         if user.has_perm("screening.view_eligibilityreminder")
         else 0,
     }
+
+
+@register.simple_tag(takes_context=True)
+def bookings_without_room_count(context):
+    """Visits ahead the diary no longer has room for, for the admin index (booking.admin.NoRoomFilter), to staff
+    who see the diary."""
+    if not context["request"].user.has_perm("booking.view_appointment"):
+        return 0
+    return Appointment.objects.still_to_come(timezone.now()).without_room().count()
 
 
 @register.simple_tag
