@@ -783,6 +783,11 @@ class AppointmentAdmin(admin.ModelAdmin):
                 return f"{add}?treatment={treatment.pk}&practitioner={who.pk}&start={slot_value(start)}"
 
             times = selectors.staff_free_times(treatment=treatment, day=day, now=now)
+            if not times:
+                context.update(
+                    closure=selectors.closure_on(day),
+                    next_day_with_times=selectors.staff_next_day_with_times(treatment=treatment, after=day, now=now),
+                )
             context.update(
                 treatment=treatment,
                 day=day,

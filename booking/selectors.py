@@ -393,6 +393,35 @@ def staff_free_times(*, treatment: Treatment, day: date, now: datetime) -> list[
     return [(slot.start, [practitioners[pk] for pk in practitioners if pk in slot.practitioner_ids]) for slot in slots]
 
 
+def staff_next_day_with_times(*, treatment: Treatment, after: date, now: datetime) -> date | None:
+    """Return the first local day after `after` on which staff could book `treatment` at `now`, or None up to their
+    horizon: past a closure or a fully booked week without paging through it a day at a time."""
+    earliest, latest = staff_booking_window(now)
+    last_bookable = latest.astimezone(clinic_tz()).date()
+    first_day = after + timedelta(days=1)
+    while first_day <= last_bookable:
+        last_day = min(first_day + timedelta(days=NEXT_DAY_CHUNK_DAYS - 1), last_bookable)
+        by_day = cached_free_starts(treatment=treatment, first_day=first_day, last_day=last_day)
+        for day in sorted(by_day):
+            if _within(by_day[day], earliest, latest):
+                return day
+        first_day = last_day + timedelta(days=1)
+    return None
+
+
+def closed_over(appointment: Appointment) -> bool:
+    """Whether the whole clinic is closed over any of the booking's time (its buffer included)."""
+    return TimeOff.objects.filter(
+        practitioner__isnull=True, start__lt=appointment.busy_until, end__gt=appointment.start
+    ).exists()
+
+
+def closure_on(day: date) -> TimeOff | None:
+    """The closure of the whole clinic that covers part of the local `day`, if any (the first)."""
+    day_start, day_end = local_day_bounds(day, day, clinic_tz())
+    return TimeOff.objects.filter(practitioner__isnull=True, start__lt=day_end, end__gt=day_start).first()
+
+
 def _within(slots: list[Slot], earliest: datetime, latest: datetime) -> list[Slot]:
     """The slots (in time order) from `earliest` to `latest`; most days lie wholly inside and are only copied."""
     if not slots or (earliest <= slots[0].start and slots[-1].start <= latest):

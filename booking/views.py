@@ -316,6 +316,14 @@ _REFUSALS = {
 }
 
 
+# Why a time chosen to move a booking to cannot be had, where it says more than "not available".
+_MOVE_REFUSALS = {
+    "passed": "That time has passed. Please choose one of the times shown.",
+    "too_soon": "That time is too soon to move to online. Please choose a later time, or call the clinic.",
+    "closed": "We are not open then. Please choose one of the times shown.",
+}
+
+
 # The manage link of the booking this browser made last, for a day: Back from "You're booked" to the details form
 # then finds its own booking there, not "that time has just been taken".
 JUST_BOOKED_COOKIE = "just_booked"
@@ -577,23 +585,27 @@ def manage_reschedule(request, token):
         )
         return redirect("booking:manage", token)
     not_before = allows.not_before
+    tz = selectors.clinic_tz()
+    start = parse_slot_value(source.get("start")) if request.method == "POST" else None
     context, status = _day_context(
         request=request,
         treatment=appointment.treatment,
         now=now,
         exclude_appointment=appointment,
         not_before=not_before,
-        # Open on the day now booked: a patient moving a time usually moves it within that day.
-        default_day=appointment.start.astimezone(selectors.clinic_tz()).date(),
+        # Open on the day now booked (a patient moving a time usually moves it within that day), or, posted, on the
+        # day of the time they chose: its times, and the links to the days either side, are that day's.
+        default_day=(start or appointment.start).astimezone(tz).date(),
         name_next_free_day=True,
     )
     if request.method == "POST":
-        start = parse_slot_value(source.get("start"))
-        day = start.astimezone(selectors.clinic_tz()).date() if start else context["day"]
-        slots = selectors.slots_on(
-            treatment=appointment.treatment, day=day, now=now, exclude_appointment=appointment, not_before=not_before
-        )
-        form = SlotChoiceForm(request.POST, slots=slots)
+        form = SlotChoiceForm(request.POST, slots=context["slots"])
+        if not form.is_valid() and start is not None and "start" in form.errors:
+            why = selectors.why_not_bookable(
+                treatment=appointment.treatment, start=start, now=now, not_before=not_before
+            )
+            if why in _MOVE_REFUSALS:  # closed, passed...: say so, not only "not available"
+                form.errors["start"] = form.error_class([_MOVE_REFUSALS[why]])
         if form.is_valid():
             try:
                 screening_services.screened_booking_reschedule(
@@ -607,7 +619,6 @@ def manage_reschedule(request, token):
                 return redirect("booking:manage", token)
         else:
             status = 400
-        context.update(day=day, slots=slots)
     else:
         form = SlotChoiceForm(slots=context["slots"])
     context.update(appointment=appointment, token=token, form=form)

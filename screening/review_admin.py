@@ -16,7 +16,7 @@ from django.utils.timesince import timeuntil
 from booking import services
 from booking.admin import MOST_IN_ONE_CONFIRMATION
 from booking.exceptions import BookingError
-from booking.selectors import why_the_practitioner_cannot_keep
+from booking.selectors import closed_over, why_the_practitioner_cannot_keep
 
 from .models import FlaggedBooking, Screening
 from .review import (
@@ -189,6 +189,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             "approve_refusal": can_review and screened_booking_allows(appointment).refusal(appointment.start),
             # The diary may have changed under it since: the practitioner away, gone, or no longer working then.
             "diary_refusal": can_review and why_the_practitioner_cannot_keep(appointment),
+            "closed_then": can_review and closed_over(appointment),  # no other practitioner can help that day
             "decline_form": decline_form,
             "changelist_url": reverse("admin:screening_flaggedbooking_changelist"),
         }

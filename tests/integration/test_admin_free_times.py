@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth.models import Permission, User
 
-from booking.models import Appointment, TimeOff
+from booking.models import Appointment, TimeOff, Treatment
 
 from ..factories import booked_by_phone, make_practitioner
 
@@ -53,7 +53,25 @@ def test_time_off_and_a_closure_take_their_times_away(reception, clock, facial, 
     assert times["13:00"] == ["Nurse Ben"] and times["15:00"] == ["Dr Ada", "Nurse Ben"]
     TimeOff.objects.create(practitioner=None, start=at(TUESDAY, 0), end=at(TUESDAY, 23, 59), reason="Bank holiday")
     response = reception.get(FINDER, {"treatment": facial.pk, "day": TUESDAY.isoformat()})
-    assert response.context["times"] == [] and "the clinic is closed" in response.content.decode()
+    page = re.sub(r"\s+", " ", response.content.decode())
+    assert response.context["times"] == []
+    assert "The clinic is closed Tue 3 Mar 00:00 to Tue 3 Mar 23:59 (Bank holiday)." in page
+    assert 'The next day with free times is <a href="?treatment=' in page and "Wednesday 4 March 2026</a>" in page
+
+
+def test_a_day_with_nothing_free_jumps_past_a_long_closure(reception, clock, facial, nurse):
+    TimeOff.objects.create(practitioner=None, start=at(TUESDAY, 0), end=at(date(2026, 4, 20), 0), reason="Refit")
+    response = reception.get(FINDER, {"treatment": facial.pk, "day": "2026-03-10"})
+    assert response.context["next_day_with_times"] == date(2026, 4, 20)
+
+
+def test_a_treatment_nobody_gives_says_there_is_nothing_to_its_horizon(reception, clock, db):
+    from ..factories import make_treatment
+
+    make_treatment("brow-lift")
+    response = reception.get(FINDER, {"treatment": Treatment.objects.get().pk, "day": "2026-03-03"})
+    assert response.context["next_day_with_times"] is None
+    assert "No free times from this day to 3 March 2028." in re.sub(r"\s+", " ", response.content.decode())
 
 
 def test_today_starts_now_not_after_the_online_notice(reception, clock, facial, nurse):

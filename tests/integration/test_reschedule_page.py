@@ -80,3 +80,20 @@ def test_the_reschedule_page_jumps_to_the_next_free_day_past_closed_and_full_day
     assert f'href="?date={tuesday + timedelta(days=2):%Y-%m-%d}">Next free day' in page
     page = client.get(f"/booking/{token}/reschedule/", {"date": f"{tuesday + timedelta(days=2):%Y-%m-%d}"})
     assert f'href="?date={tuesday + timedelta(days=7):%Y-%m-%d}">Next free day' in page.content.decode()
+
+
+def test_a_time_on_a_day_the_clinic_has_since_closed_says_so_and_shows_that_day(client, clock, facial, nurse):
+    from booking.models import TimeOff
+
+    day, closed_day = selectors.today_local() + timedelta(days=10), selectors.today_local() + timedelta(days=12)
+    appointment, token = booked(facial, local(day, 10))
+    TimeOff.objects.create(practitioner=None, start=local(closed_day, 0), end=local(closed_day + timedelta(days=1), 0))
+    response = client.post(f"/booking/{token}/reschedule/", {"start": slot_value(local(closed_day, 11))})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "We are not open then." in page and "That time is not available" not in page
+    assert f'<h2 class="h4" id="day-heading">{closed_day:%A} {closed_day.day} {closed_day:%B %Y}</h2>' in page
+    before = closed_day - timedelta(days=1)
+    assert f"?date={before:%Y-%m-%d}" in page  # the link to the day before is that day's, not the one booked
+    appointment.refresh_from_db()
+    assert appointment.start == local(day, 10)

@@ -2,7 +2,7 @@
 no longer giving the treatment or no longer working then. The patient would be emailed "confirmed" for a visit
 nobody will give; the review page says why and what to do instead, and nothing is recorded."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.core import mail
@@ -73,6 +73,15 @@ def test_the_review_page_says_why_instead_of_offering_approve(held):
     assert "This booking cannot be approved as it stands." in page and "Nurse Ben is away" in page
     assert 'name="approve"' not in page and 'name="decline"' in page
     assert f'<a href="/admin/booking/appointment/{held.pk}/change/">Move it to another practitioner' in page
+
+
+def test_a_booking_in_a_closure_is_to_be_moved_to_another_day(held):
+    TimeOff.objects.create(
+        practitioner=None, start=held.start - timedelta(hours=2), end=held.start + timedelta(hours=8)
+    )
+    page = signed_in(Client(), "Clinician").get(f"{QUEUE}{held.pk}/review/").content.decode()
+    assert "The clinic is closed from" in page
+    assert f'<a href="/admin/booking/appointment/{held.pk}/change/">Move it to another day in the diary</a>' in page
 
 
 def test_a_booking_moved_to_a_colleague_who_is_there_can_be_approved(held):
