@@ -5,9 +5,10 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models.lookups import Contains
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -23,7 +24,15 @@ from screening.services import (
 
 from . import selectors, services
 from .exceptions import BookingError
-from .forms import FEWEST_PHONE_DIGITS, StaffFreeTimesForm, check_date_of_birth, check_name, check_phone, slot_value
+from .forms import (
+    FEWEST_PHONE_DIGITS,
+    StaffFreeTimesForm,
+    check_date_of_birth,
+    check_name,
+    check_phone,
+    parse_slot_value,
+    slot_value,
+)
 from .models import (
     HELD_FOR_RESURFACING,
     STILL_EXPECTED,
@@ -396,9 +405,14 @@ class AppointmentAdminForm(forms.ModelForm):
         "patient's request: their email then apologises.",
     )
 
+    # A time (and practitioner) picked for this booking in the free-time finder, filled in when the page opens.
+    moved_to: dict | None = None
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.booked_time = (self.instance.start, self.instance.practitioner_id) if self.instance.pk else None
+        if self.moved_to and not self.is_bound:
+            self.initial.update(self.moved_to)
         if self.instance.pk:
             self.fields["seen"].initial = self.instance.updated_at.isoformat()
 
@@ -762,27 +776,39 @@ class AppointmentAdmin(admin.ModelAdmin):
 
     def free_times_view(self, request):
         """Find a free time for a patient on the phone: a treatment's free starts on a day, each with the
-        practitioners free then, each a link to the phone booking form filled in with them."""
-        if not self.has_add_permission(request):
+        practitioners free then, each a link to the phone booking form filled in with them. With `?move=<id>`, for a
+        booking to move (its own time counting as free): each a link to its change form filled in with the time."""
+        moving = self._booking_to_move(request)
+        if not (self.has_change_permission(request, moving) if moving else self.has_add_permission(request)):
             raise PermissionDenied
         now = timezone.now()
         today = today_local(now)
         last_day = (now + timedelta(days=STAFF_HORIZON_DAYS)).astimezone(clinic_tz()).date()
-        form = StaffFreeTimesForm(request.GET or None, first_day=today, last_day=last_day, initial={"day": today})
+        data = request.GET.copy() if request.GET else None
+        if moving is not None:
+            data["treatment"] = moving.treatment_id
+            data.setdefault("day", max(today, timezone.localdate(moving.start)).isoformat())
+        form = StaffFreeTimesForm(data, first_day=today, last_day=last_day, initial={"day": today}, moving=moving)
         context = {
             **self.admin_site.each_context(request),
-            "title": "Find a free time",
+            "title": "Find a time to move this booking to" if moving else "Find a free time",
             "opts": self.opts,
             "form": form,
+            "moving": moving,
+            "also": f"&move={moving.pk}" if moving else "",
         }
         if form.is_valid():
             treatment, day = form.cleaned_data["treatment"], form.cleaned_data["day"]
-            add = reverse("admin:booking_appointment_add", current_app=self.admin_site.name)
+            site = self.admin_site.name
+            if moving:
+                base = f"{reverse('admin:booking_appointment_change', args=[moving.pk], current_app=site)}?"
+            else:
+                base = f"{reverse('admin:booking_appointment_add', current_app=site)}?treatment={treatment.pk}&"
 
             def book_with(who, start):  # ids and a slot value: nothing to escape, as in the patients' links
-                return f"{add}?treatment={treatment.pk}&practitioner={who.pk}&start={slot_value(start)}"
+                return f"{base}practitioner={who.pk}&start={slot_value(start)}"
 
-            times = selectors.staff_free_times(treatment=treatment, day=day, now=now)
+            times = selectors.staff_free_times(treatment=treatment, day=day, now=now, exclude_appointment=moving)
             if not times:
                 context.update(
                     closure=selectors.closure_on(day),
@@ -797,6 +823,36 @@ class AppointmentAdmin(admin.ModelAdmin):
             )
         status = 400 if form.is_bound and not form.is_valid() else 200
         return TemplateResponse(request, "admin/booking/appointment/free_times.html", context, status=status)
+
+    def _booking_to_move(self, request) -> Appointment | None:
+        """The booking `?move=` names, if any: one still expected and ahead (404 otherwise, as for a page)."""
+        if "move" not in request.GET:
+            return None
+        moving = (
+            Appointment.objects.still_to_come(timezone.now())
+            .select_related("treatment", "practitioner")
+            .filter(pk=request.GET["move"] if request.GET["move"].isdigit() else None)
+            .first()
+        )
+        if moving is None:
+            raise Http404("No booking to move: it is not one still ahead (cancelled, declined, passed or unknown).")
+        return moving
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        booking = self.get_object(request, unquote(object_id))
+        movable = booking is not None and booking.status in STILL_EXPECTED and booking.start > timezone.now()
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "movable": movable})
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and request.method == "GET" and "start" in request.GET:
+            # A time picked in the finder for this booking: the change form opens with it (and the practitioner)
+            # filled in; nothing is saved until staff save it.
+            moved_to = {"start": parse_slot_value(request.GET["start"])}
+            if request.GET.get("practitioner", "").isdigit():
+                moved_to["practitioner"] = int(request.GET["practitioner"])
+            form = type(form.__name__, (form,), {"moved_to": {k: v for k, v in moved_to.items() if v is not None}})
+        return form
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

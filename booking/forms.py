@@ -198,10 +198,14 @@ class StaffFreeTimesForm(forms.Form):
     # A date input takes only ISO dates: in the locale's own (30/11/2026) the browser drops the day it opens on.
     day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
-    def __init__(self, *args, first_day: date, last_day: date, **kwargs):
+    def __init__(self, *args, first_day: date, last_day: date, moving=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.first_day, self.last_day = first_day, last_day
-        self.fields["treatment"].queryset = Treatment.objects.filter(active=True)
+        # New bookings are for active treatments; a booking being moved keeps its own, active or not.
+        treatments = Treatment.objects.filter(active=True)
+        self.fields["treatment"].queryset = (
+            treatments if moving is None else Treatment.objects.filter(pk=moving.treatment_id)
+        )
         self.fields["day"].widget.attrs.update({"min": first_day.isoformat(), "max": last_day.isoformat()})
 
     def clean_day(self):

@@ -384,11 +384,18 @@ def availability(
     return {day: _within(slots, earliest, latest) for day, slots in by_day.items()}
 
 
-def staff_free_times(*, treatment: Treatment, day: date, now: datetime) -> list[tuple[datetime, list[Practitioner]]]:
+def staff_free_times(
+    *, treatment: Treatment, day: date, now: datetime, exclude_appointment: Appointment | None = None
+) -> list[tuple[datetime, list[Practitioner]]]:
     """Return each free start of `treatment` on the local `day` that staff may book at `now` (no minimum notice, past
-    the online horizon), with the practitioners free then, in name order: the diary reception reads on the phone."""
+    the online horizon), with the practitioners free then, in name order: the diary reception reads on the phone.
+    `exclude_appointment`: a booking being moved, whose own time counts as free."""
     earliest, latest = staff_booking_window(now)
-    slots = _within(cached_free_starts(treatment=treatment, first_day=day, last_day=day)[day], earliest, latest)
+    if exclude_appointment is None:
+        by_day = cached_free_starts(treatment=treatment, first_day=day, last_day=day)
+    else:
+        by_day = _free_starts(treatment, day, day, exclude_appointment)
+    slots = _within(by_day[day], earliest, latest)
     practitioners, _weekly = _hours_under(treatment, diary_version())
     return [(slot.start, [practitioners[pk] for pk in practitioners if pk in slot.practitioner_ids]) for slot in slots]
 

@@ -145,3 +145,60 @@ def test_staff_who_may_not_book_cannot_open_it(client, clock, facial, nurse):
 def test_the_finder_opens_on_today_in_the_form_a_date_input_takes(reception, clock, facial, nurse):
     page = reception.get(FINDER).content.decode()
     assert re.search(r'<input type="date" name="day" value="2026-03-02"', page)
+
+
+# --- Moving a booking ---------------------------------------------------------------------------------------------
+
+
+def test_a_booking_in_a_closure_is_moved_from_its_page_through_the_finder(reception, clock, facial, nurse, colleague):
+    stranded = booked_by_phone(facial, at(TUESDAY, 14), practitioner=nurse, name="Robin Hale")
+    TimeOff.objects.create(practitioner=None, start=at(TUESDAY, 0), end=at(TUESDAY, 23, 59), reason="Bank holiday")
+    change = f"/admin/booking/appointment/{stranded.pk}/change/"
+    finder = f"{FINDER}?move={stranded.pk}"
+    assert f'href="{finder}"' in reception.get(change).content.decode()
+
+    response = reception.get(FINDER, {"move": stranded.pk})  # opens on the booking's day: closed
+    page = re.sub(r"\s+", " ", response.content.decode())
+    assert "Moving" in page and "Robin Hale's Hydrating facial" in page and "Tuesday 3 March 2026, 14:00" in page
+    assert response.context["times"] == [] and "Bank holiday" in page
+    assert f"day=2026-03-04&amp;move={stranded.pk}" in page  # the next day with times, still moving this booking
+
+    response = reception.get(FINDER, {"move": stranded.pk, "day": "2026-03-04"})
+    [(_start, free)] = [(start, free) for start, free in response.context["times"] if start == at(date(2026, 3, 4), 15)]
+    [url] = [url for who, url in free if who == colleague]
+    assert url == f"{change}?practitioner={colleague.pk}&start=2026-03-04T15:00Z"
+    assert "Move to Dr Ada" in response.content.decode()
+
+    form = reception.get(url).context["adminform"].form
+    assert form["start"].value() == at(date(2026, 3, 4), 15) and form["practitioner"].value() == colleague.pk
+    assert form["patient_name"].value() == "Robin Hale"
+    stranded.refresh_from_db()
+    assert stranded.start == at(TUESDAY, 14)  # nothing changes until staff save the form
+
+
+def test_the_booking_being_moved_counts_its_own_time_as_free(reception, clock, facial, nurse):
+    booking = booked_by_phone(facial, at(TUESDAY, 14))
+    assert "14:30" not in free_times(reception, facial, TUESDAY)
+    moving = reception.get(FINDER, {"move": booking.pk, "day": "2026-03-03"})
+    times = {start.astimezone(LONDON).strftime("%H:%M"): free for start, free in moving.context["times"]}
+    assert [str(who) for who, _url in times["14:30"]] == ["Nurse Ben"]
+
+
+def test_a_booking_of_a_treatment_since_deactivated_can_still_be_moved_through_it(reception, clock, facial, nurse):
+    booking = booked_by_phone(facial, at(TUESDAY, 14))
+    facial.active = False
+    facial.save()
+    response = reception.get(FINDER, {"move": booking.pk, "day": "2026-03-04"})
+    assert response.status_code == 200 and response.context["times"]
+
+
+@pytest.mark.parametrize("which", ["cancelled", "unknown", "junk"])
+def test_a_booking_that_cannot_move_is_a_404(reception, clock, facial, nurse, which):
+    booking = booked_by_phone(facial, at(TUESDAY, 14))
+    if which == "cancelled":
+        Appointment.objects.filter(pk=booking.pk).update(status="cancelled")
+    move = {"cancelled": booking.pk, "unknown": booking.pk + 100, "junk": "1 OR 1=1"}[which]
+    assert reception.get(FINDER, {"move": move}).status_code == 404
+    if which == "cancelled":
+        page = reception.get(f"/admin/booking/appointment/{booking.pk}/change/").content.decode()
+        assert "Find a time to move it to" not in page

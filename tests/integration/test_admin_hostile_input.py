@@ -151,3 +151,14 @@ def test_a_patients_data_requests_are_found_by_their_email_in_any_case(client, c
         assert list(found.context["cl"].result_list) == [PatientDataRequest.objects.get()], typed
     for typed in ["mover", "someone@example.com"]:
         assert list(client.get("/admin/screening/patientdatarequest/", {"q": typed}).context["cl"].result_list) == []
+
+
+@pytest.mark.parametrize(
+    "query", [{"start": "foo"}, {"start": "2026-02-30T10:00Z", "practitioner": "abc"}, {"practitioner": "9"}]
+)
+def test_a_change_page_opened_with_a_time_that_is_no_time_shows_the_booking_as_it_is(reception, family, query):
+    sam, _alex = family
+    response = reception.get(f"/admin/booking/appointment/{sam.pk}/change/", query)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form["start"].value() == sam.start and form["practitioner"].value() == sam.practitioner_id
