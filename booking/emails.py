@@ -121,15 +121,7 @@ def still_relevant(email: AppointmentEmail, *, now: datetime) -> bool:
         return False  # moved away and back, or an email since already said it: nothing changed for the patient
     if email.kind == AppointmentEmail.Kind.HELD and _a_move_said_it(email):
         return False  # the "moved" email that went since it was queued said the booking awaits a clinician
-    if email.kind == AppointmentEmail.Kind.REMINDER and _no_room_for(appointment):
-        # "See you on Wednesday" to a clinic closed that day, or a practitioner away: reception calls instead (the
-        # admin's home page lists these bookings), and a move queues a reminder for the new time.
-        return False
     return email.kind not in _AHEAD_ONLY or appointment.start > now
-
-
-def _no_room_for(appointment: Appointment) -> bool:
-    return Appointment.objects.filter(pk=appointment.pk).without_room().exists()
 
 
 def _calendar_file_wanted(email: AppointmentEmail) -> bool:

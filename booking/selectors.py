@@ -403,6 +403,8 @@ def staff_free_times(
 def staff_next_day_with_times(*, treatment: Treatment, after: date, now: datetime) -> date | None:
     """Return the first local day after `after` on which staff could book `treatment` at `now`, or None up to their
     horizon: past a closure or a fully booked week without paging through it a day at a time."""
+    if not _hours_under(treatment, diary_version())[0]:
+        return None  # nobody gives it: two years of empty days, read two weeks at a time, would say so slowly
     earliest, latest = staff_booking_window(now)
     last_bookable = latest.astimezone(clinic_tz()).date()
     first_day = after + timedelta(days=1)

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Exists, OuterRef, Q
 
 from . import emails
 from .exceptions import (
@@ -559,6 +560,7 @@ def send_due_emails_soon() -> None:
 
 def _claimable_emails(now: datetime):
     """Due pending emails, locked as they are read; rows another dispatcher holds are skipped, not waited for."""
+    no_room = Appointment.objects.filter(pk=OuterRef("appointment_id")).without_room()
     return (
         AppointmentEmail.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("appointment__treatment", "appointment__practitioner")
@@ -570,6 +572,9 @@ def _claimable_emails(now: datetime):
             appointment__status=Appointment.Status.PENDING_REVIEW,
             appointment__start__gt=now,
         )
+        # And while the diary has no room for the visit (time off or a closure over it...): no "see you on Wednesday"
+        # to a clinic closed that day. Moved, it is queued for the new time; the closure lifted, it goes as it was.
+        .exclude(Q(kind=AppointmentEmail.Kind.REMINDER) & Q(appointment__start__gt=now) & Exists(no_room))
     )
 
 

@@ -343,7 +343,12 @@ def _moment_or_none(value: str):
         return None
     if moment is None:
         return None
-    return moment if is_aware(moment) else make_aware(moment, get_current_timezone())
+    try:  # shown in the clinic's time: the first and last days of the calendar may have no such time
+        return (moment if is_aware(moment) else make_aware(moment, get_current_timezone())).astimezone(
+            get_current_timezone()
+        )
+    except (OverflowError, ValueError):
+        return None
 
 
 # Integer primary keys as every database here stores them (64-bit).

@@ -2,6 +2,16 @@
 
 import django.db.models.deletion
 from django.db import migrations, models
+from django.db.migrations.exceptions import IrreversibleError
+
+
+def refuse_while_closures_exist(apps, schema_editor):
+    """Going back makes every time off a practitioner's: closures of the whole clinic have nobody to belong to."""
+    if apps.get_model("booking", "TimeOff").objects.filter(practitioner__isnull=True).exists():
+        raise IrreversibleError(
+            "Clinic closures (time off without a practitioner) exist: delete them, or give each a practitioner, "
+            "before migrating back past booking 0019."
+        )
 
 
 class Migration(migrations.Migration):
@@ -16,4 +26,6 @@ class Migration(migrations.Migration):
             name='practitioner',
             field=models.ForeignKey(blank=True, db_index=False, help_text='Empty when the whole clinic is closed.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='time_off', to='booking.practitioner'),
         ),
+        # Last, so that going back checks first.
+        migrations.RunPython(migrations.RunPython.noop, refuse_while_closures_exist),
     ]

@@ -5,11 +5,20 @@ from django.db.models import F
 
 
 def rules_changed_were_chosen(apps, schema_editor):
-    """A policy whose rules were changed since it was made was saved by staff: chosen, as far as can be told now.
-    One still at its first rules may hold the defaults a patient's answers made, and is named on the home page until
-    a clinician saves it."""
+    """A policy whose rules were changed since it was made, or that holds anything but the defaults, was saved by
+    staff: chosen, as far as can be told now. One still at its first rules, all defaults, may be what a patient's
+    answers made, and is named on the home page until a clinician saves it."""
     ScreeningPolicy = apps.get_model("screening", "ScreeningPolicy")
-    ScreeningPolicy.objects.filter(rules_version__gt=1).update(chosen_at=F("updated_at"))
+    defaults = {
+        name: ScreeningPolicy._meta.get_field(name).default
+        for name in (
+            "isotretinoin_wait_months",
+            "recent_dose_window_months",
+            "screening_valid_minutes",
+            "isotretinoin_safe_alternatives",
+        )
+    }
+    ScreeningPolicy.objects.exclude(rules_version=1, **defaults).update(chosen_at=F("updated_at"))
 
 
 class Migration(migrations.Migration):

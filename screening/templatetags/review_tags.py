@@ -23,10 +23,15 @@ def setup_gaps() -> list[str]:
     default_wait = ScreeningPolicy._meta.get_field("isotretinoin_wait_months").default
     # No row yet, or one a patient's answers made with the defaults that no clinician has saved since.
     unchosen = Q(screening_policy__isnull=True) | Q(screening_policy__chosen_at__isnull=True)
-    for treatment in Treatment.objects.filter(unchosen, active=True, requires_screening=True).order_by("name"):
+    screened = Treatment.objects.filter(unchosen, active=True, requires_screening=True).select_related(
+        "screening_policy"
+    )
+    for treatment in screened.order_by("name"):
+        policy = getattr(treatment, "screening_policy", None)
+        wait = policy.isotretinoin_wait_months if policy else default_wait
         gaps.append(
-            f"{treatment} has no screening policy a clinician has chosen: it uses the defaults (a {default_wait}-month "
-            "wait after isotretinoin) until one is saved."
+            f"{treatment}: its screening policy (a {wait}-month wait after isotretinoin) has not been checked and "
+            "saved by a clinician yet."
         )
     return gaps
 

@@ -112,7 +112,9 @@ def test_an_action_posted_for_a_mix_acts_on_the_real_ones_only(reception, family
     assert list(Appointment.objects.filter(status="cancelled")) == [sam]
 
 
-@pytest.mark.parametrize("start", ["foo", "2026-02-30T10:00", "9999-99-99", "\x00"])
+@pytest.mark.parametrize(
+    "start", ["foo", "2026-02-30T10:00", "9999-99-99", "\x00", "0001-01-01T00:00+05:00", "9999-12-31T23:59-05:00"]
+)
 def test_an_add_page_opened_with_a_start_that_is_no_time_opens_empty(reception, clock, facial, nurse, start):
     response = reception.get("/admin/booking/appointment/add/", {"start": start, "treatment": facial.pk})
     assert response.status_code == 200

@@ -28,7 +28,10 @@ def test_a_treatment_nobody_gives_a_practitioner_without_hours_and_a_policy_not_
     assert "Set-up to check" in page
     assert "Rf microneedling is offered online, but no active practitioner gives it" in page
     assert "Nurse Ben has no working hours" in page
-    assert "Rf microneedling has no screening policy a clinician has chosen: it uses the defaults (a 6-month" in page
+    assert (
+        "Rf microneedling: its screening policy (a 6-month wait after isotretinoin) has not been checked and saved by "
+        "a clinician yet." in page
+    )
 
 
 def test_a_clinic_set_up_in_full_has_nothing_to_check(db):
@@ -42,7 +45,7 @@ def test_the_defaults_a_patients_first_answers_made_are_named_until_a_clinician_
     needling = make_treatment("microneedling", minutes=60, requires_screening=True)
     make_practitioner("Nurse Ben", treatments=[needling])
     policy = screening_policy_ensure(treatment=needling)  # as the first patient's answers make it
-    assert "Microneedling has no screening policy a clinician has chosen" in home()
+    assert "Microneedling: its screening policy (a 6-month wait after isotretinoin) has not been checked" in home()
 
     lead = Client()
     lead.force_login(User.objects.create_superuser("lead", password="x"))

@@ -63,7 +63,7 @@ def test_the_reminder_of_a_booking_in_a_closure_is_held_back_and_one_moved_out_i
     clock.move_to(at(date(2026, 3, 3), 10))
     services.appointment_emails_dispatch(now=timezone.now())
     assert [m.subject for m in mail.outbox if m.subject.startswith("Reminder")] == []
-    assert booking.emails.get(kind=AppointmentEmail.Kind.REMINDER).state == AppointmentEmail.State.SKIPPED
+    assert booking.emails.get(kind=AppointmentEmail.Kind.REMINDER).state == AppointmentEmail.State.PENDING  # waits
 
     services.appointment_staff_move(appointment=booking, practitioner=nurse, start=at(THURSDAY, 15), now=timezone.now())
     clock.move_to(at(WEDNESDAY, 15))
@@ -80,3 +80,30 @@ def test_staff_who_cannot_see_the_diary_are_not_shown_the_count(client, clock, f
     TimeOff.objects.create(practitioner=None, start=at(WEDNESDAY, 0), end=at(THURSDAY, 0))
     client.force_login(User.objects.create_user("auditor", password="x", is_staff=True))
     assert "Bookings to move" not in client.get("/admin/").content.decode()
+
+
+@pytest.mark.usefixtures("a_day_before")
+def test_a_reminder_held_by_a_closure_entered_by_mistake_goes_once_it_is_deleted(clock, facial, nurse):
+    booked_by_phone(facial, at(WEDNESDAY, 10))
+    closure = TimeOff.objects.create(practitioner=None, start=at(WEDNESDAY, 0), end=at(THURSDAY, 0))
+    services.appointment_emails_dispatch(now=timezone.now())
+    clock.move_to(at(date(2026, 3, 3), 10))
+    services.appointment_emails_dispatch(now=timezone.now())
+    assert not [m for m in mail.outbox if m.subject.startswith("Reminder")]
+
+    closure.delete()
+    clock.move_to(at(date(2026, 3, 3), 12))
+    services.appointment_emails_dispatch(now=timezone.now())
+    assert [m.subject for m in mail.outbox if m.subject.startswith("Reminder")] == [
+        "Reminder: Hydrating facial tomorrow at 10:00"
+    ]
+
+
+@pytest.mark.usefixtures("a_day_before")
+def test_a_reminder_held_until_the_visit_passed_is_never_sent(clock, facial, nurse):
+    booking = booked_by_phone(facial, at(WEDNESDAY, 10))
+    TimeOff.objects.create(practitioner=None, start=at(WEDNESDAY, 0), end=at(THURSDAY, 0))
+    clock.move_to(at(THURSDAY, 9))
+    services.appointment_emails_dispatch(now=timezone.now())
+    assert not [m for m in mail.outbox if m.subject.startswith("Reminder")]
+    assert booking.emails.get(kind=AppointmentEmail.Kind.REMINDER).state == AppointmentEmail.State.SKIPPED

@@ -2,7 +2,7 @@
 no time then and cannot book one; reception is told which booked patients to call, and cannot book a patient in by
 phone either. Leaving the practitioner out by mistake closes nothing."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.test import Client
@@ -26,7 +26,10 @@ def at(day: date, hh: int, mm: int = 0) -> datetime:
 
 
 def close_clinic(day: date, reason="Bank holiday") -> TimeOff:
-    return TimeOff.objects.create(practitioner=None, start=at(day, 0), end=at(day, 23, 59), reason=reason)
+    """Closed from midnight to midnight, as a clinic enters a bank holiday."""
+    return TimeOff.objects.create(
+        practitioner=None, start=at(day, 0), end=at(day + timedelta(days=1), 0), reason=reason
+    )
 
 
 @pytest.fixture
@@ -164,7 +167,7 @@ def test_reception_cannot_book_a_patient_by_phone_while_the_clinic_is_closed(clo
     close_clinic(TUESDAY, reason="Easter Monday")
     with pytest.raises(SlotUnavailable) as refused:
         booked_by_phone(facial, at(TUESDAY, 10))
-    assert "The clinic is closed from 03 Mar 00:00 to 03 Mar 23:59 (Easter Monday)." in strip_tags(str(refused.value))
+    assert "The clinic is closed from 03 Mar 00:00 to 04 Mar 00:00 (Easter Monday)." in strip_tags(str(refused.value))
     assert not Appointment.objects.exists()
 
 
@@ -175,5 +178,5 @@ def test_a_held_booking_on_a_day_since_closed_tells_the_clinician_why_it_cannot_
     close_clinic(TUESDAY)
     assert (
         why_the_practitioner_cannot_keep(booking)
-        == "The clinic is closed from 03 Mar 00:00 to 03 Mar 23:59 (Bank holiday)."
+        == "The clinic is closed from 03 Mar 00:00 to 04 Mar 00:00 (Bank holiday)."
     )

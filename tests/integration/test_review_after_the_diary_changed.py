@@ -75,13 +75,14 @@ def test_the_review_page_says_why_instead_of_offering_approve(held):
     assert f'<a href="/admin/booking/appointment/{held.pk}/change/">Move it to another practitioner' in page
 
 
-def test_a_booking_in_a_closure_is_to_be_moved_to_another_day(held):
+def test_a_booking_in_a_closure_is_to_be_moved_to_a_time_the_clinic_is_open(held):
     TimeOff.objects.create(
         practitioner=None, start=held.start - timedelta(hours=2), end=held.start + timedelta(hours=8)
     )
     page = signed_in(Client(), "Clinician").get(f"{QUEUE}{held.pk}/review/").content.decode()
     assert "The clinic is closed from" in page
-    assert f'<a href="/admin/booking/appointment/{held.pk}/change/">Move it to another day in the diary</a>' in page
+    change = f"/admin/booking/appointment/{held.pk}/change/"
+    assert f'<a href="{change}">Move it to a time the clinic is open in the diary</a>' in page
 
 
 def test_a_booking_moved_to_a_colleague_who_is_there_can_be_approved(held):
