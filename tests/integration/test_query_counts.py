@@ -62,3 +62,29 @@ def test_availability_api_query_count_is_fixed(client, busy_clinic, django_asser
 def test_times_page_query_count_is_fixed(client, busy_clinic, django_assert_num_queries):
     with django_assert_num_queries(AVAILABILITY_QUERIES + 1):
         assert client.get("/book/hydrating-facial/", {"date": "2026-03-03"}).status_code == 200
+
+
+def test_the_free_time_finder_and_the_admin_home_read_a_fixed_number_of_queries(
+    client, busy_clinic, django_assert_max_num_queries
+):
+    """Reception's finder is availability plus the page; the home page's counts one query each, whatever the diary."""
+    from booking.models import TimeOff, Treatment
+
+    from ..factories import signed_in
+
+    reception = signed_in(client, "Reception")
+    facial = Treatment.objects.get()
+    TimeOff.objects.create(
+        practitioner=None,
+        start=datetime(2026, 3, 10, 0, tzinfo=LONDON),
+        end=datetime(2026, 3, 11, 0, tzinfo=LONDON),
+    )
+    # A busy day, and a closed one that also reads the closure and looks ahead (two weeks at a time) for the next
+    # free day: the session and staff member's permissions (4), the form's treatment, the day's availability, the
+    # closure, and the next fortnight's availability, with the cache off (each read again).
+    for day in ("2026-03-03", "2026-03-10"):
+        with django_assert_max_num_queries(4 + 1 + 3 * AVAILABILITY_QUERIES + 3):
+            response = reception.get("/admin/booking/appointment/free-times/", {"treatment": facial.pk, "day": day})
+        assert response.status_code == 200
+    with django_assert_max_num_queries(20):
+        assert reception.get("/admin/").status_code == 200
