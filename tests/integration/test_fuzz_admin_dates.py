@@ -1,6 +1,7 @@
 """Fuzz every list on the admin site with filters on a part of a date: any date or time column, any part, any
 lookup, any value. Never a 5xx (see tests/fuzzing.py; the case count prints at the end)."""
 
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
@@ -76,3 +77,33 @@ def test_a_filter_on_any_part_of_any_date_never_gives_a_server_error(client, fil
     response = checked(client.get(f"{url}?{query}"))
     if response.status_code == 302:
         assert response["Location"] == f"{url}?e=1"
+
+
+@FUZZ
+@given(
+    query=st.dictionaries(
+        st.sampled_from(["treatment", "day", "move", "start", "practitioner", "end"]),
+        st.one_of(values, st.sampled_from(["1", "2", "2026-03-03", "2026-03-03T10:00Z", "2028-03-03", "0001-01-01"])),
+        max_size=4,
+    ),
+    page=st.sampled_from(
+        [
+            "/admin/booking/appointment/free-times/",
+            "/admin/booking/appointment/add/",
+            "/admin/booking/appointment/1/change/",
+            "/admin/booking/timeoff/add/",
+        ]
+    ),
+)
+def test_the_free_time_finder_and_pages_filled_in_from_a_link_never_give_a_server_error(client, clock, query, page):
+    """Reception's finder and the forms its links fill in take their values from the address: any value."""
+    count_case()
+    if not User.objects.filter(username="lead").exists():
+        from ..factories import booked_by_phone, make_practitioner, make_treatment
+
+        User.objects.create_superuser("lead", password="x")
+        facial = make_treatment("hydrating-facial")
+        make_practitioner("Nurse Ben", treatments=[facial])
+        booked_by_phone(facial, datetime(2026, 3, 3, 10, tzinfo=UTC))  # the clock stands at 2 March 2026
+    client.force_login(User.objects.get(username="lead"))
+    checked(client.get(f"{page}?{urlencode(query)}"))
