@@ -243,6 +243,10 @@ def appointment_staff_check(
         raise SlotUnavailable("That time has already passed. Choose a time ahead.")
     if start > latest:
         raise SlotUnavailable("That is more than two years ahead. Please check the year.")
+    # Before the practitioner's diary: the same patient sent twice (Back, then Save) is told it is theirs, not that
+    # the practitioner is busy with someone.
+    if patient is not None and _already_holds(patient, treatment=treatment, start=start, other_than=appointment):
+        raise AlreadyBooked(f"{patient.name} already has {treatment} booked at this time.")
     free = free_practitioners_at(
         treatment=treatment, start=start, now=now, window=(earliest, latest), exclude_appointment=appointment
     )
@@ -251,8 +255,6 @@ def appointment_staff_check(
             why_not_free(practitioner=practitioner, treatment=treatment, start=start, exclude_appointment=appointment)
             or SlotTaken.default_message
         )
-    if patient is not None and _already_holds(patient, treatment=treatment, start=start, other_than=appointment):
-        raise AlreadyBooked(f"{patient.name} already has {treatment} booked at this time.")
 
 
 def _new_appointment(*, treatment: Treatment, start: datetime, patient: PatientDetails, status: str) -> Appointment:

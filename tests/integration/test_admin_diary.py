@@ -427,6 +427,15 @@ def test_booking_a_patient_into_a_time_they_already_hold_is_a_form_error_that_ke
     assert Appointment.objects.count() == 1
 
 
+def test_the_same_phone_booking_saved_twice_says_the_patient_already_has_it(reception, clock, facial, nurse):
+    reception.post(ADD, phone_booking(facial, nurse, at(TUESDAY, 10)))
+    response = reception.post(ADD, phone_booking(facial, nurse, at(TUESDAY, 10)))  # Back, then Save again
+    assert response.status_code == 200
+    errors = field_errors(response)
+    assert "Sam Carter already has Hydrating facial booked at this time." in " ".join(errors.values())
+    assert Appointment.objects.count() == 1
+
+
 def test_cancelling_a_visit_already_past_emails_nobody(reception, clock, facial, nurse):
     appointment = booked_online(facial, at(TUESDAY, 10))
     clock.move_to(at(TUESDAY, 15))
