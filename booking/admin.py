@@ -525,7 +525,7 @@ class WhenFilter(admin.SimpleListFilter):
 class NoRoomFilter(admin.SimpleListFilter):
     """Visits ahead the diary no longer has room for (time off or a closure over them, a practitioner made inactive
     or no longer giving the treatment): reception's list of patients to call and move, for as long as it lasts, not
-    only in the warning shown once when the change was saved. Their reminders are held back meanwhile."""
+    only in the warning shown once when the change was saved. Their reminders wait meanwhile."""
 
     title = "needs moving"
     parameter_name = "room"

@@ -152,9 +152,8 @@ def why_not_bookable(
     ]
     if not any(opens <= start < closes for opens, closes in windows):
         return "closed"
-    busy_until = start + treatment.duration + treatment.buffer_after
-    if TimeOff.objects.filter(practitioner__isnull=True, start__lt=busy_until, end__gt=start).exists():
-        return "closed"  # the whole clinic is, that day
+    if _closures_meeting(start, start + treatment.duration + treatment.buffer_after).exists():
+        return "closed"  # the whole clinic is, then
     # The same sweep as the day's times with nobody busy: a start it offers was refused for a booking or time off.
     schedules = [PractitionerSchedule(pk, weekly[pk]) for pk in practitioners]
     offered = _treatment_free_starts(
@@ -418,17 +417,19 @@ def staff_next_day_with_times(*, treatment: Treatment, after: date, now: datetim
     return None
 
 
+def _closures_meeting(start: datetime, until: datetime):
+    """Closures of the whole clinic (time off without a practitioner) that meet [start, until)."""
+    return TimeOff.objects.filter(practitioner__isnull=True, start__lt=until, end__gt=start)
+
+
 def closed_over(appointment: Appointment) -> bool:
     """Whether the whole clinic is closed over any of the booking's time (its buffer included)."""
-    return TimeOff.objects.filter(
-        practitioner__isnull=True, start__lt=appointment.busy_until, end__gt=appointment.start
-    ).exists()
+    return _closures_meeting(appointment.start, appointment.busy_until).exists()
 
 
 def closure_on(day: date) -> TimeOff | None:
     """The closure of the whole clinic that covers part of the local `day`, if any (the first)."""
-    day_start, day_end = local_day_bounds(day, day, clinic_tz())
-    return TimeOff.objects.filter(practitioner__isnull=True, start__lt=day_end, end__gt=day_start).first()
+    return _closures_meeting(*local_day_bounds(day, day, clinic_tz())).first()
 
 
 def _within(slots: list[Slot], earliest: datetime, latest: datetime) -> list[Slot]:
