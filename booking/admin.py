@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models.lookups import Contains
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -118,6 +119,14 @@ def warn_of_bookings_outside_hours(modeladmin, request, practitioner):
     )
 
 
+class LineBreaksCountedOnceField(forms.CharField):
+    """Text whose line breaks count as one character each, as the browser counts them against the box's maxlength:
+    a form posts each as CR LF, and a text the box let through was refused as too long."""
+
+    def to_python(self, value):
+        return super().to_python(value).replace("\r\n", "\n")
+
+
 @admin.register(Treatment)
 class TreatmentAdmin(admin.ModelAdmin):
     list_display = [
@@ -135,6 +144,7 @@ class TreatmentAdmin(admin.ModelAdmin):
     list_filter = ["active", "requires_screening", "safe_alternative"]
     search_fields = ["name", "description"]
     prepopulated_fields = {"slug": ["name"]}
+    formfield_overrides = {models.TextField: {"form_class": LineBreaksCountedOnceField}}
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -841,16 +851,22 @@ class AppointmentAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         booking = self.get_object(request, unquote(object_id))
         movable = booking is not None and booking.status in STILL_EXPECTED and booking.start > timezone.now()
+        if movable and request.method == "GET" and parse_slot_value(request.GET.get("start", "")):
+            filled_in = "The new time from the finder is filled in below: nothing changes until you save."
+            self.message_user(request, filled_in, messages.INFO)
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "movable": movable})
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         if obj is not None and request.method == "GET" and "start" in request.GET:
             # A time picked in the finder for this booking: the change form opens with it (and the practitioner)
-            # filled in; nothing is saved until staff save it.
+            # filled in; nothing is saved until staff save it. A booking the diary has no room for any more (time
+            # off, a closure) is the clinic's to move: its email then apologises, unless staff untick it.
             moved_to = {"start": parse_slot_value(request.GET["start"])}
             if request.GET.get("practitioner", "").isdigit():
                 moved_to["practitioner"] = int(request.GET["practitioner"])
+            if Appointment.objects.filter(pk=obj.pk).without_room().exists():
+                moved_to["clinic_moves_it"] = True
             form = type(form.__name__, (form,), {"moved_to": {k: v for k, v in moved_to.items() if v is not None}})
         return form
 

@@ -320,7 +320,7 @@ _REFUSALS = {
 _MOVE_REFUSALS = {
     "passed": "That time has passed. Please choose one of the times shown.",
     "too_soon": "That time is too soon to move to online. Please choose a later time, or call the clinic.",
-    "closed": "We are not open then. Please choose one of the times shown.",
+    "closed": "We are not open then.",  # the day's page says which day is next, if it has no times
 }
 
 

@@ -169,9 +169,14 @@ def test_a_booking_in_a_closure_is_moved_from_its_page_through_the_finder(recept
     assert url == f"{change}?practitioner={colleague.pk}&start=2026-03-04T15:00Z"
     assert "Move to Dr Ada" in response.content.decode()
 
-    form = reception.get(url).context["adminform"].form
+    opened = reception.get(url)
+    form = opened.context["adminform"].form
     assert form["start"].value() == at(date(2026, 3, 4), 15) and form["practitioner"].value() == colleague.pk
     assert form["patient_name"].value() == "Robin Hale"
+    assert form["clinic_moves_it"].value() is True  # the closure is the clinic's doing: the email apologises
+    assert "The new time from the finder is filled in below: nothing changes until you save." in (
+        opened.content.decode()
+    )
     stranded.refresh_from_db()
     assert stranded.start == at(TUESDAY, 14)  # nothing changes until staff save the form
 
@@ -202,3 +207,11 @@ def test_a_booking_that_cannot_move_is_a_404(reception, clock, facial, nurse, wh
     if which == "cancelled":
         page = reception.get(f"/admin/booking/appointment/{booking.pk}/change/").content.decode()
         assert "Find a time to move it to" not in page
+
+
+def test_a_booking_moved_through_the_finder_at_the_patients_request_is_not_ticked_as_the_clinics(
+    reception, clock, facial, nurse, colleague
+):
+    booking = booked_by_phone(facial, at(TUESDAY, 14), practitioner=nurse)
+    url = f"/admin/booking/appointment/{booking.pk}/change/?practitioner={colleague.pk}&start=2026-03-04T15:00Z"
+    assert not reception.get(url).context["adminform"].form["clinic_moves_it"].value()

@@ -83,3 +83,26 @@ def test_a_treatment_without_advice_says_nothing_of_it(client, clock, facial, nu
         response = client.post("/book/hydrating-facial/details/", booking_post(slot_value(at(WEDNESDAY, 10))))
     assert "Before your visit" not in client.get(response["Location"]).content.decode()
     assert "Before your visit" not in sent("Your appointment is confirmed")[0]
+
+
+def test_advice_the_box_lets_through_is_saved_with_its_line_breaks_counted_once(client, db):
+    from django.contrib.auth.models import User
+
+    from booking.models import Treatment
+
+    peel = make_treatment("mild-peel", minutes=30)
+    client.force_login(User.objects.create_superuser("lead", password="x"))
+    advice = "\r\n".join(["x" * 99] * 10)  # 999 characters as the box counts them, 1,008 as posted
+    data = {
+        "name": "Mild peel",
+        "slug": "mild-peel",
+        "duration_minutes": "30",
+        "buffer_after_minutes": "0",
+        "price": "80.00",
+        "display_order": "0",
+        "active": "on",
+        "before_your_visit": advice,
+    }
+    response = client.post(f"/admin/booking/treatment/{peel.pk}/change/", data)
+    assert response.status_code == 302
+    assert Treatment.objects.get().before_your_visit == advice.replace("\r\n", "\n")
