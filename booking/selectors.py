@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .availability import PractitionerSchedule, Slot, days_between, free_starts, instant, local_day_bounds
@@ -58,6 +58,13 @@ def bookable_days(now: datetime) -> tuple[date, date]:
 
 def active_treatments():
     return Treatment.objects.filter(active=True)
+
+
+def offered_treatments():
+    """The active treatments an active practitioner gives: what the patients' list offers. One nobody gives would
+    lead to a month of empty days (staff are told on the admin's home page, "Set-up to check")."""
+    given = Practitioner.treatments.through.objects.filter(treatment_id=OuterRef("pk"), practitioner__active=True)
+    return active_treatments().filter(Exists(given))
 
 
 def bookable_treatment(slug: str) -> Treatment | None:

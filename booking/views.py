@@ -145,7 +145,7 @@ def _day_context(
 
 @require_safe
 def treatment_list(request):
-    return render(request, "booking/treatment_list.html", {"treatments": selectors.active_treatments()})
+    return render(request, "booking/treatment_list.html", {"treatments": selectors.offered_treatments()})
 
 
 @require_safe

@@ -140,9 +140,18 @@ def celery_on(url: str):
     conf = celery_app.conf
     saved = {
         name: conf[name]
-        for name in ("broker_url", "broker_transport_options", "task_always_eager", "worker_hijack_root_logger")
+        for name in (
+            "broker_url",
+            "broker_transport",
+            "broker_transport_options",
+            "task_always_eager",
+            "worker_hijack_root_logger",
+        )
     }
     conf.broker_url = url
+    # The transport settings.py names for a redis:// URL: without REDIS_URL it names the filesystem one, which an
+    # explicit transport would keep whatever the URL says.
+    conf.broker_transport = "clinic.broker:Transport"
     conf.broker_transport_options = dict(django_settings.REDIS_BROKER_TRANSPORT_OPTIONS)
     conf.task_always_eager = False
     conf.worker_hijack_root_logger = False  # leave pytest's logging alone

@@ -42,6 +42,17 @@ def test_home_lists_active_treatments_with_duration_and_price(client, facial, nu
     assert retired.name not in page
 
 
+def test_home_leaves_out_a_treatment_no_active_practitioner_gives(client, facial, nurse):
+    from ..factories import make_practitioner, make_treatment
+
+    make_treatment("brow-lift", name="Brow lift")  # nobody gives it yet
+    peel = make_treatment("mild-peel", name="Mild peel")
+    make_practitioner("Dr Gone", treatments=[peel]).__class__.objects.filter(name="Dr Gone").update(active=False)
+    page = client.get("/").content.decode()
+    assert "Hydrating facial" in page
+    assert "Brow lift" not in page and "Mild peel" not in page
+
+
 def test_times_page_shows_local_times_for_the_chosen_day(client, clock, nurse):
     response = client.get("/book/hydrating-facial/", {"date": "2026-03-03"})
     page = response.content.decode()
