@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin import widgets as admin_widgets
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -144,7 +145,9 @@ class TreatmentAdmin(admin.ModelAdmin):
     list_filter = ["active", "requires_screening", "safe_alternative"]
     search_fields = ["name", "description"]
     prepopulated_fields = {"slug": ["name"]}
-    formfield_overrides = {models.TextField: {"form_class": LineBreaksCountedOnceField}}
+    formfield_overrides = {
+        models.TextField: {"form_class": LineBreaksCountedOnceField, "widget": admin_widgets.AdminTextareaWidget}
+    }
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
