@@ -2,6 +2,7 @@ from django import template
 from django.db.models import Q
 from django.utils import timezone
 
+from booking import selectors
 from booking.models import Appointment, Practitioner, Treatment
 from booking.services import appointment_emails_undelivered
 
@@ -16,7 +17,8 @@ def setup_gaps() -> list[str]:
     """What a clinic's set-up leaves patients unable to book, or booking under rules nobody chose, for the admin
     index: each an easy mistake in a first week that nothing else warns of."""
     gaps = []
-    for treatment in Treatment.objects.filter(active=True).exclude(practitioners__active=True).order_by("name"):
+    unoffered = selectors.active_treatments().exclude(pk__in=selectors.offered_treatments().values("pk"))
+    for treatment in unoffered.order_by("name"):
         gaps.append(f"{treatment} is offered online, but no active practitioner gives it: patients find no times.")
     for practitioner in Practitioner.objects.filter(active=True, working_hours__isnull=True).order_by("name"):
         gaps.append(f"{practitioner} has no working hours: no times are offered with them.")
