@@ -19,7 +19,7 @@ def setup_gaps() -> list[str]:
     gaps = []
     unoffered = selectors.active_treatments().exclude(pk__in=selectors.offered_treatments().values("pk"))
     for treatment in unoffered.order_by("name"):
-        gaps.append(f"{treatment} is offered online, but no active practitioner gives it: patients find no times.")
+        gaps.append(f"{treatment} is active, but no active practitioner gives it: patients are not offered it online.")
     for practitioner in Practitioner.objects.filter(active=True, working_hours__isnull=True).order_by("name"):
         gaps.append(f"{practitioner} has no working hours: no times are offered with them.")
     default_wait = ScreeningPolicy._meta.get_field("isotretinoin_wait_months").default

@@ -26,7 +26,8 @@ def test_a_treatment_nobody_gives_a_practitioner_without_hours_and_a_policy_not_
     WorkingHours.objects.filter(practitioner=nurse).delete()
     page = home()
     assert "Set-up to check" in page
-    assert "Rf microneedling is offered online, but no active practitioner gives it" in page
+    unoffered = "Rf microneedling is active, but no active practitioner gives it: patients are not offered it online."
+    assert unoffered in page
     assert "Nurse Ben has no working hours" in page
     assert (
         "Rf microneedling: its screening policy (a 6-month wait after isotretinoin) has not been checked and saved by "
