@@ -536,16 +536,17 @@ class WhenFilter(admin.SimpleListFilter):
 
 
 class NoRoomFilter(admin.SimpleListFilter):
-    """Visits ahead the diary no longer has room for (time off or a closure over them, a practitioner made inactive
-    or no longer giving the treatment): reception's list of patients to call and move, for as long as it lasts, not
-    only in the warning shown once when the change was saved. Their reminders wait meanwhile."""
+    """Visits ahead the diary no longer has room for (time off or a closure over them, working hours cut short under
+    them, a practitioner made inactive or no longer giving the treatment): reception's list of patients to call and
+    move, for as long as it lasts, not only in the warning shown once when the change was saved. Their reminders wait
+    meanwhile."""
 
     title = "needs moving"
     parameter_name = "room"
     NO_ROOM = "none"
 
     def lookups(self, request, model_admin):
-        return [(self.NO_ROOM, "Away, closed or no longer given")]
+        return [(self.NO_ROOM, "Away, closed, out of hours or no longer given")]
 
     def queryset(self, request, queryset):
         if self.value() == self.NO_ROOM:

@@ -1,6 +1,6 @@
-"""Bookings the diary no longer has room for (time off or a closure over them, a practitioner made inactive or no
-longer giving the treatment) stay on reception's list until each is moved or cancelled, and their reminders are held
-back: no "see you on Wednesday" to a clinic closed that day."""
+"""Bookings the diary no longer has room for (time off or a closure over them, working hours cut short under them, a
+practitioner made inactive or no longer giving the treatment) stay on reception's list until each is moved or
+cancelled, and their reminders are held back: no "see you on Wednesday" to a clinic closed that day."""
 
 from datetime import date, datetime, time
 
@@ -9,7 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from booking import services
-from booking.models import AppointmentEmail, TimeOff
+from booking.models import AppointmentEmail, TimeOff, Weekday, WorkingHours
 
 from ..factories import booked_by_phone, make_practitioner
 from .test_reminders_appointment import LONDON, a_day_before  # noqa: F401 - a fixture
@@ -107,3 +107,52 @@ def test_a_reminder_held_until_the_visit_passed_is_never_sent(clock, facial, nur
     services.appointment_emails_dispatch(now=timezone.now())
     assert not [m for m in mail.outbox if m.subject.startswith("Reminder")]
     assert booking.emails.get(kind=AppointmentEmail.Kind.REMINDER).state == AppointmentEmail.State.SKIPPED
+
+
+@pytest.mark.usefixtures("a_day_before")
+def test_working_hours_cut_short_under_a_booking_put_it_on_the_list_and_its_reminder_waits(
+    reception, clock, facial, nurse
+):
+    late = booked_by_phone(facial, at(WEDNESDAY, 15), name="Pat Late", email="p@example.com")
+    booked_by_phone(facial, at(WEDNESDAY, 11), name="Kim Kept", email="k@example.com")
+    services.appointment_emails_dispatch(now=timezone.now())  # the confirmations
+
+    WorkingHours.objects.filter(practitioner=nurse, weekday=Weekday.WEDNESDAY).update(end_time=time(13))
+
+    assert listed(reception) == ["Pat Late"]
+    assert (
+        "1 upcoming booking falls in time off or a closure, outside working hours"
+        in reception.get("/admin/").content.decode()
+    )
+    clock.move_to(at(date(2026, 3, 3), 16))
+    mail.outbox.clear()
+    services.appointment_emails_dispatch(now=timezone.now())
+    assert [m.subject for m in mail.outbox if m.subject.startswith("Reminder")] == [
+        "Reminder: Hydrating facial tomorrow at 11:00"
+    ]
+
+    services.appointment_staff_move(appointment=late, practitioner=nurse, start=at(WEDNESDAY, 12), now=timezone.now())
+    assert listed(reception) == []
+
+
+def test_a_visit_across_two_touching_windows_is_within_hours_on_either_side_of_the_clock_change(
+    reception, clock, facial, nurse
+):
+    """A split day whose halves meet (09:00-13:00, 13:00-17:00) is one stretch of work, as availability offers it;
+    and hours are kept on the clinic's clock, so 09:00 in summer (08:00 UTC) is within them."""
+    WorkingHours.objects.filter(practitioner=nurse, weekday=Weekday.WEDNESDAY).update(end_time=time(13))
+    WorkingHours.objects.create(practitioner=nurse, weekday=Weekday.WEDNESDAY, start_time=time(13), end_time=time(17))
+    summer_wednesday = date(2026, 4, 1)  # the clocks went forward on Sunday 29 March
+    booked_by_phone(facial, at(WEDNESDAY, 12, 30), name="Across Lunch", email="a@example.com")
+    booked_by_phone(facial, at(summer_wednesday, 9), name="First Thing", email="f@example.com")
+    booked_by_phone(facial, at(summer_wednesday, 16, 15), name="Last Thing", email="l@example.com")
+    assert listed(reception) == []
+
+    WorkingHours.objects.filter(practitioner=nurse, weekday=Weekday.WEDNESDAY, start_time=time(13)).update(
+        start_time=time(13, 30)
+    )
+    assert sorted(listed(reception)) == ["Across Lunch"]
+    WorkingHours.objects.filter(practitioner=nurse, weekday=Weekday.WEDNESDAY, start_time=time(9)).update(
+        start_time=time(9, 30)
+    )
+    assert sorted(listed(reception)) == ["Across Lunch", "First Thing"]
