@@ -33,7 +33,9 @@ class Action(StrEnum):
 PRECEDENCE = (Outcome.BLOCKED, Outcome.WAIT, Outcome.REVIEW, Outcome.CLEAR)
 
 # A patient told to wait who answers again within this many days, with answers that would let them book sooner,
-# is held for a clinician.
+# is held for a clinician. A wait that has not ended yet, or a block without a date given within the recent-dose
+# window, weighs for as long as that lasts (`still_weighs`): "taking isotretinoin" two months ago and "none in the
+# last twelve months" today cannot both be true.
 REANSWER_DAYS = 30
 
 # What the patient is told when earlier answers or a recent decline hold new ones. It says nothing of them: anyone
@@ -258,6 +260,19 @@ def _combine(findings: list[_Finding]) -> tuple[Outcome, date | None]:
     return outcome, None
 
 
+def still_weighs(earlier: EarlierDecision, today: date, policy: Policy) -> bool:
+    """Whether the earlier decision still stands against new answers: given in the last REANSWER_DAYS, a wait or
+    block whose date is still ahead, or a block without a date given within the recent-dose window."""
+    if earlier.days_ago <= REANSWER_DAYS:
+        return True
+    if earlier.outcome not in (Outcome.WAIT, Outcome.BLOCKED):
+        return False
+    if earlier.eligible_from is not None:
+        return earlier.eligible_from > today
+    answered_on = today - timedelta(days=earlier.days_ago)
+    return earlier.outcome == Outcome.BLOCKED and answered_on > add_months(today, -policy.recent_dose_window_months)
+
+
 def _less_strict(
     outcome: Outcome, eligible_from: date | None, earlier: EarlierDecision, today: date, *, needs_review: bool
 ) -> bool:
@@ -309,7 +324,7 @@ def decide(
     flags = [f.flag for f in findings if f.flag]
     if (
         earlier is not None
-        and earlier.days_ago <= REANSWER_DAYS
+        and still_weighs(earlier, today, policy)
         and _less_strict(outcome, eligible_from, earlier, today, needs_review=outcome == Outcome.REVIEW or bool(flags))
     ):
         flags.append("changed_answers")

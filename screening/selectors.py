@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 
 from booking.models import Appointment, Treatment
+from booking.selectors import today_local
 
 from . import rules
 from .models import Contraindication, Screening, ScreeningPolicy
@@ -82,18 +83,25 @@ def screening_by_public_id(public_id, *, treatment: Treatment | None = None) -> 
     return screenings.filter(public_id=public_id).first()
 
 
-def earlier_to_weigh(*, treatment: Treatment, email: str, now: datetime, also_ids=()) -> Screening | None:
-    """Return the latest screening in the last 30 days, by this email or this browser, whose answers said wait or
-    blocked, or that a clinician must look: new answers are weighed against it (`rules.decide`'s `earlier`). A clear
-    screening held only for the date of birth given at booking is not one: its answers raised nothing."""
-
-    since = now - timedelta(days=rules.REANSWER_DAYS)
+def earlier_to_weigh(
+    *, treatment: Treatment, email: str, now: datetime, window_months: int, also_ids=()
+) -> Screening | None:
+    """Return the latest screening, by this email or this browser, whose answers said wait or blocked, or that a
+    clinician must look, and that may still weigh against new answers (`rules.still_weighs`, which `rules.decide`
+    asks of its `earlier`): given in the last 30 days, a wait still running, or a block given within the recent-dose
+    window (`window_months`, the policy's). A clear screening held only for the date of birth given at booking is not
+    one: its answers raised nothing."""
+    today = today_local(now)
+    window_opened = now - (today - rules.add_months(today, -window_months))
+    still_running = Q(outcome__in=[Screening.Outcome.WAIT, Screening.Outcome.BLOCKED], eligible_from__gt=today) | Q(
+        outcome=Screening.Outcome.BLOCKED, eligible_from__isnull=True, created_at__gt=window_opened
+    )
     return (
         Screening.objects.filter(
             Q(email__iexact=email) | Q(public_id__in=list(also_ids)),
+            Q(created_at__gte=now - timedelta(days=rules.REANSWER_DAYS)) | still_running,
             outcome__in=[Screening.Outcome.WAIT, Screening.Outcome.BLOCKED, Screening.Outcome.REVIEW],
             treatment=treatment,
-            created_at__gte=since,
         )
         .order_by("-created_at")
         .first()

@@ -210,7 +210,13 @@ def screening_submit(
     policy_row = screening_policy_ensure(treatment=treatment)
     policy = selectors.policy_values(policy_row, selectors.active_contraindications())
     today = today_local(now)
-    earlier_row = selectors.earlier_to_weigh(treatment=treatment, email=email, now=now, also_ids=earlier_ids)
+    earlier_row = selectors.earlier_to_weigh(
+        treatment=treatment,
+        email=email,
+        now=now,
+        window_months=policy.recent_dose_window_months,
+        also_ids=earlier_ids,
+    )
     earlier = None
     if earlier_row is not None:
         earlier = rules.EarlierDecision(

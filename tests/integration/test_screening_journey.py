@@ -187,6 +187,20 @@ def test_told_to_wait_then_answering_differently_is_held_for_review_with_both_li
     assert Appointment.objects.get().status == Appointment.Status.PENDING_REVIEW
 
 
+def test_told_to_wait_months_ago_then_answering_no_just_before_the_wait_ends_is_held_for_review(
+    client, clock, microneedling, commits
+):
+    screen(client, isotretinoin_recently="yes", last_dose="2026-01-15")  # 2 March: wait until 15 July
+    told_to_wait = latest_screening()
+    clock.move_to(local(date(2026, 7, 1)))
+    other_browser = type(client)()
+    screen(other_browser)  # same email, now "no isotretinoin in the last twelve months"
+    again = latest_screening()
+    assert again.outcome == Screening.Outcome.REVIEW and again.previous == told_to_wait
+    book(other_browser, commits, local(date(2026, 7, 2)), token_of(again))
+    assert Appointment.objects.get().status == Appointment.Status.PENDING_REVIEW
+
+
 def test_every_decision_is_stored_with_answers_reasons_date_and_rules_version(client, clock, microneedling):
     screen(client, isotretinoin_recently="yes", last_dose="2026-01-15", q_sunburn="yes")
     screening = latest_screening()

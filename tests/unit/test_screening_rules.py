@@ -274,8 +274,22 @@ def test_told_to_wait_then_answering_clear_within_30_days_is_held_for_review():
     assert "changed_answers" in [r.code for r in decision.reasons]
 
 
-def test_told_to_wait_more_than_30_days_ago_clears():
-    assert decide(never(), POLICY, TODAY, earlier=earlier_wait(days_ago=31)).outcome == CLEAR
+def test_a_wait_still_running_holds_clear_answers_however_long_ago_it_was_given():
+    """Told in January to wait until July, "no isotretinoin in the last twelve months" in June cannot be true."""
+    decision = decide(never(), POLICY, TODAY, earlier=earlier_wait(days_ago=120))
+    assert decision.outcome == REVIEW and "changed_answers" in decision.flags
+
+
+def test_a_block_without_a_date_holds_clear_answers_within_the_months_asked_about_and_not_after():
+    taking = earlier_wait(outcome=BLOCKED, eligible_from=None, days_ago=200)
+    assert decide(never(), POLICY, TODAY, earlier=taking).outcome == REVIEW
+    long_ago = earlier_wait(outcome=BLOCKED, eligible_from=None, days_ago=400)  # the window is 12 months
+    assert decide(never(), POLICY, TODAY, earlier=long_ago).outcome == CLEAR
+
+
+def test_held_for_a_clinician_more_than_30_days_ago_no_longer_weighs():
+    earlier = EarlierDecision(outcome=REVIEW, eligible_from=None, days_ago=31, needs_review=True)
+    assert decide(never(), POLICY, TODAY, earlier=earlier).outcome == CLEAR
 
 
 def test_a_wait_that_is_already_over_does_not_hold_new_answers():
