@@ -36,6 +36,8 @@ from .forms import (
     slot_value,
 )
 from .models import (
+    HELD_FOR_ANSWERS_AGAIN,
+    HELD_FOR_EARLIER_TIME,
     HELD_FOR_RESURFACING,
     STILL_EXPECTED,
     Appointment,
@@ -60,6 +62,22 @@ SUBSCRIBER_DIGITS = 9
 BOOKING_REFERENCE = re.compile(
     r"(?<![0-9a-f])[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}(?![0-9a-f])", re.I
 )
+
+
+# Why a save put a confirmed booking of a screened treatment back on hold, by how its reason begins
+# (`screened_booking_weigh_again`); the last is every other reason.
+_WHY_HELD_AGAIN = [
+    (
+        HELD_FOR_ANSWERS_AGAIN,
+        "Answers to the health questions given under the booking's email since it was booked rule its time out",
+    ),
+    (HELD_FOR_EARLIER_TIME, "A clinician confirmed this booking for a later time"),
+    (HELD_FOR_RESURFACING, "The patient has a peel or laser booked shortly before the new time"),
+    (
+        "",
+        "The patient's date of birth needs a clinician's check (their age on the day, or the dates in their answers)",
+    ),
+]
 
 
 def warn_of_stranded_bookings(
@@ -704,9 +722,15 @@ class AppointmentAdmin(admin.ModelAdmin):
             edited = [name for name in form.changed_data if name in APPOINTMENT_FIELDS]
             if edited:
                 obj.save(update_fields=[*edited, "updated_at"])
-        # A screened booking at a new time, or with a corrected date of birth, is weighed again (under 18 that day).
-        if not was_held and (moved or "patient_date_of_birth" in form.changed_data):
-            why = "at the new time" if moved else "with the date of birth corrected,"
+        # A screened booking at a new time, or with a corrected date of birth or email, is weighed again (under 18
+        # that day; answers the corrected address gave).
+        if not was_held and (moved or address_corrected or "patient_date_of_birth" in form.changed_data):
+            if moved:
+                why = "at the new time"
+            elif "patient_date_of_birth" in form.changed_data:
+                why = "with the date of birth corrected,"
+            else:
+                why = "with the email corrected,"
             weighed = screened_booking_weigh_again(
                 saved, now=now, why=why, new_time=moved, moved_from=stored_start if moved else None
             )
@@ -717,12 +741,7 @@ class AppointmentAdmin(admin.ModelAdmin):
                     told = "The patient's 'moved' email says it awaits a clinician."
                 else:
                     told = "The patient is emailed that it awaits a clinician."
-                because = (
-                    "The patient has a peel or laser booked shortly before the new time"
-                    if weighed.status_reason.startswith(HELD_FOR_RESURFACING)
-                    else "The patient's date of birth needs a clinician's check (their age on the day, or the dates "
-                    "in their answers)"
-                )
+                because = next(words for start, words in _WHY_HELD_AGAIN if weighed.status_reason.startswith(start))
                 self.message_user(request, f"{because}, so this booking is held for review. {told}", messages.WARNING)
         obj.refresh_from_db()
         if address_corrected:

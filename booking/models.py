@@ -371,6 +371,7 @@ HELD_AGAIN = "Held for a clinician: "
 HELD_FOR_ANSWERS_AGAIN = f"{HELD_AGAIN}the patient answered the health questions again"
 HELD_FOR_NEW_RULES = f"{HELD_AGAIN}the clinic changed its screening rules"
 HELD_FOR_RESURFACING = f"{HELD_AGAIN}the patient booked "  # a peel or laser shortly before it
+HELD_FOR_EARLIER_TIME = f"{HELD_AGAIN}a clinician confirmed it for a later time"
 # Statuses of a visit still ahead that the patient expects to keep.
 STILL_EXPECTED = [AppointmentStatus.PENDING_REVIEW, AppointmentStatus.CONFIRMED]
 

@@ -608,14 +608,21 @@ def manage_reschedule(request, token):
                 form.errors["start"] = form.error_class([_MOVE_REFUSALS[why]])
         if form.is_valid():
             try:
-                screening_services.screened_booking_reschedule(
+                moved = screening_services.screened_booking_reschedule(
                     appointment=appointment, new_start=form.cleaned_data["start"], now=now, not_before=not_before
                 )
             except BookingError as error:
                 form.add_error("start", error.message)
                 status = 400 if isinstance(error, SameTime) else 409
             else:
-                messages.success(request, "Your appointment has been moved. We are emailing you the new time.")
+                if moved.status == Appointment.Status.PENDING_REVIEW:
+                    messages.success(
+                        request,
+                        "Your appointment has been moved. A clinician will check it before it is confirmed; we are "
+                        "emailing you the new time.",
+                    )
+                else:
+                    messages.success(request, "Your appointment has been moved. We are emailing you the new time.")
                 return redirect("booking:manage", token)
         else:
             status = 400

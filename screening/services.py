@@ -11,6 +11,7 @@ from booking.exceptions import DecisionRefused
 from booking.models import (
     HELD_AGAIN,
     HELD_FOR_ANSWERS_AGAIN,
+    HELD_FOR_EARLIER_TIME,
     HELD_FOR_NEW_RULES,
     HELD_FOR_RESURFACING,
     STILL_EXPECTED,
@@ -566,10 +567,14 @@ def screened_booking_weigh_again(
     moved_from: datetime | None = None,
 ) -> Appointment:
     """Weigh a booking of a screened treatment again after it moved (by the patient or by staff) or staff corrected
-    the date of birth, as a booking made then would be, phone bookings included: a date of birth that now needs a
-    clinician (under 18 on the day, born after the isotretinoin dates) or, at a `new_time`, a peel booked shortly
-    before it puts it on hold. Not the same peel it already stood after at `moved_from`, moved further from it: a
-    confirmed booking there was weighed with that peel already (held for it, and approved)."""
+    its email or date of birth, as a booking made then would be, phone bookings included. It goes on hold if:
+    - answers given under its email since it was booked rule its time out (the address corrected to one that
+      answered "taking isotretinoin");
+    - its date of birth now needs a clinician (under 18 on the day, born after the isotretinoin dates);
+    - at a `new_time` earlier than `moved_from`, a clinician had confirmed it: a phone booking (asked by phone), or
+      answers they weighed (an unsure date, answers changed since a wait). They weighed it for the later time;
+    - at a `new_time`, a peel is booked shortly before it. Not the same peel it already stood after at `moved_from`,
+      moved further from it: a confirmed booking there was weighed with that peel already (held for it, approved)."""
     if moved.status != Appointment.Status.CONFIRMED or moved.details_erased or not moved.treatment.requires_screening:
         return moved
     screening = selectors.screening_for_appointment(moved)  # None for a phone booking: its date of birth still counts
@@ -579,8 +584,20 @@ def screened_booking_weigh_again(
         phone=moved.patient_phone,
         date_of_birth=moved.patient_date_of_birth,
     )
-    if _date_of_birth_reasons(screening, patient, moved.start):
+    if screened_booking_allows(moved).refusal(moved.start):
+        reason = f"{HELD_FOR_ANSWERS_AGAIN} under the booking's email; they rule its time out."
+        moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved
+    elif _date_of_birth_reasons(screening, patient, moved.start):
         reason = f"{HELD_AGAIN}{why} the patient's date of birth needs a check."
+        moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved
+    elif (
+        new_time
+        and moved_from is not None
+        and moved.start < moved_from
+        and (screening is None or screening.needs_review)
+    ):
+        approved_for = _in_staff_words(moved_from.astimezone(clinic_tz()).date())
+        reason = f"{HELD_FOR_EARLIER_TIME} ({approved_for}), not this one."
         moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved
     elif (
         new_time

@@ -14,6 +14,7 @@ from booking import services
 from booking.forms import slot_value
 from booking.models import Appointment, Treatment
 from booking.tokens import manage_token
+from screening import services as screening_services
 from screening.models import ScreeningPolicy
 
 from ..factories import booked_by_phone, signed_in
@@ -363,3 +364,76 @@ def test_a_phone_booking_is_approved_only_once_the_clinician_says_they_asked_the
     booked.refresh_from_db()
     assert booked.status == Appointment.Status.CONFIRMED
     assert booked.status_reason == "Approved by clinician-user, after asking the health questions by phone"
+
+
+def reschedule(client, commits, booked, start):
+    with commits(execute=True):
+        return client.post(f"/booking/{manage_token(booked.public_id)}/reschedule/", {"start": slot_value(start)})
+
+
+def test_a_booking_a_clinician_confirmed_for_changed_answers_is_held_again_when_the_patient_moves_it_earlier(
+    client, clock, commits
+):
+    """Told to wait until 15 April, then "no isotretinoin" in the same browser: a clinician confirmed 1 May knowing
+    both answers. 4 March, inside the first answers' wait, is not what they confirmed."""
+    make_clinic()
+    screen(client, isotretinoin_recently="yes", last_dose="2025-10-15")
+    screen_and_book(client, commits, date(2026, 5, 1))
+    booked = Appointment.objects.get()
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+    screening_services.screened_booking_approve(appointment=booked, now=timezone.now())
+    reschedule(client, commits, booked, local(date(2026, 5, 8)))
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.CONFIRMED  # later than confirmed: as the clinician weighed it
+
+    services.appointment_emails_dispatch(now=timezone.now())
+    mail.outbox.clear()
+    response = reschedule(client, commits, booked, local(date(2026, 3, 4)))
+    booked.refresh_from_db()
+    assert booked.start == local(date(2026, 3, 4)) and booked.status == Appointment.Status.PENDING_REVIEW
+    assert "A clinician will check it before it is confirmed" in client.get(response["Location"]).content.decode()
+    services.appointment_emails_dispatch(now=timezone.now())
+    [moved] = [m for m in mail.outbox if "moved" in m.subject]
+    assert "A clinician has to check your booking before it is confirmed" in moved.body
+    assert "for a later time" in signed_in(Client(), "Clinician").get(QUEUE).content.decode()
+
+
+def test_a_phone_booking_confirmed_after_asking_by_phone_is_held_again_when_reception_moves_it_earlier(
+    client, clock, commits
+):
+    make_clinic()
+    booked = phone_booking(date(2026, 3, 20))
+    screening_services.screened_booking_approve(appointment=booked, now=timezone.now(), asked_by_phone=True)
+    reception = signed_in(Client(), "Reception")
+    reception.post(change_url(booked), edit_form(booked, start_0="2026-03-27", start_1="10:00:00"))
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.CONFIRMED
+
+    response = reception.post(
+        change_url(booked), edit_form(booked, start_0="2026-03-04", start_1="10:00:00"), follow=True
+    )
+    booked.refresh_from_db()
+    assert booked.start == local(date(2026, 3, 4)) and booked.status == Appointment.Status.PENDING_REVIEW
+    assert "A clinician confirmed this booking for a later time" in response.content.decode()
+
+
+def test_correcting_the_email_to_an_address_whose_answers_rule_the_time_out_holds_the_booking(client, clock, commits):
+    make_clinic()
+    screen(client, email="work@example.com")
+    book(client, commits, local(date(2026, 3, 20)), token_of(latest_screening()), email="work@example.com")
+    booked = Appointment.objects.get()
+    assert booked.status == Appointment.Status.CONFIRMED
+    Client().post("/book/microneedling/screening/", data=answers_post(email="home@example.com", **ON_ISOTRETINOIN))
+    services.appointment_emails_dispatch(now=timezone.now())
+    mail.outbox.clear()
+
+    response = signed_in(Client(), "Reception").post(
+        change_url(booked), edit_form(booked, patient_email="home@example.com"), follow=True
+    )
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+    assert "given under the booking&#x27;s email since it was booked rule its time out" in response.content.decode()
+    services.appointment_emails_dispatch(now=timezone.now())
+    # The booking as it stands, sent again to the corrected address: the confirmation never reached it.
+    assert [m.to for m in mail.outbox] == [["home@example.com"]]
+    assert "A clinician will look at it" in mail.outbox[0].body
