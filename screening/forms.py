@@ -150,6 +150,13 @@ class ScreeningForm(forms.Form):
                     f"You said you have not taken isotretinoin in the last {window} months but gave a date for your "
                     "last dose. Please check your answers.",
                 )
+        elif taking is False and recently is False and unsure:
+            # The page hides the box after "No"; without scripts it shows, and a tick there contradicts the "No".
+            self.add_error(
+                "last_dose_unsure",
+                f"You said you have not taken isotretinoin in the last {window} months but ticked that you are not "
+                "sure of the date of your last dose. Please check your answers.",
+            )
         elif recently and not unsure and "last_dose" not in self.errors:
             # A date that is not one (30 February) has its own message already; "please give a date" is untrue.
             self.add_error("last_dose", "Please give the date of your last dose, or tick “I’m not sure of the date”.")

@@ -22,6 +22,7 @@ def microneedling(db):
         ({"isotretinoin_recently": "yes"}, "Please give the date of your last dose, or tick"),
         ({"isotretinoin_recently": "yes", "last_dose": "not a date"}, "day, month and year"),
         ({"isotretinoin_recently": "no", "last_dose": "2026-01-10"}, "but gave a date for your last dose"),
+        ({"isotretinoin_recently": "no", "last_dose_unsure": "on"}, "but ticked that you are not sure of the date"),
         ({"taking_isotretinoin": "yes", "course_end": "2026-02-01"}, "cannot be in the past"),
         ({"taking_isotretinoin": "yes", "course_end": "2099-01-01"}, "check the year"),
         (
@@ -40,6 +41,7 @@ def microneedling(db):
         "yes without a date",
         "a date that is not a date",
         "a date after saying no",
+        "not sure of the date after saying no",
         "a course end in the past while taking it",
         "a course end absurdly far ahead",
         "a course ending today",
