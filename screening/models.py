@@ -11,7 +11,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
@@ -34,7 +34,12 @@ class ScreeningPolicy(models.Model):
     treatment = models.OneToOneField(Treatment, on_delete=models.CASCADE, related_name="screening_policy")
     isotretinoin_wait_months = models.PositiveSmallIntegerField(
         default=6,
-        validators=[MaxValueValidator(MOST_WAIT_MONTHS)],
+        # None would let a patient who stopped yesterday book today: a slip of the keyboard, never a policy (a clinic
+        # that means it turns screening off for the treatment).
+        validators=[
+            MinValueValidator(1, "The waiting period must be at least 1 month."),
+            MaxValueValidator(MOST_WAIT_MONTHS),
+        ],
         help_text="Calendar months after the last isotretinoin dose before the treatment can be booked.",
     )
     recent_dose_window_months = models.PositiveSmallIntegerField(

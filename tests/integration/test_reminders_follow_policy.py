@@ -13,6 +13,7 @@ from booking import services as booking_services
 from booking.models import Appointment
 from screening import reminders
 from screening.models import Contraindication, Screening, ScreeningPolicy
+from screening.services import screening_policy_ensure
 
 from ..factories import signed_in
 from .screening_helpers import LONDON, SLUG, book, latest_screening, local, make_clinic, screen, token_of
@@ -216,3 +217,20 @@ def test_a_shorter_wait_tells_staff_which_held_bookings_it_frees_for_approval(cl
     assert "1 held booking(s) the old rules ruled out can now be approved under the new ones." in (
         response.content.decode()
     )
+
+
+def test_a_waiting_period_of_no_months_is_refused_and_changes_nothing(microneedling):
+    """Nought would let a patient who stopped yesterday book today: a slip of the keyboard, never a policy."""
+    policy = screening_policy_ensure(treatment=microneedling)
+    response = signed_in(Client(), "Clinician").post(
+        f"/admin/screening/screeningpolicy/{policy.pk}/change/",
+        {
+            "treatment": microneedling.pk,
+            "isotretinoin_wait_months": 0,
+            "recent_dose_window_months": 12,
+            "screening_valid_minutes": 120,
+        },
+    )
+    assert response.status_code == 200
+    assert "The waiting period must be at least 1 month." in response.content.decode()
+    assert ScreeningPolicy.objects.get(treatment=microneedling).isotretinoin_wait_months == 6
