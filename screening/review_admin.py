@@ -13,7 +13,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
-from booking import services
 from booking.admin import MOST_IN_ONE_CONFIRMATION
 from booking.exceptions import BookingError
 from booking.selectors import closed_over, why_the_practitioner_cannot_keep
@@ -28,7 +27,7 @@ from .review import (
     why_held,
 )
 from .selectors import screening_policy
-from .services import screened_booking_allows, screened_booking_approve
+from .services import screened_booking_allows, screened_booking_approve, screened_booking_decline
 
 REVIEW_PERMISSION = "screening.review_booking"
 ANSWERS_PERMISSION = "screening.view_health_answers"
@@ -145,7 +144,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
                 return redirect("admin:screening_flaggedbooking_changelist")
             if "decline" in request.POST and decline_form.is_valid():
                 decline = partial(
-                    services.appointment_decline,
+                    screened_booking_decline,
                     reason=decline_form.cleaned_data["reason"],
                     now=now,
                     decided_by=who,
@@ -224,7 +223,7 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             done = _decide(
                 request,
                 queryset,
-                lambda a: services.appointment_decline(appointment=a, reason=reason, now=now, decided_by=who),
+                lambda a: screened_booking_decline(appointment=a, reason=reason, now=now, decided_by=who),
             )
             if done:
                 self.message_user(

@@ -23,6 +23,7 @@ from booking.services import (
     PatientDetails,
     appointment_approve,
     appointment_book,
+    appointment_decline,
     appointment_hold_for_review,
     appointment_reschedule,
 )
@@ -391,6 +392,22 @@ def screened_booking_approve(
                 "not theirs; no decision was recorded."
             )
         return appointment_approve(appointment=appointment, now=now, decided_by=decided_by)
+
+
+def screened_booking_decline(
+    *, appointment: Appointment, reason: str, now: datetime, decided_by: str = ""
+) -> Appointment:
+    """A clinician declines a held booking (`appointment_decline`). The "your wait is over" emails the patient asked
+    for on their answers to this treatment's questions are skipped with it: a clinician has now decided otherwise
+    (often a later date than the answers gave), and "you can book now" would contradict them."""
+    with transaction.atomic():
+        declined = appointment_decline(appointment=appointment, reason=reason, now=now, decided_by=decided_by)
+        EligibilityReminder.objects.filter(
+            email__iexact=declined.patient_email,
+            treatment_id=declined.treatment_id,
+            state=EligibilityReminder.State.PENDING,
+        ).update(state=EligibilityReminder.State.SKIPPED)
+    return declined
 
 
 def screening_not_before(screening: Screening | None) -> datetime | None:

@@ -8,12 +8,14 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
+from booking.models import Appointment
 from screening import reminders
 from screening.models import EligibilityReminder, Screening
 from screening.rules import Answers
 from screening.services import screening_submit
 
-from .screening_helpers import LONDON, SLUG, latest_screening, make_clinic, screen, token_of
+from ..factories import signed_in
+from .screening_helpers import LONDON, QUEUE, SLUG, book, latest_screening, make_clinic, screen, token_of
 
 pytestmark = pytest.mark.django_db
 WAIT_OVER = "Your wait is over: you can book microneedling now"
@@ -137,3 +139,23 @@ def test_a_pass_that_read_its_batch_before_the_same_date_was_given_again_still_s
     screen(Client(), isotretinoin_recently="yes", last_dose="2026-01-15")  # the same answers, meanwhile
     assert EligibilityReminder.objects.get(kind="advance").screening_id != read_by_the_pass[0].screening_id
     assert reminders._answered_again(read_by_the_pass) == set()  # the same day: still true, still goes
+
+
+def test_no_wait_is_over_email_after_a_clinician_declined_the_booking_made_on_those_answers(
+    clock, microneedling, commits
+):
+    """The clinician knows better than the answers: "wait until August", not "you can book now" in April."""
+    patient = Client()
+    opt_in(patient, isotretinoin_recently="yes", last_dose="2025-10-15", last_dose_unsure="on")  # 15 April, unsure
+    book(patient, commits, at_nine(date(2026, 4, 20)), token_of(latest_screening()))
+    held = Appointment.objects.get()
+    assert held.status == Appointment.Status.PENDING_REVIEW
+    signed_in(Client(), "Clinician").post(
+        f"{QUEUE}{held.pk}/review/", {"decline": "1", "reason": "Last dose was in February: wait until August"}
+    )
+    held.refresh_from_db()
+    assert held.status == Appointment.Status.DECLINED
+
+    assert dispatch_on(clock, date(2026, 4, 1))["sent"] == 0  # nor two weeks before
+    assert dispatch_on(clock, date(2026, 4, 15))["sent"] == 0
+    assert wait_over_emails() == []
