@@ -162,6 +162,11 @@ def _yes_no(value) -> str:
     return "Yes" if value else "No"
 
 
+def _day_in_words(stored: str | None) -> str | None:
+    """A date the answers keep as ISO text, as the review page writes dates ("15 Oct 2025")."""
+    return date_format(date.fromisoformat(stored), "j M Y") if stored else None
+
+
 def _deleted_question(key: str) -> str:
     """A question staff deleted since: its stored key in words, and why its wording is gone."""
     return f"{key.replace('_', ' ').capitalize()} (a question since deleted)"
@@ -173,13 +178,18 @@ def answers_in_words(screening: Screening):
         return "Erased"
     answers = screening.answers
     questions = dict(Contraindication.objects.order_by("display_order", "pk").values_list("key", "question"))
-    rows = [
-        ("Taking isotretinoin now", _yes_no(answers.get("taking_isotretinoin"))),
-        ("Expected end of course", answers.get("course_end") or "-"),
-        ("Isotretinoin in the asked period", _yes_no(answers.get("isotretinoin_recently"))),
-        ("Last dose", answers.get("last_dose") or "-"),
-        ("Not sure of the last dose", _yes_no(answers.get("last_dose_unsure"))),
-    ]
+    # Only what the patient was asked: after "taking it now" the recent-dose questions were never put to them, and a
+    # "No" shown there would read as a denial.
+    rows = [("Taking isotretinoin now", _yes_no(answers.get("taking_isotretinoin")))]
+    if answers.get("taking_isotretinoin"):
+        rows.append(("Expected end of course", _day_in_words(answers.get("course_end")) or "Not given"))
+    else:
+        months = (screening.rules or {}).get("recent_dose_window_months")
+        asked = f"Isotretinoin in the last {months} months" if months else "Isotretinoin in the months asked about"
+        rows.append((asked, _yes_no(answers.get("isotretinoin_recently"))))
+        if answers.get("isotretinoin_recently"):
+            rows.append(("Last dose", _day_in_words(answers.get("last_dose")) or "Not given"))
+            rows.append(("Not sure of the date of the last dose", _yes_no(answers.get("last_dose_unsure"))))
     other = answers.get("contraindications") or {}
     # In the order the form asks them (the stored answers keep no order), then any question deleted since.
     ordered = [key for key in questions if key in other] + [key for key in other if key not in questions]

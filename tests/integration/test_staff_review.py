@@ -54,7 +54,7 @@ def test_reception_sees_the_booking_but_not_the_answers_and_cannot_decide(client
     reception = signed_in(client, "Reception")
     page = reception.get(review_url(held)).content.decode()
     assert "Alex Morgan" in page and "visible to clinicians only" in page
-    assert "Last dose" not in page and "Not sure of the last dose" not in page
+    assert "Last dose" not in page and "Not sure of the date of the last dose" not in page
     assert 'name="approve"' not in page
     assert reception.post(review_url(held), {"approve": "1"}).status_code == 403
     assert reception.get(f"/admin/screening/screening/{held.screening.pk}/change/").status_code == 403
@@ -65,7 +65,7 @@ def test_reception_sees_the_booking_but_not_the_answers_and_cannot_decide(client
 
 def test_clinician_sees_the_answers_and_the_view_is_on_the_audit_record(client, held):
     page = signed_in(client, "Clinician").get(review_url(held), REMOTE_ADDR="10.1.2.3").content.decode()
-    assert "Not sure of the last dose" in page and "Yes" in page
+    assert "Not sure of the date of the last dose" in page and "Yes" in page
     [entry] = LogEntry.objects.filter(action=LogEntry.Action.ACCESS)
     assert entry.object_pk == str(held.screening.pk) and entry.actor.username == "clinician-user"
     assert entry.remote_addr == "10.1.2.3"
