@@ -12,14 +12,16 @@ from django.contrib.admin import helpers
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
+from booking.admin import MOST_NAMED
 from booking.models import Appointment, Treatment
 from clinic.admin_site import InputsNamedTabularInline
 from clinic.throttle import client_ip
 
-from . import patient_data, reminders, review_admin, services  # noqa: F401 - importing review_admin registers the review queue
+from . import patient_data, reminders, review_admin, selectors, services  # noqa: F401 - importing review_admin registers the review queue
 from .exceptions import PatientDataError
 from .models import Contraindication, EligibilityReminder, PatientDataRequest, Screening, ScreeningPolicy, email_digest
 from .review import answers_in_words, record_answers_viewed
@@ -86,10 +88,11 @@ class ScreeningPolicyAdmin(admin.ModelAdmin):
 def follow_the_rules(model_admin, request, treatments) -> None:
     """After staff change screening rules: patients waiting get their reminders on the new day, and confirmed
     bookings the rules now rule out go back on hold for a clinician; staff are told how many of each."""
-    now, moved, held = timezone.now(), 0, 0
+    now, moved, held, by_phone = timezone.now(), 0, 0, []
     for treatment in treatments:
         moved += services.eligibility_reminders_follow_policy(treatment=treatment, now=now)
         held += services.screened_bookings_follow_policy(treatment=treatment, now=now)
+        by_phone += selectors.confirmed_on_phone_answers(treatment=treatment, now=now).select_related("treatment")
     if moved:
         model_admin.message_user(request, f"Reminders moved to follow the new rules: {moved} patient(s).")
     if held:
@@ -98,6 +101,29 @@ def follow_the_rules(model_admin, request, treatments) -> None:
             f"{held} confirmed booking(s) are held for a clinician: under the new rules the patients' answers rule "
             "them out, and each patient is emailed that their booking awaits a clinician. See Bookings awaiting "
             "review.",
+            messages.WARNING,
+        )
+    if by_phone:
+        model_admin.message_user(
+            request,
+            format_html(
+                "{} confirmed booking(s) ahead were confirmed after a clinician asked the health questions by phone, "
+                "under the rules as they were; with no answers on record, the new rules cannot weigh them. Call the "
+                "patients if the change matters to them: {}.",
+                len(by_phone),
+                format_html_join(
+                    "; ",
+                    '<a href="{}">{}, {}</a>',
+                    (
+                        (
+                            reverse("admin:booking_appointment_change", args=[booked.pk]),
+                            booked.patient_name,
+                            f"{timezone.localtime(booked.start):%a %d %b %Y %H:%M}",
+                        )
+                        for booked in by_phone[:MOST_NAMED]
+                    ),
+                ),
+            ),
             messages.WARNING,
         )
 

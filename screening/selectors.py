@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from booking.models import Appointment, Treatment
 from booking.selectors import today_local
@@ -156,3 +156,13 @@ def later_screening(screening: Screening, *, also_ids=()) -> Screening | None:
 
 def screening_for_appointment(appointment) -> Screening | None:
     return Screening.objects.filter(appointment=appointment).first()
+
+
+def confirmed_on_phone_answers(*, treatment: Treatment, now: datetime):
+    """Confirmed bookings of `treatment` ahead with no answers on record: booked by staff and confirmed by a clinician
+    who asked the health questions by phone, with no screening under the patient's email since. A change of the rules
+    cannot weigh them again; only a call can."""
+    answered = Screening.objects.filter(email__iexact=OuterRef("patient_email"), treatment_id=OuterRef("treatment_id"))
+    return Appointment.objects.filter(
+        treatment=treatment, status=Appointment.Status.CONFIRMED, start__gt=now, screening__isnull=True
+    ).exclude(Exists(answered))

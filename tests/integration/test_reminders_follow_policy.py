@@ -13,9 +13,9 @@ from booking import services as booking_services
 from booking.models import Appointment
 from screening import reminders
 from screening.models import Contraindication, Screening, ScreeningPolicy
-from screening.services import screening_policy_ensure
+from screening.services import screened_booking_approve, screening_policy_ensure
 
-from ..factories import signed_in
+from ..factories import booked_by_phone, signed_in
 from .screening_helpers import LONDON, SLUG, book, latest_screening, local, make_clinic, screen, token_of
 
 pytestmark = pytest.mark.django_db
@@ -234,3 +234,16 @@ def test_a_waiting_period_of_no_months_is_refused_and_changes_nothing(microneedl
     assert response.status_code == 200
     assert "The waiting period must be at least 1 month." in response.content.decode()
     assert ScreeningPolicy.objects.get(treatment=microneedling).isotretinoin_wait_months == 6
+
+
+def test_a_longer_wait_names_the_bookings_confirmed_on_answers_given_by_phone_which_it_cannot_weigh(
+    clock, microneedling
+):
+    booked = booked_by_phone(microneedling, datetime(2026, 3, 20, 10, tzinfo=LONDON), name="Pat Phone")
+    screened_booking_approve(appointment=booked, now=timezone.now(), asked_by_phone=True)
+    screening_policy_ensure(treatment=microneedling)
+    page = set_wait_in_admin(microneedling, 9, follow=True).content.decode()
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.CONFIRMED  # nothing to weigh: a clinician asked by phone
+    assert "1 confirmed booking(s) ahead were confirmed after a clinician asked the health questions by phone" in page
+    assert f'href="/admin/booking/appointment/{booked.pk}/change/"' in page and "Pat Phone" in page
