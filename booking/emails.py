@@ -398,6 +398,8 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
     if email.kind == AppointmentEmail.Kind.DECLINED:
         # Only treatments safe for why the patient was stopped; with none, the email asks them to call.
         context["alternatives"] = safe_alternatives_after_decline(appointment)
+        # As the result page says it: a peel or laser while waiting only after a dermatologist's advice.
+        context["alternatives_resurfacing"] = any(each.resurfacing for each in context["alternatives"])
     if email.kind in (AppointmentEmail.Kind.DECLINED, AppointmentEmail.Kind.HELD):
         # Confirmed once, then held again: it was a booking, not a request, and the patient was told so. (A
         # confirmation overtaken by the hold before it went was never sent: the hold is then the first word.)

@@ -327,6 +327,9 @@ class FilledMessage:
         return str(self._message())
 
 
+_RUNS_OF_BLANK_LINES = re.compile(r"\n{3,}")
+
+
 def render_email(name: str, context: dict) -> tuple[str, str, str]:
     context = {
         "clinic_name": settings.CLINIC_NAME,
@@ -337,7 +340,8 @@ def render_email(name: str, context: dict) -> tuple[str, str, str]:
     }
     # Subjects are plain text: undo the HTML escaping the template engine applied.
     subject = unescape(" ".join(render_to_string(f"emails/{name}/subject.txt", context).split()))
-    text = render_to_string(f"emails/{name}/body.txt", context)
+    # Optional parts left out leave empty lines behind them in the plain text: a patient reads one blank line.
+    text = _RUNS_OF_BLANK_LINES.sub("\n\n", render_to_string(f"emails/{name}/body.txt", context))
     html = render_to_string(f"emails/{name}/body.html", context)
     return subject, text, html
 

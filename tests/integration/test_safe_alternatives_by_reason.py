@@ -79,10 +79,13 @@ def decline(appointment, commits):
 
 def test_a_booking_held_over_an_unsure_isotretinoin_date_is_declined_with_the_alternatives(client, clock, commits):
     held = book_held_for_review(client, commits, FRIDAY)
-    Practitioner.objects.get().treatments.add(make_treatment("mild-chemical-peel", minutes=30, safe_alternative=True))
+    peel = make_treatment("mild-chemical-peel", minutes=30, safe_alternative=True, resurfacing=True)
+    Practitioner.objects.get().treatments.add(peel)
     text, html = decline(held, commits)
     assert "Mild chemical peel" in text and "Hydrating facial" in html
     assert "Please call us" not in text
+    for body in (text, html):  # as the result page says it
+        assert "A peel or laser, like products with retinoids or acids, is only for after a dermatologist" in body
 
 
 def test_a_booking_held_for_a_clinician_over_keloid_scars_is_declined_without_treatments_to_book(
@@ -96,6 +99,9 @@ def test_a_booking_held_for_a_clinician_over_keloid_scars_is_declined_without_tr
     for body in (text, html):
         assert "Mild chemical peel" not in body and "hydrating-facial" not in body
         assert f"Please call us on {PHONE}" in body
+        assert "questions about this decision" not in body  # asked to call once is enough
+        assert "dermatologist" not in body
+    assert "\n\n\n" not in text  # one blank line where a part is left out
 
 
 def test_a_decline_after_the_patient_answered_again_that_they_are_pregnant_lists_no_treatments(client, clock, commits):
