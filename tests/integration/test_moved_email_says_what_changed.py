@@ -153,7 +153,9 @@ def test_a_move_the_clinic_makes_apologises_and_one_the_patient_asked_for_does_n
     reception.post(change_url(booked), edit_form(booked, practitioner=other.pk, clinic_moves_it="on"))
     services.appointment_emails_dispatch(now=timezone.now())
     [sorry] = mail.outbox
-    assert sorry.body.split("\n\n")[1].startswith("We are sorry: we have had to move your appointment.")
+    assert sorry.body.split("\n\n")[1].startswith(
+        "We are sorry: we have had to change who you will see. Your appointment is at the same time"
+    )  # not "moved" as well: it has not
     clock.shift(600)
     booked.refresh_from_db()
     mail.outbox.clear()
@@ -161,6 +163,30 @@ def test_a_move_the_clinic_makes_apologises_and_one_the_patient_asked_for_does_n
     services.appointment_emails_dispatch(now=timezone.now())
     [plain] = mail.outbox
     assert "We are sorry" not in plain.body
+
+
+def test_the_clinics_move_to_another_time_apologises_in_the_same_sentence_that_names_both_times(clock, commits):
+    from django.test import Client
+
+    from ..factories import make_treatment, signed_in
+    from .test_admin_diary import change_url, edit_form
+
+    facial = make_treatment(minutes=45)
+    make_practitioner("Nurse Ann", treatments=[facial])
+    booked = booked_online(facial, at(THURSDAY, 10))
+    services.appointment_emails_dispatch(now=timezone.now())  # the confirmation: 10:00 is what the patient knows
+    mail.outbox.clear()
+    reception = signed_in(Client(), "Reception")
+    reception.post(
+        change_url(booked), edit_form(booked, start_0="2026-03-05", start_1="11:00:00", clinic_moves_it="on")
+    )
+    services.appointment_emails_dispatch(now=timezone.now())
+    [sorry] = mail.outbox
+    message = sorry.body.split("\n\n")[1]
+    assert message.startswith(
+        "We are sorry: we have had to move your appointment from Thursday 5 March at 10:00 to Thursday 5 March at "
+        "11:00, with Nurse Ann."
+    )
 
 
 def test_the_clinics_move_before_any_email_went_apologises_once_without_saying_moved_twice(clock, commits):
