@@ -48,6 +48,9 @@ def test_the_confirmation_and_the_booked_page_carry_the_advice(client, clock, pe
         in text
     )
     assert "please stop retinoids.<br>On the day, come with clean skin &amp; no make-up." in html
+    # Booked for tomorrow, or reminded two days ahead of "three days before": what to do if it is too late.
+    for body in (page, text, html):
+        assert "If there is not time for any of this before your visit, please call us first." in body
 
 
 def test_the_reminder_and_a_move_carry_it_and_a_cancellation_does_not(clock, peel, a_day_before):  # noqa: F811
