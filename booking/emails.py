@@ -124,12 +124,22 @@ def still_relevant(email: AppointmentEmail, *, now: datetime) -> bool:
     return email.kind not in _AHEAD_ONLY or appointment.start > now
 
 
+# Emails whose calendar file takes the event out of the patient's calendar.
+REMOVE_THE_EVENT = {
+    AppointmentEmail.Kind.DECLINED,
+    AppointmentEmail.Kind.CANCELLED,
+    AppointmentEmail.Kind.CLINIC_CANCELLED,
+}
+
+
 def _calendar_file_wanted(email: AppointmentEmail) -> bool:
-    """A decline takes out of the patient's calendar an event they were sent before (confirmed, then held again);
-    for a request never confirmed there is no event, and a cancelled one would only show up as news."""
-    if email.kind != AppointmentEmail.Kind.DECLINED:
+    """A decline or a cancellation takes out of the patient's calendar an event they were sent before; for a request
+    never confirmed there is no event, and a cancelled one would only show up as news."""
+    if email.kind not in REMOVE_THE_EVENT:
         return True
-    return email.appointment.emails.filter(kind__in=WITH_CALENDAR, state=AppointmentEmail.State.SENT).exists()
+    return email.appointment.emails.filter(
+        kind__in=WITH_CALENDAR - REMOVE_THE_EVENT, state=AppointmentEmail.State.SENT
+    ).exists()
 
 
 def _a_move_said_it(held: AppointmentEmail) -> bool:

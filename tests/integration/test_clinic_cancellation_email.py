@@ -126,3 +126,18 @@ def test_the_cancel_confirmation_says_whom_it_emails_what_has_passed_and_what_it
     assert statuses[done.pk] == Appointment.Status.COMPLETED
     assert statuses[unmarked.pk] == statuses[ahead.pk] == Appointment.Status.CANCELLED
     assert [m.to for m in mail.outbox] == [[ahead.patient_email]]
+
+
+def test_a_request_never_confirmed_is_cancelled_without_a_calendar_file_for_an_event_the_patient_never_had(clock, db):
+    from ..factories import booked_by_phone, make_practitioner, make_treatment
+
+    needling = make_treatment("microneedling", minutes=60, requires_screening=True)
+    make_practitioner("Nurse Ben", treatments=[needling])
+    held = booked_by_phone(needling, at(THURSDAY, 10))  # held for a clinician: "received", no calendar file
+    services.appointment_emails_dispatch(now=timezone.now())
+    assert [m.attachments for m in mail.outbox] == [[]]
+    mail.outbox.clear()
+    services.appointment_change_status(appointment=held, status="cancelled", now=timezone.now(), cancelled_by="clinic")
+    services.appointment_emails_dispatch(now=timezone.now())
+    [message] = mail.outbox
+    assert "cancel" in message.subject and message.attachments == []
