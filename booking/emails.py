@@ -398,6 +398,7 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
         context["held_again"] = appointment.status_reason.startswith(HELD_AGAIN)
     if email.kind == AppointmentEmail.Kind.RECEIVED:
         context["review_is_close"] = appointment.review_is_close(now)
+    context["sent_again"] = email.sent_again
     if email.kind == AppointmentEmail.Kind.HELD:
         # Why, in the patient's words: only answers given again may not be theirs (anyone can type an email).
         context["answered_again"] = appointment.status_reason.startswith(HELD_FOR_ANSWERS_AGAIN)

@@ -588,6 +588,8 @@ class AppointmentEmail(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Staff sent the booking again (a corrected address, a lost email): it says so, not "booked" as if anew.
+    sent_again = models.BooleanField(default=False, db_default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

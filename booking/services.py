@@ -419,7 +419,10 @@ def appointment_email_queue(
     """
     due_at = due_at or now
     email, created = AppointmentEmail.objects.get_or_create(
-        appointment=appointment, kind=kind, appointment_start=appointment.start, defaults={"due_at": due_at}
+        appointment=appointment,
+        kind=kind,
+        appointment_start=appointment.start,
+        defaults={"due_at": due_at, "sent_again": again},
     )
     if not created and (again or (kind in _REARMABLE and email.state != AppointmentEmail.State.PENDING)):
         # One row per kind and start time: moving back to a time re-arms its row rather than adding another.
@@ -428,7 +431,8 @@ def appointment_email_queue(
         email.attempts = 0
         email.last_error = ""
         email.sent_at = None
-        email.save(update_fields=["state", "due_at", "attempts", "last_error", "sent_at"])
+        email.sent_again = again
+        email.save(update_fields=["state", "due_at", "attempts", "last_error", "sent_at", "sent_again"])
         created = True
     if created and email.due_at <= now:
         send_due_emails_soon()

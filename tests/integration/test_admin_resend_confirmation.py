@@ -36,6 +36,9 @@ def test_correcting_the_email_sends_the_confirmation_with_its_link_to_the_new_ad
     assert message.to == ["alex@example.com"]
     assert message.subject == "Your appointment is confirmed: Hydrating facial, 5 March at 10:00"
     assert [name for name, _content, _type in message.attachments] == ["appointment.ics"]
+    # Sent again, and says so: not "booked", which reads like a second booking.
+    assert "We are sending you your booking again, to this address, as it stands now" in message.body
+    assert "Your appointment is booked" not in message.body
     manage = re.search(r"https?://[^/\s]+(/booking/[^/\s]+/)", message.body)[1]
     client.logout()
     assert "Move to another time" in client.get(manage).content.decode()
