@@ -101,6 +101,7 @@ def test_booking_confirms_emails_with_calendar_file_and_manage_link(client, cloc
     assert message.to == ["alex@example.com"]
     assert "confirmed" in message.subject and "3 March at 10:00" in message.subject
     assert manage_token(appointment.public_id) in message.body
+    assert "Your appointment is booked." in message.body and "again" not in message.body
     html = message.alternatives[0][0]
     assert "Change or cancel" in html
     [(filename, content, mimetype)] = message.attachments
