@@ -403,6 +403,10 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
         # Why, in the patient's words: only answers given again may not be theirs (anyone can type an email).
         context["answered_again"] = appointment.status_reason.startswith(HELD_FOR_ANSWERS_AGAIN)
         context["new_rules"] = appointment.status_reason.startswith(HELD_FOR_NEW_RULES)
+        # Held for a peel or a date of birth, it can still be moved online; answers that block it, only cancelled.
+        from screening.services import screened_booking_allows  # screening builds on booking: imported when used
+
+        context["can_move"] = not screened_booking_allows(appointment).blocked
     if email.kind in (AppointmentEmail.Kind.RESCHEDULED, AppointmentEmail.Kind.HELD):
         # Held for a peel or laser booked shortly before it: both emails say so in the patient's words.
         context["resurfacing"] = appointment.status_reason.startswith(HELD_FOR_RESURFACING)

@@ -102,6 +102,9 @@ def test_a_corrected_date_of_birth_emails_the_patient_and_tells_reception_so(cli
     [held] = [m for m in mail.outbox if m.to == [booked.patient_email]]
     assert "on hold" in held.subject and "your date of birth needs a check" in held.body
     assert "If you have not answered the health questions again recently" not in held.body
+    # Nothing in the answers stops a move: the link offers one, as the page behind it does.
+    assert "To see, move or cancel your booking (online until" in held.body
+    assert "See, move or cancel your booking</a>" in held.alternatives[0][0]
 
 
 def test_a_corrected_address_and_date_of_birth_get_one_email_at_the_new_address(client, clock, commits):
