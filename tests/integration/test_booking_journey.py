@@ -304,3 +304,15 @@ def test_the_booked_page_says_the_confirmation_is_on_its_way_not_that_it_arrived
     page = client.get(response["Location"]).content.decode()
     assert "We are sending a confirmation to" in page and "have emailed" not in page
     assert "spam folder, or call us on" in page
+
+
+def test_the_booking_page_names_the_year_of_a_day_in_another_year(client, clock, facial, nurse):
+    """Staff book up to two years ahead: "until Sunday 3 January" read in March means the wrong January."""
+    from ..factories import booked_by_phone
+
+    booked = booked_by_phone(facial, local(date(2027, 1, 4), 10))
+    page = client.get(f"/booking/{manage_token(booked.public_id)}/").content.decode()
+    assert "online until Sunday 3 January 2027, 10:00" in page
+    this_year = booked_by_phone(facial, local(date(2026, 3, 10), 10), email="sam@example.com")
+    page = client.get(f"/booking/{manage_token(this_year.public_id)}/").content.decode()
+    assert "online until Monday 9 March, 10:00" in page
