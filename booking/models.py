@@ -131,6 +131,12 @@ class Treatment(models.Model):
         return self.name
 
     @property
+    def name_in_a_sentence(self) -> str:
+        """The name as it reads inside a sentence ("You can book microneedling"): each word lower-cased, except one
+        with a capital after its first letter, an acronym or a brand ("IPL", "HydraFacial"), which keeps its own."""
+        return " ".join(word if word[1:] != word[1:].lower() else word.lower() for word in self.name.split(" "))
+
+    @property
     def duration(self) -> timedelta:
         return timedelta(minutes=self.duration_minutes)
 

@@ -117,7 +117,7 @@ class Gate:
         if self.screening is None or self.not_before is None or start >= self.not_before:
             return None
         return NotEligible(
-            f"You can book {self.screening.treatment.name.lower()} from "
+            f"You can book {self.screening.treatment.name_in_a_sentence} from "
             f"{date_format(self.screening.eligible_from, 'l j F Y')}. Please choose a time from that day."
         )
 
@@ -198,9 +198,9 @@ def booking_gate(request, treatment: Treatment, now: datetime, *, announce: bool
             start_url,
             "These answers were used for a booking already",
             announce=announce,
-            message=f"You have already booked {treatment.name.lower()} with these answers: your confirmation email "
-            "has the details and a link to change or cancel it. To book another time, please answer the questions "
-            "again.",
+            message=f"You have already booked {treatment.name_in_a_sentence} with these answers: your confirmation "
+            "email has the details and a link to change or cancel it. To book another time, please answer the "
+            "questions again.",
         )
     if not screening.is_usable(now):
         kept = keep_choice_being_confirmed(request, treatment)
@@ -216,7 +216,7 @@ def booking_gate(request, treatment: Treatment, now: datetime, *, announce: bool
         return turned_away
     token = screening_token(screening)
     result_url = reverse("screening:result", args=[treatment.slug, token])
-    name = treatment.name.lower()
+    name = treatment.name_in_a_sentence
     # The result page says why, so it needs no message of its own.
     if screening.outcome == Screening.Outcome.BLOCKED:
         reason = f"Your answers mean {name} cannot be booked online at the moment. See why"

@@ -471,7 +471,7 @@ def screening_book(*, screening: Screening, start: datetime, patient: PatientDet
         not_before = screening_not_before(screening)
         if not_before is not None and start < not_before:
             raise NotEligible(
-                f"You can book {screening.treatment.name.lower()} from "
+                f"You can book {screening.treatment.name_in_a_sentence} from "
                 f"{date_format(screening.eligible_from, 'j F Y')}. Please choose a time from that day."
             )
         born_reasons = _date_of_birth_reasons(screening, patient, start)
