@@ -104,6 +104,7 @@ def test_booking_confirms_emails_with_calendar_file_and_manage_link(client, cloc
     assert "Your appointment is booked." in message.body and "again" not in message.body
     html = message.alternatives[0][0]
     assert "Change or cancel" in html
+    assert '<meta name="viewport"' in html and "<title>" in html  # a phone's mail app lays it out at its width
     [(filename, content, mimetype)] = message.attachments
     assert filename == "appointment.ics" and mimetype == "text/calendar"
     calendar = icalendar.Calendar.from_ical(content)
