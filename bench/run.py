@@ -79,7 +79,7 @@ def parse_args():
     parser.add_argument(
         "--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers (2 x CPUs + 1)."
     )
-    parser.add_argument("--celery-concurrency", type=int, default=2, help="Celery worker processes.")
+    parser.add_argument("--celery-concurrency", type=int, default=2, help="Celery worker threads.")
     parser.add_argument("--only", choices=["availability", "booking", "reminders"], action="append")
     parser.add_argument("--keep-data", action="store_true", help="Reuse the seeded database from the last run.")
     parser.add_argument(

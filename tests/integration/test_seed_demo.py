@@ -1,6 +1,7 @@
 """`make run` loads the demo clinic every time it starts: each run tells the developer how to sign in to the admin."""
 
 import io
+import itertools
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -59,3 +60,18 @@ def test_the_demo_clinic_is_closed_on_the_coming_christmas_and_boxing_day():
 def test_the_demo_clinic_has_no_set_up_left_to_check(client):
     seed_demo()
     assert "Set-up to check" not in signed_in(client, "Reception").get("/admin/").content.decode()
+
+
+def test_the_demo_reads_like_a_clinic_one_date_of_birth_a_patient_and_a_booking_for_a_clinician_to_review(client):
+    with time_machine.travel(datetime(2026, 11, 30, 9, tzinfo=LONDON), tick=False):
+        call_command("seed_demo", "--appointments", "25", stdout=io.StringIO())
+        home = signed_in(client, "Clinician").get("/admin/").content.decode()
+    for name in set(Appointment.objects.values_list("patient_name", flat=True)):
+        theirs = Appointment.objects.filter(patient_name=name)
+        assert theirs.values("patient_date_of_birth", "patient_phone").distinct().count() == 1, name
+        days = sorted(timezone.localdate(each.start) for each in theirs)
+        assert all((later - earlier).days >= 7 for earlier, later in itertools.pairwise(days)), name
+    screened = Appointment.objects.filter(treatment__slug="microneedling")
+    assert sorted(screened.values_list("status", flat=True)) == ["confirmed", "pending_review"]
+    assert all(hasattr(each, "screening") for each in screened)  # booked with answers, as online
+    assert "1 booking awaits a clinician's decision." in home

@@ -28,3 +28,12 @@ def test_the_configuration_table_names_every_variable_the_settings_read():
 
 def test_the_configuration_table_names_no_variable_the_settings_ignore():
     assert variables_documented() - variables_read() == set()
+
+
+def test_the_dotenv_example_sets_only_variables_the_settings_or_the_stack_read():
+    """`.env.example` is the operator's template: a name nothing reads there would be silently ignored."""
+    example = (ROOT / ".env.example").read_text()
+    names = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", example, flags=re.M))
+    compose_reads = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (ROOT / "docker-compose.yml").read_text()))
+    assert {"SECRET_KEY", "SCREENING_ENCRYPTION_KEYS", "SITE_URL", "SEED_DEMO"} <= names
+    assert names - variables_read() - compose_reads == set()

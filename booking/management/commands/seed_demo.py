@@ -12,7 +12,9 @@ from django.utils import timezone
 from booking import selectors, services
 from booking.exceptions import BookingError
 from booking.models import AppointmentEmail, Practitioner, TimeOff, Treatment, WorkingHours
-from screening.models import ScreeningPolicy
+from screening import rules
+from screening import services as screening_services
+from screening.models import Contraindication, ScreeningPolicy
 
 TREATMENTS = [
     # slug, name, minutes, buffer, price, requires_screening, safe_alternative, description
@@ -87,7 +89,29 @@ BEFORE_YOUR_VISIT = {
     "the area. Keep out of strong sun for the week before.",
 }
 
-DEMO_PATIENTS = ["Alex Morgan", "Priya Shah", "Tom Becker", "Chloe Evans", "Sam Lee", "Jordan Reid", "Mia Novak"]
+# Made-up patients, each with one date of birth and phone (07700 900xxx is kept for drama, never a real line).
+DEMO_PATIENTS = {
+    "Alex Morgan": (date(1988, 5, 17), "07700 900101"),
+    "Priya Shah": (date(1992, 11, 3), "07700 900102"),
+    "Tom Becker": (date(1979, 2, 24), "07700 900103"),
+    "Chloe Evans": (date(1996, 8, 9), "07700 900104"),
+    "Sam Lee": (date(1985, 1, 30), "07700 900105"),
+    "Jordan Reid": (date(1990, 6, 12), "07700 900106"),
+    "Mia Novak": (date(1999, 3, 21), "07700 900107"),
+}
+# Two microneedling patients, so the screening and the review queue have something to show: one whose answers were
+# clear (confirmed), one unsure when they last took isotretinoin (held for a clinician).
+SCREENED_DEMO_PATIENTS = {
+    "Leo Grant": (date(1987, 9, 2), "07700 900108"),
+    "Nadia Haddad": (date(1994, 12, 15), "07700 900109"),
+}
+
+
+def demo_patient(name: str, details=None) -> services.PatientDetails:
+    born, phone = (details or DEMO_PATIENTS)[name]
+    return services.PatientDetails(
+        name=name, email=f"{name.split()[0].lower()}@example.com", phone=phone, date_of_birth=born
+    )
 
 
 def ensure_demo_treatments() -> dict[str, Treatment]:
@@ -175,30 +199,67 @@ class Command(BaseCommand):
         rng = random.Random(2026)
         now = timezone.now()
         first_day, _ = selectors.bookable_days(now)
-        booked = 0
-        for _attempt in range(count * 4):
+        booked, days_booked = 0, {name: [] for name in DEMO_PATIENTS}
+        for _attempt in range(count * 10):
             if booked >= count:
                 break
             treatment = rng.choice([t for t in treatments if not t.requires_screening])
             day = first_day + timedelta(days=rng.randint(0, 27))
+            name = rng.choice(list(DEMO_PATIENTS))
+            if any(abs((day - other).days) < 7 for other in days_booked[name]):
+                continue  # a real patient's visits are spread out, not a peel on two days running
             slots = selectors.slots_on(treatment=treatment, day=day, now=now)
             if not slots:
                 continue
-            name = rng.choice(DEMO_PATIENTS)
-            patient = services.PatientDetails(
-                name=name,
-                email=f"{name.split()[0].lower()}@example.com",
-                phone="07700 900123",
-                date_of_birth=date(1980 + rng.randint(0, 20), rng.randint(1, 12), rng.randint(1, 28)),
-            )
             try:
-                services.appointment_book(treatment=treatment, start=rng.choice(slots).start, patient=patient, now=now)
-                booked += 1
+                services.appointment_book(
+                    treatment=treatment, start=rng.choice(slots).start, patient=demo_patient(name), now=now
+                )
             except BookingError:
                 continue
+            booked += 1
+            days_booked[name].append(day)
+        booked += self._screened_appointments(treatments, rng, first_day, now)
         AppointmentEmail.objects.exclude(kind=AppointmentEmail.Kind.REMINDER).filter(
             state=AppointmentEmail.State.PENDING
         ).update(state=AppointmentEmail.State.SKIPPED)
+        return booked
+
+    def _screened_appointments(self, treatments, rng, first_day, now) -> int:
+        """Microneedling for the two screened demo patients, answered and booked as a patient does online."""
+        needling = next((t for t in treatments if t.requires_screening), None)
+        if needling is None:
+            return 0
+        every_question = frozenset(Contraindication.objects.filter(active=True).values_list("key", flat=True))
+        answers = {
+            "Leo Grant": rules.Answers(taking_isotretinoin=False, answered=every_question),
+            "Nadia Haddad": rules.Answers(
+                taking_isotretinoin=False,
+                isotretinoin_recently=True,
+                last_dose=rules.add_months(timezone.localdate(now), -8),
+                last_dose_unsure=True,
+                answered=every_question,
+            ),
+        }
+        booked = 0
+        for offset, (name, said) in zip((5, 9), answers.items(), strict=True):
+            patient = demo_patient(name, SCREENED_DEMO_PATIENTS)
+            slots = []
+            for day in (first_day + timedelta(days=offset + extra) for extra in range(14)):
+                if slots := selectors.slots_on(treatment=needling, day=day, now=now):
+                    break
+            if not slots:
+                continue
+            screening = screening_services.screening_submit(
+                treatment=needling, email=patient.email, answers=said, now=now
+            )
+            try:
+                screening_services.screening_book(
+                    screening=screening, start=rng.choice(slots).start, patient=patient, now=now
+                )
+            except BookingError:
+                continue
+            booked += 1
         return booked
 
     def _how_to_sign_in(self) -> str:
