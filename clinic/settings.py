@@ -236,7 +236,7 @@ else:
     _control_dir = VAR_DIR / "celery" / "control"
     for _folder in (_queue_dir, _processed_dir, _control_dir):
         _folder.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost/"  # a host named: kombu warns of none on every publish
     CELERY_BROKER_TRANSPORT = "clinic.broker:FilesystemTransport"  # whole messages only (see there)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),

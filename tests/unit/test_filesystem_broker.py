@@ -49,3 +49,28 @@ def test_the_development_settings_use_it_without_redis(tmp_path):
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "clinic.broker:FilesystemTransport"
+
+
+def test_the_development_broker_url_names_a_host_so_kombu_does_not_warn_on_every_publish(tmp_path):
+    """`make run` printed "No hostname was supplied" beside the staff login, and again for each booking. Run as
+    `make run` runs it: without REDIS_URL, whatever this test run has."""
+    import subprocess
+    import sys
+
+    publish = (
+        "import logging, django; logging.basicConfig(); django.setup()\n"
+        "from django.conf import settings\n"
+        "from kombu import Connection\n"
+        "from clinic.broker import FilesystemTransport\n"
+        f"options = {{'data_folder_in': {str(tmp_path)!r}, 'data_folder_out': {str(tmp_path)!r}}}\n"
+        "with Connection(settings.CELERY_BROKER_URL, transport=FilesystemTransport, transport_options=options) as c:\n"
+        "    c.default_channel._put('celery', {'id': 1})\n"
+        "    c.clone().release()  # as the publisher pool does: where kombu reads the host\n"
+        "print(settings.CELERY_BROKER_URL)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env["DJANGO_SETTINGS_MODULE"] = "clinic.settings"
+    ran = subprocess.run([sys.executable, "-c", publish], env=env, capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip().startswith("filesystem://")
+    assert "No hostname was supplied" not in ran.stderr
