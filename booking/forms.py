@@ -98,7 +98,10 @@ class SlotChoices(BaseChoiceIterator):
 class DayForm(forms.Form):
     """The day whose times a patient is looking at (a GET parameter)."""
 
-    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Day")
+    # A date box takes only ISO dates: the locale's 02/03/2026 would show it empty.
+    date = forms.DateField(
+        required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}), label="Day"
+    )
 
     # Quoted: in the class body `date` is the field above, not the type.
     def __init__(self, *args, first_day: date, last_day: date, default_day: "date | None" = None, **kwargs):
@@ -107,6 +110,7 @@ class DayForm(forms.Form):
         # The day shown when none is asked for: `default_day` while it can be booked, else the first that can.
         self.default_day = default_day if default_day and first_day <= default_day <= last_day else first_day
         self.fields["date"].widget.attrs.update({"min": first_day.isoformat(), "max": last_day.isoformat()})
+        self.fields["date"].initial = self.default_day  # the day shown, in the box too, when none was asked for
 
     def clean_date(self):
         day = self.cleaned_data["date"] or self.default_day

@@ -63,6 +63,12 @@ def test_times_page_shows_local_times_for_the_chosen_day(client, clock, nurse):
     assert ">16:30<" not in page
 
 
+def test_the_day_box_holds_the_day_shown_when_none_was_asked_for(client, clock, nurse):
+    page = client.get("/book/hydrating-facial/").content.decode()
+    assert "Monday 2 March 2026" in page
+    assert 'value="2026-03-02"' in page  # the box agrees with the heading, so "Show" keeps the day
+
+
 def test_times_on_the_day_the_clocks_change_are_local(client, nurse):
     with __import__("time_machine").travel(datetime(2026, 3, 27, 12, tzinfo=LONDON), tick=False):
         page = client.get("/book/hydrating-facial/", {"date": "2026-03-29"}).content.decode()
