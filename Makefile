@@ -23,7 +23,8 @@ migrate: install
 
 run: migrate
 	$(BIN)/python manage.py seed_demo
-	@echo "Emails are written to var/mail/. Open http://127.0.0.1:8000 (staff: /admin/)."
+	@case "$$EMAIL_URL" in filemail://) echo "Emails are written to var/mail/." ;; *) echo "Emails go where EMAIL_URL says." ;; esac
+	@echo "Open http://127.0.0.1:8000 (staff: /admin/)."
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 test: install
