@@ -207,6 +207,8 @@ def test_clinic_is_told_when_a_held_booking_is_a_day_away_and_still_undecided(he
     dispatch_due_appointment_emails()
     [nudge] = [m for m in mail.outbox if "Review needed" in m.subject]
     assert nudge.to == ["clinicians@harbourskin.example"]
+    assert nudge.subject.endswith("awaits a decision")  # not "still", nor "nobody has decided": it may be minutes old
+    assert "nobody has decided" not in nudge.body
     assert f"/admin/screening/flaggedbooking/{held.pk}/review/" in nudge.body
     assert "isotretinoin" not in (nudge.subject + nudge.body).lower()
     dispatch_due_appointment_emails()
