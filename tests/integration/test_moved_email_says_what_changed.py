@@ -165,35 +165,37 @@ def test_a_move_the_clinic_makes_apologises_and_one_the_patient_asked_for_does_n
     assert "We are sorry" not in plain.body
 
 
-def test_the_clinics_move_to_another_time_apologises_in_the_same_sentence_that_names_both_times(clock, commits):
+def the_clinic_moves_it_to_eleven(booked) -> str:
+    """Reception moves `booked` to 11:00 on Thursday 5 March as the clinic's doing; return the email's message."""
     from django.test import Client
 
-    from ..factories import make_treatment, signed_in
+    from ..factories import signed_in
     from .test_admin_diary import change_url, edit_form
+
+    signed_in(Client(), "Reception").post(
+        change_url(booked), edit_form(booked, start_0="2026-03-05", start_1="11:00:00", clinic_moves_it="on")
+    )
+    services.appointment_emails_dispatch(now=timezone.now())
+    [sorry] = mail.outbox
+    return sorry.body.split("\n\n")[1]
+
+
+def test_the_clinics_move_to_another_time_apologises_in_the_same_sentence_that_names_both_times(clock, commits):
+    from ..factories import make_treatment
 
     facial = make_treatment(minutes=45)
     make_practitioner("Nurse Ann", treatments=[facial])
     booked = booked_online(facial, at(THURSDAY, 10))
     services.appointment_emails_dispatch(now=timezone.now())  # the confirmation: 10:00 is what the patient knows
     mail.outbox.clear()
-    reception = signed_in(Client(), "Reception")
-    reception.post(
-        change_url(booked), edit_form(booked, start_0="2026-03-05", start_1="11:00:00", clinic_moves_it="on")
-    )
-    services.appointment_emails_dispatch(now=timezone.now())
-    [sorry] = mail.outbox
-    message = sorry.body.split("\n\n")[1]
-    assert message.startswith(
+    assert the_clinic_moves_it_to_eleven(booked).startswith(
         "We are sorry: we have had to move your appointment from Thursday 5 March at 10:00 to Thursday 5 March at "
         "11:00, with Nurse Ann."
     )
 
 
 def test_the_clinics_move_before_any_email_went_apologises_once_without_saying_moved_twice(clock, commits):
-    from django.test import Client
-
-    from ..factories import make_treatment, signed_in
-    from .test_admin_diary import change_url, edit_form
+    from ..factories import make_treatment
 
     facial = make_treatment(minutes=45)
     make_practitioner("Nurse Ann", treatments=[facial])
@@ -201,12 +203,6 @@ def test_the_clinics_move_before_any_email_went_apologises_once_without_saying_m
     booked.emails.update(state="skipped")  # its confirmation never went (as the demo's): nothing told yet
     type(booked).objects.filter(pk=booked.pk).update(told_start=None, told_practitioner=None)
     booked.refresh_from_db()
-    reception = signed_in(Client(), "Reception")
-    reception.post(
-        change_url(booked), edit_form(booked, start_0="2026-03-05", start_1="11:00:00", clinic_moves_it="on")
-    )
-    services.appointment_emails_dispatch(now=timezone.now())
-    [sorry] = mail.outbox
-    message = sorry.body.split("\n\n")[1]
+    message = the_clinic_moves_it_to_eleven(booked)
     assert message.startswith("We are sorry: we have had to move your appointment. The new time and who you will")
     assert "has been moved" not in message
