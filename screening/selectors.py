@@ -5,7 +5,6 @@ from datetime import datetime, timedelta
 from django.db.models import Exists, OuterRef, Q
 
 from booking.models import Appointment, Treatment
-from booking.selectors import today_local
 
 from . import rules
 from .models import Contraindication, Screening, ScreeningPolicy
@@ -83,29 +82,23 @@ def screening_by_public_id(public_id, *, treatment: Treatment | None = None) -> 
     return screenings.filter(public_id=public_id).first()
 
 
-def earlier_to_weigh(
-    *, treatment: Treatment, email: str, now: datetime, window_months: int, also_ids=()
-) -> Screening | None:
-    """Return the latest screening, by this email or this browser, whose answers said wait or blocked, or that a
-    clinician must look, and that may still weigh against new answers (`rules.still_weighs`, which `rules.decide`
-    asks of its `earlier`): given in the last 30 days, a wait still running, or a block given within the recent-dose
-    window (`window_months`, the policy's). A clear screening held only for the date of birth given at booking is not
-    one: its answers raised nothing."""
-    today = today_local(now)
-    window_opened = now - (today - rules.add_months(today, -window_months))
-    still_running = Q(outcome__in=[Screening.Outcome.WAIT, Screening.Outcome.BLOCKED], eligible_from__gt=today) | Q(
-        outcome=Screening.Outcome.BLOCKED, eligible_from__isnull=True, created_at__gt=window_opened
-    )
-    return (
-        Screening.objects.filter(
-            Q(email__iexact=email) | Q(public_id__in=list(also_ids)),
-            Q(created_at__gte=now - timedelta(days=rules.REANSWER_DAYS)) | still_running,
-            outcome__in=[Screening.Outcome.WAIT, Screening.Outcome.BLOCKED, Screening.Outcome.REVIEW],
-            treatment=treatment,
-        )
-        .order_by("-created_at")
-        .first()
-    )
+def earlier_to_weigh(*, treatment: Treatment, email: str, now: datetime, also_ids=()) -> list[Screening]:
+    """Return the earlier screenings, by this email or this browser, that new answers may be weighed against
+    (`rules.decide`'s `earlier`; `rules.still_weighs` says which still do), newest first:
+    - the latest in the last 30 days whose answers said wait or blocked, or that a clinician must look;
+    - the latest that said wait or blocked, however old: a wait still running binds until it ends. Only the latest:
+      a wait or block answered since (a later last dose, a course now ended) is the patient's word instead.
+    A clear screening held only for the date of birth given at booking is neither: its answers raised nothing."""
+    theirs = Screening.objects.filter(
+        Q(email__iexact=email) | Q(public_id__in=list(also_ids)), treatment=treatment
+    ).order_by("-created_at")
+    recent = theirs.filter(
+        outcome__in=[Screening.Outcome.WAIT, Screening.Outcome.BLOCKED, Screening.Outcome.REVIEW],
+        created_at__gte=now - timedelta(days=rules.REANSWER_DAYS),
+    ).first()
+    last_wait_or_block = theirs.filter(outcome__in=[Screening.Outcome.WAIT, Screening.Outcome.BLOCKED]).first()
+    found = {row.pk: row for row in (recent, last_wait_or_block) if row is not None}
+    return sorted(found.values(), key=lambda row: row.created_at, reverse=True)
 
 
 def declined_recently(*, treatment: Treatment, email: str, now: datetime) -> bool:

@@ -212,22 +212,18 @@ def screening_submit(
     policy_row = screening_policy_ensure(treatment=treatment)
     policy = selectors.policy_values(policy_row, selectors.active_contraindications())
     today = today_local(now)
-    earlier_row = selectors.earlier_to_weigh(
-        treatment=treatment,
-        email=email,
-        now=now,
-        window_months=policy.recent_dose_window_months,
-        also_ids=earlier_ids,
-    )
-    earlier = None
-    if earlier_row is not None:
-        earlier = rules.EarlierDecision(
-            outcome=rules.Outcome(earlier_row.outcome),
+    earlier_row, earlier = None, None
+    for row in selectors.earlier_to_weigh(treatment=treatment, email=email, now=now, also_ids=earlier_ids):
+        decided = rules.EarlierDecision(
+            outcome=rules.Outcome(row.outcome),
             # Under the policy these answers are decided by: a change of policy is not a change of answers.
-            eligible_from=_eligible_from_now(earlier_row, policy_row, policy),
-            days_ago=(today - today_local(earlier_row.created_at)).days,
-            needs_review=earlier_row.needs_review,
+            eligible_from=_eligible_from_now(row, policy_row, policy),
+            days_ago=(today - today_local(row.created_at)).days,
+            needs_review=row.needs_review,
         )
+        if rules.still_weighs(decided, today, policy):  # the newest that still does
+            earlier_row, earlier = row, decided
+            break
     declined = selectors.declined_recently(treatment=treatment, email=email, now=now)
     decision = rules.decide(answers, policy, today, earlier=earlier, declined_recently=declined)
     with transaction.atomic():

@@ -63,8 +63,6 @@ def test_an_export_finds_appointments_and_screenings_through_the_case_insensitiv
 def test_the_earlier_wait_every_screening_looks_for_is_read_through_the_index(clock):
     treatment = make_clinic()
     plans = plans_of(
-        lambda: selectors.earlier_to_weigh(
-            treatment=treatment, email="Alex@Example.com", now=datetime.now(LONDON), window_months=12
-        )
+        lambda: selectors.earlier_to_weigh(treatment=treatment, email="Alex@Example.com", now=datetime.now(LONDON))
     )
     assert "screening_email_ci_treatment" in plans["screening_screening"], plans["screening_screening"]

@@ -201,6 +201,21 @@ def test_told_to_wait_months_ago_then_answering_no_just_before_the_wait_ends_is_
     assert Appointment.objects.get().status == Appointment.Status.PENDING_REVIEW
 
 
+def test_a_patient_who_was_taking_it_then_waited_it_out_books_without_a_clinician(
+    client, clock, microneedling, commits
+):
+    """Taking isotretinoin in March, stopped on 15 April (wait until 15 October): in November the same dates are true
+    and the wait is over. The March block was answered since, by the wait: it holds nothing."""
+    screen(client, taking_isotretinoin="yes", isotretinoin_recently=None)
+    assert latest_screening().outcome == Screening.Outcome.BLOCKED
+    clock.move_to(local(date(2026, 5, 1)))
+    screen(client, isotretinoin_recently="yes", last_dose="2026-04-15")
+    assert latest_screening().outcome == Screening.Outcome.WAIT
+    clock.move_to(local(date(2026, 11, 2)))
+    screen(client, isotretinoin_recently="yes", last_dose="2026-04-15")
+    assert latest_screening().outcome == Screening.Outcome.CLEAR
+
+
 def test_every_decision_is_stored_with_answers_reasons_date_and_rules_version(client, clock, microneedling):
     screen(client, isotretinoin_recently="yes", last_dose="2026-01-15", q_sunburn="yes")
     screening = latest_screening()
