@@ -71,7 +71,7 @@ _WHY_HELD_AGAIN = [
         HELD_FOR_ANSWERS_AGAIN,
         "Answers to the health questions given under the booking's email since it was booked rule its time out",
     ),
-    (HELD_FOR_EARLIER_TIME, "A clinician confirmed this booking for a later time"),
+    (HELD_FOR_EARLIER_TIME, "A clinician confirmed this booking for a later day"),
     (HELD_FOR_RESURFACING, "The patient has a peel or laser booked shortly before the new time"),
     (
         "",

@@ -22,6 +22,7 @@ from screening.selectors import safe_alternatives_after_decline
 from .models import (
     HELD_AGAIN,
     HELD_FOR_ANSWERS_AGAIN,
+    HELD_FOR_EARLIER_TIME,
     HELD_FOR_NEW_RULES,
     HELD_FOR_RESURFACING,
     STILL_EXPECTED,
@@ -403,6 +404,7 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
         # Why, in the patient's words: only answers given again may not be theirs (anyone can type an email).
         context["answered_again"] = appointment.status_reason.startswith(HELD_FOR_ANSWERS_AGAIN)
         context["new_rules"] = appointment.status_reason.startswith(HELD_FOR_NEW_RULES)
+        context["earlier_day"] = appointment.status_reason.startswith(HELD_FOR_EARLIER_TIME)
         # Held for a peel or a date of birth, it can still be moved online; answers that block it, only cancelled.
         from screening.services import screened_booking_allows  # screening builds on booking: imported when used
 

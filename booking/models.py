@@ -133,7 +133,8 @@ class Treatment(models.Model):
     @property
     def name_in_a_sentence(self) -> str:
         """The name as it reads inside a sentence ("You can book microneedling"): each word lower-cased, except one
-        with a capital after its first letter, an acronym or a brand ("IPL", "HydraFacial"), which keeps its own."""
+        with a capital after its first letter, an acronym or a brand ("IPL", "HydraFacial"), which keeps its own. A
+        brand with one capital ("Botox") reads lower-case like any word: nothing in the name tells them apart."""
         return " ".join(word if word[1:] != word[1:].lower() else word.lower() for word in self.name.split(" "))
 
     @property
@@ -377,7 +378,7 @@ HELD_AGAIN = "Held for a clinician: "
 HELD_FOR_ANSWERS_AGAIN = f"{HELD_AGAIN}the patient answered the health questions again"
 HELD_FOR_NEW_RULES = f"{HELD_AGAIN}the clinic changed its screening rules"
 HELD_FOR_RESURFACING = f"{HELD_AGAIN}the patient booked "  # a peel or laser shortly before it
-HELD_FOR_EARLIER_TIME = f"{HELD_AGAIN}a clinician confirmed it for a later time"
+HELD_FOR_EARLIER_TIME = f"{HELD_AGAIN}a clinician confirmed it for a later day"
 # Statuses of a visit still ahead that the patient expects to keep.
 STILL_EXPECTED = [AppointmentStatus.PENDING_REVIEW, AppointmentStatus.CONFIRMED]
 
@@ -429,6 +430,9 @@ class Appointment(models.Model):
     # Whether its last move was the clinic's doing (staff say so when they move it): the "moved" email apologises.
     # A database default too: rows written around the ORM (seed_scale's COPY, raw SQL) need not name it.
     moved_by_clinic = models.BooleanField(default=False, db_default=False, editable=False)
+    # The start a clinician confirmed it for (`appointment_approve`): moved to an earlier day, their decision no
+    # longer covers it (`screened_booking_weigh_again`).
+    approved_for = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -108,7 +108,9 @@ def _requested_day(request, *, now, not_before=None, default_day=None) -> tuple[
     first_day, last_day = selectors.bookable_days(now)
     if not_before is not None:
         first_day = max(first_day, not_before.astimezone(selectors.clinic_tz()).date())
-    form = DayForm(request.GET or None, first_day=first_day, last_day=last_day, default_day=default_day)
+    # Bound only to a day asked for: other parameters (a campaign's ?utm_source=) leave the box on the day shown.
+    asked = request.GET if request.GET.get("date") else None
+    form = DayForm(asked, first_day=first_day, last_day=last_day, default_day=default_day)
     return form, form.cleaned_data["date"] if form.is_valid() else form.default_day
 
 

@@ -157,5 +157,9 @@ def confirmed_on_phone_answers(*, treatment: Treatment, now: datetime):
     cannot weigh them again; only a call can."""
     answered = Screening.objects.filter(email__iexact=OuterRef("patient_email"), treatment_id=OuterRef("treatment_id"))
     return Appointment.objects.filter(
-        treatment=treatment, status=Appointment.Status.CONFIRMED, start__gt=now, screening__isnull=True
+        treatment=treatment,
+        status=Appointment.Status.CONFIRMED,
+        start__gt=now,
+        screening__isnull=True,
+        approved_for__isnull=False,  # a clinician confirmed it (one booked before screening was asked, nobody did)
     ).exclude(Exists(answered))

@@ -130,6 +130,10 @@ def screened_bookings_follow_policy(*, treatment: Treatment, now: datetime) -> i
     return held
 
 
+def _local_day(moment: datetime) -> date:
+    return moment.astimezone(clinic_tz()).date()
+
+
 def _in_staff_words(day: date) -> str:
     """A date as the admin shows dates ("2 Mar 2026"), for a reason staff read in the queue."""
     return date_format(day, "j M Y")
@@ -584,8 +588,8 @@ def screened_booking_weigh_again(
     - answers given under its email since it was booked rule its time out (the address corrected to one that
       answered "taking isotretinoin");
     - its date of birth now needs a clinician (under 18 on the day, born after the isotretinoin dates);
-    - at a `new_time` earlier than `moved_from`, a clinician had confirmed it: a phone booking (asked by phone), or
-      answers they weighed (an unsure date, answers changed since a wait). They weighed it for the later time;
+    - at a `new_time` on a day before the one a clinician confirmed it for (`approved_for`), on answers asked by
+      phone or answers they weighed (an unsure date, answers changed since a wait): they weighed it for that day;
     - at a `new_time`, a peel is booked shortly before it. Not the same peel it already stood after at `moved_from`,
       moved further from it: a confirmed booking there was weighed with that peel already (held for it, approved)."""
     if moved.status != Appointment.Status.CONFIRMED or moved.details_erased or not moved.treatment.requires_screening:
@@ -605,12 +609,11 @@ def screened_booking_weigh_again(
         moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved
     elif (
         new_time
-        and moved_from is not None
-        and moved.start < moved_from
+        and moved.approved_for is not None
+        and _local_day(moved.start) < _local_day(moved.approved_for)
         and (screening is None or screening.needs_review)
     ):
-        approved_for = _in_staff_words(moved_from.astimezone(clinic_tz()).date())
-        reason = f"{HELD_FOR_EARLIER_TIME} ({approved_for}), not this one."
+        reason = f"{HELD_FOR_EARLIER_TIME} ({_in_staff_words(_local_day(moved.approved_for))}), not this one."
         moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved
     elif (
         new_time

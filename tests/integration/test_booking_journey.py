@@ -67,6 +67,8 @@ def test_the_day_box_holds_the_day_shown_when_none_was_asked_for(client, clock, 
     page = client.get("/book/hydrating-facial/").content.decode()
     assert "Monday 2 March 2026" in page
     assert 'value="2026-03-02"' in page  # the box agrees with the heading, so "Show" keeps the day
+    from_a_newsletter = client.get("/book/hydrating-facial/", {"utm_source": "newsletter"}).content.decode()
+    assert 'value="2026-03-02"' in from_a_newsletter
 
 
 def test_times_on_the_day_the_clocks_change_are_local(client, nurse):

@@ -395,7 +395,7 @@ def test_a_booking_a_clinician_confirmed_for_changed_answers_is_held_again_when_
     services.appointment_emails_dispatch(now=timezone.now())
     [moved] = [m for m in mail.outbox if "moved" in m.subject]
     assert "A clinician has to check your booking before it is confirmed" in moved.body
-    assert "for a later time" in signed_in(Client(), "Clinician").get(QUEUE).content.decode()
+    assert "for a later day" in signed_in(Client(), "Clinician").get(QUEUE).content.decode()
 
 
 def test_a_phone_booking_confirmed_after_asking_by_phone_is_held_again_when_reception_moves_it_earlier(
@@ -405,16 +405,19 @@ def test_a_phone_booking_confirmed_after_asking_by_phone_is_held_again_when_rece
     booked = phone_booking(date(2026, 3, 20))
     screening_services.screened_booking_approve(appointment=booked, now=timezone.now(), asked_by_phone=True)
     reception = signed_in(Client(), "Reception")
-    reception.post(change_url(booked), edit_form(booked, start_0="2026-03-27", start_1="10:00:00"))
-    booked.refresh_from_db()
-    assert booked.status == Appointment.Status.CONFIRMED
+    # Later, back part-way, and earlier the same day: all on or after the day the clinician confirmed.
+    for day, hour in (("2026-03-27", "10:00:00"), ("2026-03-24", "10:00:00"), ("2026-03-20", "09:00:00")):
+        reception.post(change_url(booked), edit_form(booked, start_0=day, start_1=hour))
+        booked.refresh_from_db()
+        assert booked.status == Appointment.Status.CONFIRMED and booked.start.date().isoformat() == day
 
     response = reception.post(
         change_url(booked), edit_form(booked, start_0="2026-03-04", start_1="10:00:00"), follow=True
     )
     booked.refresh_from_db()
     assert booked.start == local(date(2026, 3, 4)) and booked.status == Appointment.Status.PENDING_REVIEW
-    assert "A clinician confirmed this booking for a later time" in response.content.decode()
+    assert "A clinician confirmed this booking for a later day" in response.content.decode()
+    assert "for a later day (20 Mar 2026)" in signed_in(Client(), "Clinician").get(QUEUE).content.decode()
 
 
 def test_correcting_the_email_to_an_address_whose_answers_rule_the_time_out_holds_the_booking(client, clock, commits):
@@ -437,3 +440,27 @@ def test_correcting_the_email_to_an_address_whose_answers_rule_the_time_out_hold
     # The booking as it stands, sent again to the corrected address: the confirmation never reached it.
     assert [m.to for m in mail.outbox] == [["home@example.com"]]
     assert "A clinician will look at it" in mail.outbox[0].body
+
+
+def test_the_held_email_says_the_booking_moved_to_an_earlier_day_when_it_goes_before_the_moved_one(
+    client, clock, commits
+):
+    """The "moved" email says it normally; when that one is retried later, the held email must not give another
+    reason (it used to say the date of birth needed a check)."""
+    from booking.models import AppointmentEmail
+
+    make_clinic()
+    booked = phone_booking(date(2026, 3, 20))
+    screening_services.screened_booking_approve(appointment=booked, now=timezone.now(), asked_by_phone=True)
+    services.appointment_emails_dispatch(now=timezone.now())
+    mail.outbox.clear()
+    booked.refresh_from_db()
+    moved = services.appointment_staff_move(
+        appointment=booked, start=local(date(2026, 3, 10)), practitioner=booked.practitioner, now=timezone.now()
+    )
+    screening_services.screened_booking_weigh_again(moved, now=timezone.now(), moved_from=local(date(2026, 3, 20)))
+    booked.emails.filter(kind=AppointmentEmail.Kind.RESCHEDULED).update(due_at=timezone.now() + timedelta(minutes=5))
+    services.appointment_emails_dispatch(now=timezone.now())
+    [held] = [m for m in mail.outbox if "on hold" in m.subject]
+    assert "it has moved to an earlier day than the one a clinician confirmed" in held.body
+    assert "date of birth" not in held.body
