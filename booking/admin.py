@@ -69,7 +69,7 @@ BOOKING_REFERENCE = re.compile(
 _WHY_HELD_AGAIN = [
     (
         HELD_FOR_ANSWERS_AGAIN,
-        "Answers to the health questions given under the booking's email since it was booked rule its time out",
+        "Answers to the health questions given under the booking's email need a clinician's check",
     ),
     (HELD_FOR_EARLIER_TIME, "A clinician confirmed this booking for a later day"),
     (HELD_FOR_RESURFACING, "The patient has a peel or laser booked shortly before the new time"),
@@ -732,7 +732,12 @@ class AppointmentAdmin(admin.ModelAdmin):
             else:
                 why = "with the email corrected,"
             weighed = screened_booking_weigh_again(
-                saved, now=now, why=why, new_time=moved, moved_from=stored_start if moved else None
+                saved,
+                now=now,
+                why=why,
+                new_time=moved,
+                moved_from=stored_start if moved else None,
+                email_corrected=address_corrected,
             )
             if weighed.status == held:
                 if address_corrected:

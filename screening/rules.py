@@ -274,7 +274,13 @@ def still_weighs(earlier: EarlierDecision, today: date, policy: Policy) -> bool:
 
 
 def _less_strict(
-    outcome: Outcome, eligible_from: date | None, earlier: EarlierDecision, today: date, *, needs_review: bool
+    outcome: Outcome,
+    eligible_from: date | None,
+    earlier: EarlierDecision,
+    today: date,
+    policy: Policy,
+    *,
+    needs_review: bool,
 ) -> bool:
     """Whether a new decision lets the patient book sooner, or with less care, than the earlier one still would."""
     if earlier.needs_review and not needs_review and outcome != Outcome.BLOCKED:
@@ -287,8 +293,13 @@ def _less_strict(
         return False  # the earlier wait is over: nothing to compare
     if outcome in (Outcome.CLEAR, Outcome.REVIEW):
         return True
+    if outcome == Outcome.WAIT and earlier.eligible_from is None:
+        # "Taking it" then, a last dose now: the course ended since, unless the dose given is from before they said
+        # they were taking it (counted the same way as the wait it sets).
+        answered_on = today - timedelta(days=earlier.days_ago)
+        return eligible_from is None or eligible_from < add_months(answered_on, policy.isotretinoin_wait_months)
     if outcome == Outcome.WAIT:
-        return earlier.eligible_from is None or (eligible_from is not None and eligible_from < earlier.eligible_from)
+        return eligible_from is not None and eligible_from < earlier.eligible_from
     return False
 
 
@@ -325,7 +336,9 @@ def decide(
     if (
         earlier is not None
         and still_weighs(earlier, today, policy)
-        and _less_strict(outcome, eligible_from, earlier, today, needs_review=outcome == Outcome.REVIEW or bool(flags))
+        and _less_strict(
+            outcome, eligible_from, earlier, today, policy, needs_review=outcome == Outcome.REVIEW or bool(flags)
+        )
     ):
         flags.append("changed_answers")
         reasons.append(Reason("changed_answers", HELD_FOR_EARLIER_ANSWERS))

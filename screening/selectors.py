@@ -87,8 +87,10 @@ def earlier_to_weigh(*, treatment: Treatment, email: str, now: datetime, also_id
     (`rules.decide`'s `earlier`; `rules.still_weighs` says which still do), newest first:
     - the latest in the last 30 days whose answers said wait or blocked, or that a clinician must look;
     - the latest that said wait or blocked, however old: a wait still running binds until it ends. Only the latest:
-      a wait or block answered since (a later last dose, a course now ended) is the patient's word instead.
-    A clear screening held only for the date of birth given at booking is neither: its answers raised nothing."""
+      a wait or block answered since (a later last dose, a course now ended) is the patient's word instead;
+    - and the latest such that was not itself held as changed answers: answers a clinician has yet to weigh do not
+      replace the ones they contradicted (a sooner wait, then a third "no" once it ended, would launder a long one).
+    A clear screening held only for the date of birth given at booking is none of them: its answers raised nothing."""
     theirs = Screening.objects.filter(
         Q(email__iexact=email) | Q(public_id__in=list(also_ids)), treatment=treatment
     ).order_by("-created_at")
@@ -96,8 +98,10 @@ def earlier_to_weigh(*, treatment: Treatment, email: str, now: datetime, also_id
         outcome__in=[Screening.Outcome.WAIT, Screening.Outcome.BLOCKED, Screening.Outcome.REVIEW],
         created_at__gte=now - timedelta(days=rules.REANSWER_DAYS),
     ).first()
-    last_wait_or_block = theirs.filter(outcome__in=[Screening.Outcome.WAIT, Screening.Outcome.BLOCKED]).first()
-    found = {row.pk: row for row in (recent, last_wait_or_block) if row is not None}
+    waits_and_blocks = theirs.filter(outcome__in=[Screening.Outcome.WAIT, Screening.Outcome.BLOCKED])
+    last_wait_or_block = waits_and_blocks.first()
+    last_unchallenged = waits_and_blocks.filter(previous__isnull=True).first()
+    found = {row.pk: row for row in (recent, last_wait_or_block, last_unchallenged) if row is not None}
     return sorted(found.values(), key=lambda row: row.created_at, reverse=True)
 
 
@@ -113,15 +117,19 @@ def declined_recently(*, treatment: Treatment, email: str, now: datetime) -> boo
 
 def answers_since(appointment: Appointment, own: Screening | None) -> Screening | None:
     """Return the latest screening for the booking's treatment from the booking's email (as it is now: staff may
-    have corrected it) given after the booking's own screening `own`; for a booking made without one (by staff),
-    the latest whenever it was given: the patient's latest word binds a phone booking too."""
+    have corrected it) given after the booking's own screening `own`; for a booking made without one (by staff), or
+    whose email staff corrected, the latest whenever it was given: the patient's latest word binds it too."""
     return _answered_after(appointment, own).order_by("-created_at", "-pk").first()
 
 
 def _answered_after(appointment: Appointment, own: Screening | None):
-    """Screenings for the booking's treatment under its email as it is now, given after `own` (all, without one)."""
+    """Screenings for the booking's treatment under its email as it is now, given after `own`: all of them without
+    one, or when staff corrected the email since (answers under the right address, whenever given, are the
+    patient's; `own` was under another)."""
     answers = Screening.objects.filter(email__iexact=appointment.patient_email, treatment_id=appointment.treatment_id)
-    return answers if own is None else answers.filter(_after(own))
+    if own is None or own.email.casefold() != appointment.patient_email.casefold():
+        return answers
+    return answers.filter(_after(own))
 
 
 def _after(screening: Screening) -> Q:

@@ -58,6 +58,8 @@ def eligibility_reminder_subscribe(*, screening: Screening, now: datetime) -> li
     `unsubscribed_at` stays on record). Pending reminders for the same email and treatment about another day are
     skipped: the latest screening knows the date best.
     """
+    if screening.previous_id is not None:
+        raise NoReminderDate()  # changed answers: the day is a clinician's to confirm, not ours to promise
     eligible_from = screening.eligible_from
     policy_row = ScreeningPolicy.objects.filter(treatment_id=screening.treatment_id).first()
     if policy_row is not None and policy_row.rules_version != screening.rules_version:
@@ -125,6 +127,7 @@ def screened_bookings_follow_policy(*, treatment: Treatment, now: datetime) -> i
         own = selectors.screening_for_appointment(appointment)
         if not ruled_out and own is not None and own.answers and own.rules_version != policy_row.rules_version:
             ruled_out = _decided_again(own, policy).needs_review and not own.needs_review  # a clinician must look now
+            ruled_out = ruled_out or _asked_about_too_few_months(own, policy)
         if ruled_out and appointment_hold_for_review(appointment=appointment, reason=reason, now=now):
             held += appointment.status == Appointment.Status.CONFIRMED  # the count staff read: newly held
     return held
@@ -132,6 +135,19 @@ def screened_bookings_follow_policy(*, treatment: Treatment, now: datetime) -> i
 
 def _local_day(moment: datetime) -> date:
     return moment.astimezone(clinic_tz()).date()
+
+
+def _asked_about_too_few_months(screening: Screening, policy: rules.Policy) -> bool:
+    """Whether `screening` answered "no isotretinoin" to a question about fewer months than the wait now is: "none in
+    the last 6 months" says nothing of the seventh to the ninth of a 9-month wait."""
+    answers = rules.Answers.from_json(screening.answers)
+    asked_months = (screening.rules or {}).get("recent_dose_window_months")
+    return (
+        not answers.taking_isotretinoin
+        and not answers.isotretinoin_recently
+        and asked_months is not None
+        and asked_months < policy.isotretinoin_wait_months
+    )
 
 
 def _in_staff_words(day: date) -> str:
@@ -248,7 +264,10 @@ def screening_submit(
             created_at=now,
             expires_at=now + timedelta(minutes=policy_row.screening_valid_minutes),
         )
-        _reminders_follow_the_latest_answers(screening, now=now)
+        if screening.previous_id is None:
+            # Answers held as changed (sooner than earlier ones) move no reminder: a clinician has yet to weigh them,
+            # and the earlier answers' day still stands.
+            _reminders_follow_the_latest_answers(screening, now=now)
         _hold_bookings_the_answers_rule_out(screening, now=now)
     return screening
 
@@ -582,14 +601,16 @@ def screened_booking_weigh_again(
     why: str = "at the new time",
     new_time: bool = True,
     moved_from: datetime | None = None,
+    email_corrected: bool = False,
 ) -> Appointment:
     """Weigh a booking of a screened treatment again after it moved (by the patient or by staff) or staff corrected
     its email or date of birth, as a booking made then would be, phone bookings included. It goes on hold if:
     - answers given under its email since it was booked rule its time out (the address corrected to one that
-      answered "taking isotretinoin");
+      answered "taking isotretinoin"), or, with the email corrected, need a clinician (as they would have held it
+      had it carried that address when they were given);
     - its date of birth now needs a clinician (under 18 on the day, born after the isotretinoin dates);
-    - at a `new_time` on a day before the one a clinician confirmed it for (`approved_for`), on answers asked by
-      phone or answers they weighed (an unsure date, answers changed since a wait): they weighed it for that day;
+    - at a `new_time` on a day before the one a clinician confirmed it for (`approved_for`): they weighed it, its
+      answers and the patient's age, for that day;
     - at a `new_time`, a peel is booked shortly before it. Not the same peel it already stood after at `moved_from`,
       moved further from it: a confirmed booking there was weighed with that peel already (held for it, approved)."""
     if moved.status != Appointment.Status.CONFIRMED or moved.details_erased or not moved.treatment.requires_screening:
@@ -601,18 +622,14 @@ def screened_booking_weigh_again(
         phone=moved.patient_phone,
         date_of_birth=moved.patient_date_of_birth,
     )
-    if screened_booking_allows(moved).refusal(moved.start):
-        reason = f"{HELD_FOR_ANSWERS_AGAIN} under the booking's email; they rule its time out."
+    since = selectors.answers_since(moved, screening) if email_corrected else None
+    if screened_booking_allows(moved).refusal(moved.start) or (since is not None and since.needs_review):
+        reason = f"{HELD_FOR_ANSWERS_AGAIN} under the booking's email; a clinician must weigh them."
         moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved
     elif _date_of_birth_reasons(screening, patient, moved.start):
         reason = f"{HELD_AGAIN}{why} the patient's date of birth needs a check."
         moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved
-    elif (
-        new_time
-        and moved.approved_for is not None
-        and _local_day(moved.start) < _local_day(moved.approved_for)
-        and (screening is None or screening.needs_review)
-    ):
+    elif new_time and moved.approved_for is not None and _local_day(moved.start) < _local_day(moved.approved_for):
         reason = f"{HELD_FOR_EARLIER_TIME} ({_in_staff_words(_local_day(moved.approved_for))}), not this one."
         moved = appointment_hold_for_review(appointment=moved, reason=reason, now=now) or moved
     elif (

@@ -100,7 +100,8 @@ def _result_context(request, treatment, screening, token, now, reminder_form=Non
         )
         if first_free_day is not None:
             times_url = _times_url(treatment, token, first_free_day)
-    can_remind = eligible_from is not None and eligible_from > today
+    # Not for changed answers: their day is a clinician's to confirm (`eligibility_reminder_subscribe`).
+    can_remind = eligible_from is not None and eligible_from > today and screening.previous_id is None
     pending = set(
         EligibilityReminder.objects.filter(screening=screening, state=EligibilityReminder.State.PENDING).values_list(
             "kind", flat=True

@@ -435,7 +435,7 @@ def test_correcting_the_email_to_an_address_whose_answers_rule_the_time_out_hold
     )
     booked.refresh_from_db()
     assert booked.status == Appointment.Status.PENDING_REVIEW
-    assert "given under the booking&#x27;s email since it was booked rule its time out" in response.content.decode()
+    assert "given under the booking&#x27;s email need a clinician&#x27;s check" in response.content.decode()
     services.appointment_emails_dispatch(now=timezone.now())
     # The booking as it stands, sent again to the corrected address: the confirmation never reached it.
     assert [m.to for m in mail.outbox] == [["home@example.com"]]

@@ -1,0 +1,150 @@
+"""Answers a clinician has yet to weigh never replace the ones they contradict, and a booking's answers are read
+under the address it is booked under, whenever given: the seams a second clinical-safety pass found."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from booking.forms import slot_value
+from booking.models import Appointment
+from booking.tokens import manage_token
+from screening import services as screening_services
+from screening.models import EligibilityReminder, Screening, ScreeningPolicy
+
+from ..factories import signed_in
+from .screening_helpers import answers_post, book, latest_screening, local, make_clinic, screen, token_of
+from .test_admin_diary import change_url, edit_form
+
+pytestmark = pytest.mark.django_db
+ON_ISOTRETINOIN = {"taking_isotretinoin": "yes", "isotretinoin_recently": None}
+
+
+@pytest.fixture
+def microneedling(db):
+    return make_clinic()
+
+
+def reschedule(client, commits, booked, start):
+    with commits(execute=True):
+        return client.post(f"/booking/{manage_token(booked.public_id)}/reschedule/", {"start": slot_value(start)})
+
+
+def test_a_sooner_wait_held_as_changed_answers_does_not_launder_the_wait_it_contradicted(
+    client, clock, microneedling, commits
+):
+    """2 March: last dose 15 February, wait until 15 August. 3 March: an older dose (wait until 10 March), held as
+    changed answers, nothing booked. 3 April, once that sooner wait is over: the old date again."""
+    screen(client, isotretinoin_recently="yes", last_dose="2026-02-15")
+    clock.shift(timedelta(days=1))
+    screen(Client(), isotretinoin_recently="yes", last_dose="2025-09-10")
+    assert latest_screening().needs_review
+    clock.shift(timedelta(days=31))
+    browser = Client()
+    screen(browser, isotretinoin_recently="yes", last_dose="2025-09-10")
+    third = latest_screening()
+    assert third.outcome == Screening.Outcome.REVIEW and third.previous.eligible_from == date(2026, 8, 15)
+    book(browser, commits, local(date(2026, 4, 7)), token_of(third))
+    assert Appointment.objects.get().status == Appointment.Status.PENDING_REVIEW
+
+
+def test_changed_answers_neither_offer_a_reminder_nor_replace_the_one_asked_for(client, clock, microneedling):
+    screen(client, isotretinoin_recently="yes", last_dose="2026-02-15")  # wait until 15 August
+    client.post(f"/book/microneedling/screening/{token_of(latest_screening())}/reminder/", {"consent": "on"})
+    clock.shift(timedelta(days=1))
+    other = Client()
+    screen(other, isotretinoin_recently="yes", last_dose="2025-09-10")  # sooner: held as changed answers
+    changed = latest_screening()
+    page = other.get(f"/book/microneedling/screening/{token_of(changed)}/").content.decode()
+    assert "Yes, email me when I can book" not in page
+    response = other.post(f"/book/microneedling/screening/{token_of(changed)}/reminder/", {"consent": "on"})
+    assert response.status_code == 302
+    pending = set(EligibilityReminder.objects.filter(state="pending").values_list("kind", "due_on"))
+    assert ("eligible", date(2026, 8, 15)) in pending and not [d for _, d in pending if d == date(2026, 3, 10)]
+
+
+def test_taking_it_then_a_last_dose_from_before_that_is_held_but_a_later_one_is_the_course_ending(
+    client, clock, microneedling
+):
+    screen(client, **ON_ISOTRETINOIN)  # 2 March: taking it
+    clock.shift(timedelta(days=60))  # 1 May
+    screen(client, isotretinoin_recently="yes", last_dose="2026-02-01")  # before 2 March: they said taking then
+    assert latest_screening().needs_review
+    screen(Client(), email="sam@example.com", **ON_ISOTRETINOIN)  # 1 May: taking it
+    clock.shift(timedelta(days=50))  # 20 June
+    screen(Client(), email="sam@example.com", isotretinoin_recently="yes", last_dose="2026-06-15")
+    stopped = latest_screening()
+    assert stopped.outcome == Screening.Outcome.WAIT and not stopped.needs_review  # the course ended
+
+
+def test_an_email_corrected_to_one_that_answered_before_the_booking_weighs_those_answers(client, clock, commits):
+    make_clinic()
+    Client().post("/book/microneedling/screening/", data=answers_post(email="home@example.com", **ON_ISOTRETINOIN))
+    clock.shift(3600)
+    screen(client, email="work@example.com")
+    book(client, commits, local(date(2026, 3, 20)), token_of(latest_screening()), email="work@example.com")
+    booked = Appointment.objects.get()
+    assert booked.status == Appointment.Status.CONFIRMED
+    signed_in(Client(), "Reception").post(change_url(booked), edit_form(booked, patient_email="home@example.com"))
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_an_email_corrected_to_one_whose_answers_need_a_clinician_holds_the_booking(client, clock, commits):
+    make_clinic()
+    screen(client, email="work@example.com")
+    book(client, commits, local(date(2026, 3, 20)), token_of(latest_screening()), email="work@example.com")
+    booked = Appointment.objects.get()
+    clock.shift(3600)
+    Client().post(
+        "/book/microneedling/screening/",
+        data=answers_post(email="home@example.com", isotretinoin_recently="yes", last_dose_unsure="on"),
+    )
+    signed_in(Client(), "Reception").post(change_url(booked), edit_form(booked, patient_email="home@example.com"))
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_a_booking_a_clinician_approved_on_later_answers_is_held_again_when_moved_to_an_earlier_day(
+    client, clock, commits
+):
+    make_clinic()
+    screen(client)
+    book(client, commits, local(date(2026, 3, 20)), token_of(latest_screening()))
+    booked = Appointment.objects.get()
+    screen(Client(), isotretinoin_recently="yes", last_dose_unsure="on")  # held: a clinician must look
+    booked.refresh_from_db()
+    screening_services.screened_booking_approve(appointment=booked, now=timezone.now(), decided_by="Dr A")
+    reschedule(client, commits, booked, local(date(2026, 3, 4)))
+    booked.refresh_from_db()
+    assert booked.start == local(date(2026, 3, 4)) and booked.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_a_longer_wait_than_the_months_the_patient_was_asked_about_holds_their_booking(client, clock, commits):
+    """'None in the last 6 months' says nothing of the seventh to the ninth month of a new 9-month wait."""
+    microneedling = make_clinic()
+    ScreeningPolicy.objects.create(treatment=microneedling, isotretinoin_wait_months=6, recent_dose_window_months=6)
+    screen(client)
+    book(client, commits, local(date(2026, 3, 20)), token_of(latest_screening()))
+    booked = Appointment.objects.get()
+    assert booked.status == Appointment.Status.CONFIRMED
+    policy = ScreeningPolicy.objects.get()
+    policy.isotretinoin_wait_months, policy.recent_dose_window_months = 9, 9
+    policy.save()
+    assert screening_services.screened_bookings_follow_policy(treatment=microneedling, now=timezone.now()) == 1
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_ordinary_moves_and_truthful_answers_again_keep_a_booking_confirmed(client, clock, microneedling, commits):
+    screen(client, isotretinoin_recently="yes", last_dose="2025-09-10")  # eligible 10 March
+    book(client, commits, local(date(2026, 3, 12)), token_of(latest_screening()))
+    booked = Appointment.objects.get()
+    for day in (date(2026, 3, 26), date(2026, 3, 10), date(2026, 3, 18)):
+        reschedule(client, commits, booked, local(day, 11))
+        booked.refresh_from_db()
+        assert booked.start == local(day, 11) and booked.status == Appointment.Status.CONFIRMED
+    clock.shift(timedelta(days=40))
+    screen(Client(), isotretinoin_recently="yes", last_dose="2025-09-10")
+    assert latest_screening().outcome == Screening.Outcome.CLEAR
