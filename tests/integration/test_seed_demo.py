@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
-from booking.models import Appointment, TimeOff
+from booking.models import Appointment, AppointmentEmail, TimeOff
 
 from ..factories import signed_in
 
@@ -71,6 +71,12 @@ def test_the_demo_reads_like_a_clinic_one_date_of_birth_a_patient_and_a_booking_
         assert theirs.values("patient_date_of_birth", "patient_phone").distinct().count() == 1, name
         days = sorted(timezone.localdate(each.start) for each in theirs)
         assert all((later - earlier).days >= 7 for earlier, later in itertools.pairwise(days)), name
+        peels = sorted(timezone.localdate(each.start) for each in theirs if each.treatment.resurfacing)
+        assert all((later - earlier).days >= 28 for earlier, later in itertools.pairwise(peels)), name
+    # Told of their bookings, as a clinic's patients would have been: a move says what changed, nothing looks failed.
+    assert not AppointmentEmail.objects.filter(state=AppointmentEmail.State.SKIPPED).exists()
+    assert not Appointment.objects.filter(told_start__isnull=True).exists()
+    assert AppointmentEmail.objects.filter(kind="review_due", state="pending").count() == 1  # the clinicians' nudge
     screened = Appointment.objects.filter(treatment__slug="microneedling")
     assert sorted(screened.values_list("status", flat=True)) == ["confirmed", "pending_review"]
     assert all(hasattr(each, "screening") for each in screened)  # booked with answers, as online

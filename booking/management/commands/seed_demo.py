@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from booking import selectors, services
+from booking.emails import record_what_was_told
 from booking.exceptions import BookingError
 from booking.models import AppointmentEmail, Practitioner, TimeOff, Treatment, WorkingHours
 from screening import rules
@@ -206,8 +207,10 @@ class Command(BaseCommand):
             treatment = rng.choice([t for t in treatments if not t.requires_screening])
             day = first_day + timedelta(days=rng.randint(0, 27))
             name = rng.choice(list(DEMO_PATIENTS))
-            if any(abs((day - other).days) < 7 for other in days_booked[name]):
-                continue  # a real patient's visits are spread out, not a peel on two days running
+            # A real patient's visits are spread out; peels weeks apart, as skin takes to recover.
+            apart = 28 if treatment.resurfacing else 7
+            if any(abs((day - other).days) < apart for other in days_booked[name]):
+                continue
             slots = selectors.slots_on(treatment=treatment, day=day, now=now)
             if not slots:
                 continue
@@ -220,9 +223,16 @@ class Command(BaseCommand):
             booked += 1
             days_booked[name].append(day)
         booked += self._screened_appointments(treatments, rng, first_day, now)
-        AppointmentEmail.objects.exclude(kind=AppointmentEmail.Kind.REMINDER).filter(
-            state=AppointmentEmail.State.PENDING
-        ).update(state=AppointmentEmail.State.SKIPPED)
+        # The made-up patients were told of their bookings as a clinic's would have been: their first emails count
+        # as sent (none is written), so a move says what changed and the outbox shows no fault. Reminders still go
+        # when due, and the clinicians' nudge about the held booking goes to the clinic's own inbox.
+        told = AppointmentEmail.objects.filter(
+            state=AppointmentEmail.State.PENDING,
+            kind__in=[AppointmentEmail.Kind.CONFIRMED, AppointmentEmail.Kind.RECEIVED],
+        )
+        for email in told.select_related("appointment"):
+            record_what_was_told(email)
+        told.update(state=AppointmentEmail.State.SENT, sent_at=now)
         return booked
 
     def _screened_appointments(self, treatments, rng, first_day, now) -> int:
