@@ -399,6 +399,8 @@ def send_appointment_email(email: AppointmentEmail, *, now: datetime) -> None:
         context["held_again"] = appointment.status_reason.startswith(HELD_AGAIN)
     if email.kind == AppointmentEmail.Kind.RECEIVED:
         context["review_is_close"] = appointment.review_is_close(now)
+        # Booked by phone, it has no answers: the clinician asks them by phone before deciding (the review page).
+        context["by_phone"] = appointment.treatment.requires_screening and not hasattr(appointment, "screening")
     context["sent_again"] = email.sent_again
     if email.kind == AppointmentEmail.Kind.HELD:
         # Why, in the patient's words: only answers given again may not be theirs (anyone can type an email).

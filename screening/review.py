@@ -196,3 +196,17 @@ def answers_in_words(screening: Screening):
     rows += [(questions.get(key) or _deleted_question(key), _yes_no(other[key])) for key in ordered]
     body = format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", rows)
     return format_html("<table>{}</table>", body)
+
+
+def phone_questions(treatment) -> list[str]:
+    """The health questions a clinician asks by phone before approving a booking staff made, as the online form asks
+    them under the treatment's rules now: isotretinoin first, then each question the clinic has on."""
+    policy = screening_policy(treatment)
+    months = policy.recent_dose_window_months
+    questions = Contraindication.objects.filter(active=True).order_by("display_order", "pk")
+    return [
+        "Are you taking isotretinoin (Roaccutane, Accutane) now? If so, when is your course expected to end?",
+        f"Have you taken it in the last {months} months? If so, the date of your last dose. A last dose less than "
+        f"{policy.isotretinoin_wait_months} months before the visit rules it out.",
+        *questions.values_list("question", flat=True),
+    ]

@@ -22,6 +22,7 @@ from .review import (
     answers_in_words,
     booking_not_held,
     patient_screenings,
+    phone_questions,
     record_answers_viewed,
     unsure_dose_note,
     why_held,
@@ -191,6 +192,10 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             "closed_then": can_review and closed_over(appointment),  # no other practitioner can help that day
             "decline_form": decline_form,
             "changelist_url": reverse("admin:screening_flaggedbooking_changelist"),
+            # A booking staff made has no answers: the questions the clinician asks by phone before ticking so.
+            "phone_questions": phone_questions(appointment.treatment)
+            if can_review and screening is None and appointment.treatment.requires_screening
+            else None,
         }
         return TemplateResponse(request, "admin/screening/flaggedbooking/review.html", context)
 

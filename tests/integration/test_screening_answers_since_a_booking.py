@@ -356,6 +356,12 @@ def test_a_phone_booking_is_approved_only_once_the_clinician_says_they_asked_the
     clinician = signed_in(client, "Clinician")
     page = clinician.get(review_url(booked)).content.decode()
     assert 'name="asked_by_phone"' in page and "I asked the patient the health questions by phone" in page
+    # What to ask, as the online form asks it under the rules now.
+    assert "Have you taken it in the last 12 months?" in page and "less than 6 months before the visit" in page
+    assert "Have you ever had raised, thick scars" in page
+    services.appointment_emails_dispatch(now=timezone.now())
+    [received] = mail.outbox
+    assert "A clinician will call you to ask a few health questions first" in received.body
     clinician.post(review_url(booked), {"approve": "Approve"})
     clinician.post(QUEUE, {"action": "approve_selected", "_selected_action": [booked.pk]})
     booked.refresh_from_db()
