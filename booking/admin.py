@@ -833,6 +833,7 @@ class AppointmentAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "form": form,
             "moving": moving,
+            "why_move": moving and selectors.why_the_practitioner_cannot_keep(moving),
             "also": f"&move={moving.pk}" if moving else "",
         }
         if form.is_valid():
@@ -882,6 +883,9 @@ class AppointmentAdmin(admin.ModelAdmin):
         if movable and request.method == "GET" and parse_slot_value(request.GET.get("start", "")):
             filled_in = "The new time from the finder is filled in below: nothing changes until you save."
             self.message_user(request, filled_in, messages.INFO)
+        elif movable and request.method == "GET" and (why := selectors.why_the_practitioner_cannot_keep(booking)):
+            # On the list of bookings to move: say why here, where staff move it from.
+            self.message_user(request, f"This booking needs moving: {why}", messages.WARNING)
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "movable": movable})
 
     def get_form(self, request, obj=None, change=False, **kwargs):

@@ -155,10 +155,12 @@ def test_a_booking_in_a_closure_is_moved_from_its_page_through_the_finder(recept
     TimeOff.objects.create(practitioner=None, start=at(TUESDAY, 0), end=at(TUESDAY, 23, 59), reason="Bank holiday")
     change = f"/admin/booking/appointment/{stranded.pk}/change/"
     finder = f"{FINDER}?move={stranded.pk}"
-    assert f'href="{finder}"' in reception.get(change).content.decode()
+    page = reception.get(change).content.decode()
+    assert f'href="{finder}"' in page and "This booking needs moving: " in page  # why, where it is moved from
 
     response = reception.get(FINDER, {"move": stranded.pk})  # opens on the booking's day: closed
     page = re.sub(r"\s+", " ", response.content.decode())
+    assert "It needs moving: " in page and "A phone booking of" not in page
     assert "Moving" in page and "Robin Hale's Hydrating facial" in page and "Tuesday 3 March 2026, 14:00" in page
     assert response.context["times"] == [] and "Bank holiday" in page
     assert f"day=2026-03-04&amp;move={stranded.pk}" in page  # the next day with times, still moving this booking
@@ -215,3 +217,15 @@ def test_a_booking_moved_through_the_finder_at_the_patients_request_is_not_ticke
     booking = booked_by_phone(facial, at(TUESDAY, 14), practitioner=nurse)
     url = f"/admin/booking/appointment/{booking.pk}/change/?practitioner={colleague.pk}&start=2026-03-04T15:00Z"
     assert not reception.get(url).context["adminform"].form["clinic_moves_it"].value()
+
+
+def test_moving_a_screened_booking_says_nothing_of_how_a_phone_booking_of_it_is_held(reception, clock, db):
+    from ..factories import make_treatment
+
+    needling = make_treatment("microneedling", minutes=60, requires_screening=True)
+    make_practitioner("Nurse Ben", treatments=[needling])
+    new = re.sub(r"\s+", " ", reception.get(FINDER, {"treatment": needling.pk, "day": "2026-03-03"}).content.decode())
+    assert "A phone booking of Microneedling is held for a clinician" in new
+    booking = booked_by_phone(needling, at(TUESDAY, 10))
+    moving = re.sub(r"\s+", " ", reception.get(FINDER, {"move": booking.pk}).content.decode())
+    assert "A phone booking of" not in moving and "Moving" in moving
