@@ -19,7 +19,15 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from .availability import PractitionerSchedule, Slot, days_between, free_starts, instant, local_day_bounds
+from .availability import (
+    PractitionerSchedule,
+    Slot,
+    days_between,
+    free_starts,
+    instant,
+    local_day_bounds,
+    merge_intervals,
+)
 from .memo import RecentResults
 from .models import HOLDING_TIME, Appointment, Practitioner, TimeOff, Treatment, WorkingHours
 
@@ -247,6 +255,29 @@ def why_not_free(
     away = _time_off_over(practitioner, start, busy_until)
     if away is not None:
         return _away_in_words(practitioner, away)
+    # Hours before bookings: "not working then" is the reason that stays once a clashing booking moves.
+    local = start.astimezone(tz)
+    day_name = local.strftime("%A")
+    hours = list(
+        WorkingHours.objects.filter(practitioner=practitioner, weekday=local.weekday()).values_list(
+            "start_time", "end_time"
+        )
+    )
+    if not hours:
+        return f"{practitioner} does not work on {day_name}s."
+    windows = merge_intervals(  # touching windows are one stretch of work, as availability offers them
+        [
+            (datetime.combine(local.date(), opens, tzinfo=tz), datetime.combine(local.date(), closes, tzinfo=tz))
+            for opens, closes in hours
+        ]
+    )
+    within = [(opens, closes) for opens, closes in windows if opens <= start and end <= closes]
+    if not within:
+        worked = ", ".join(f"{opens:%H:%M}-{closes:%H:%M}" for opens, closes in windows)
+        return (
+            f"{practitioner} works {worked} on {day_name}s: {treatment} ({treatment.duration_minutes} minutes) "
+            f"at {local:%H:%M} is outside those hours."
+        )
     clash = (
         Appointment.objects.holding_time()
         .filter(practitioner=practitioner)
@@ -257,26 +288,6 @@ def why_not_free(
     )
     if clash is not None:
         return clash.clash_message()
-    local = start.astimezone(tz)
-    day_name = local.strftime("%A")
-    hours = list(
-        WorkingHours.objects.filter(practitioner=practitioner, weekday=local.weekday()).values_list(
-            "start_time", "end_time"
-        )
-    )
-    if not hours:
-        return f"{practitioner} does not work on {day_name}s."
-    windows = [
-        (datetime.combine(local.date(), opens, tzinfo=tz), datetime.combine(local.date(), closes, tzinfo=tz))
-        for opens, closes in sorted(hours)
-    ]
-    within = [(opens, closes) for opens, closes in windows if opens <= start and end <= closes]
-    if not within:
-        worked = ", ".join(f"{opens:%H:%M}-{closes:%H:%M}" for opens, closes in windows)
-        return (
-            f"{practitioner} works {worked} on {day_name}s: {treatment} ({treatment.duration_minutes} minutes) "
-            f"at {local:%H:%M} is outside those hours."
-        )
     step = timedelta(minutes=settings.BOOKING_SLOT_STEP_MINUTES)
     opens, closes = within[0]
     before = opens + (start - opens) // step * step

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from booking import services
 from booking.admin import AppointmentAdmin, AppointmentAdminForm
-from booking.models import Appointment, AppointmentEmail, TimeOff
+from booking.models import Appointment, AppointmentEmail, TimeOff, WorkingHours
 
 from ..factories import make_practitioner, make_treatment, patient
 
@@ -202,6 +202,17 @@ REFUSALS = {
         lambda f, p, b: (f, b, at(TUESDAY, 10, 30)),
         "start",
         "Nurse Ben already has Hydrating facial from 10:00 to 11:00 (including the buffer) that day.",
+    ),
+    "a lunch break under another booking": (  # the hours are the reason that stays once the booking moves
+        lambda f, p, b: (
+            (
+                WorkingHours.objects.filter(practitioner=b, weekday=1).update(end_time=time(10)),
+                WorkingHours.objects.create(practitioner=b, weekday=1, start_time=time(11), end_time=time(17)),
+            )
+            and (f, b, at(TUESDAY, 10, 30))
+        ),
+        "start",
+        "Nurse Ben works 09:00-10:00, 11:00-17:00 on Tuesdays: Hydrating facial (45 minutes) at 10:30 is outside",
     ),
 }
 
