@@ -137,6 +137,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
+FORMAT_MODULE_PATH = ["clinic.formats"]  # the 24-hour clock throughout the admin
 # The clinic's own time zone: every time a patient or staff member sees is in this zone.
 TIME_ZONE = env("CLINIC_TIME_ZONE", default="Europe/London")
 USE_I18N = True

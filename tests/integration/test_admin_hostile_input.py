@@ -131,7 +131,7 @@ def test_an_add_page_opened_with_a_time_fills_it_in_in_clinic_time(reception, cl
     )
     assert response.status_code == 200
     page = response.content.decode()
-    assert 'value="02/06/2026"' in page and 'value="10:15:00"' in page  # British Summer Time
+    assert 'value="02/06/2026"' in page and 'value="10:15"' in page  # British Summer Time, as the 24-hour clock
 
 
 def test_a_patients_data_requests_are_found_by_their_email_in_any_case(client, clock, facial, nurse):
