@@ -38,6 +38,9 @@ PRECEDENCE = (Outcome.BLOCKED, Outcome.WAIT, Outcome.REVIEW, Outcome.CLEAR)
 # last twelve months" today cannot both be true.
 REANSWER_DAYS = 30
 
+# The flag of answers held for being less strict than the same patient's earlier ones.
+CHANGED_ANSWERS = "changed_answers"
+
 # What the patient is told when earlier answers or a recent decline hold new ones. It says nothing of them: anyone
 # can type any email, and "you told us something else recently" would tell a stranger that this address was
 # screened (the reason's code tells the clinician which it was).
@@ -340,8 +343,8 @@ def decide(
             outcome, eligible_from, earlier, today, policy, needs_review=outcome == Outcome.REVIEW or bool(flags)
         )
     ):
-        flags.append("changed_answers")
-        reasons.append(Reason("changed_answers", HELD_FOR_EARLIER_ANSWERS))
+        flags.append(CHANGED_ANSWERS)
+        reasons.append(Reason(CHANGED_ANSWERS, HELD_FOR_EARLIER_ANSWERS))
         if outcome == Outcome.CLEAR:
             outcome = Outcome.REVIEW
     if declined_recently:

@@ -260,7 +260,7 @@ def screening_submit(
             eligible_from=decision.eligible_from,
             rules_version=policy_row.rules_version,
             rules=policy.to_json(),
-            previous=earlier_row if "changed_answers" in decision.flags else None,
+            previous=earlier_row if rules.CHANGED_ANSWERS in decision.flags else None,
             created_at=now,
             expires_at=now + timedelta(minutes=policy_row.screening_valid_minutes),
         )
@@ -268,7 +268,10 @@ def screening_submit(
             # Answers held as changed (sooner than earlier ones) move no reminder: a clinician has yet to weigh them,
             # and the earlier answers' day still stands.
             _reminders_follow_the_latest_answers(screening, now=now)
-        _hold_bookings_the_answers_rule_out(screening, now=now)
+        # Answers held only for being less strict than earlier ones leave alone what those allowed: a booking made
+        # (or a clinician approved) under the stricter answers is as safe under these.
+        only_less_strict = set(decision.flags) == {rules.CHANGED_ANSWERS}
+        _hold_bookings_the_answers_rule_out(screening, now=now, only_less_strict=only_less_strict)
     return screening
 
 
@@ -288,7 +291,7 @@ def _reminders_follow_the_latest_answers(screening: Screening, *, now: datetime)
     pending.update(state=EligibilityReminder.State.SKIPPED)
 
 
-def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime) -> None:
+def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime, only_less_strict: bool = False) -> None:
     """A patient told to wait or not to book, or whose answers a clinician must check, may already hold a booking of
     this treatment made on earlier answers. A confirmed one goes back on hold for a clinician: any, when a clinician
     must check these answers; else each before the date they allow (any, without a date). One already held is left
@@ -302,7 +305,9 @@ def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime) 
         status__in=[Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW],
         start__gt=now,
     )
-    if not screening.needs_review and (not_before := screening_not_before(screening)) is not None:
+    if only_less_strict:
+        booked = booked.filter(status=Appointment.Status.PENDING_REVIEW)  # still held: the reason says why
+    elif not screening.needs_review and (not_before := screening_not_before(screening)) is not None:
         booked = booked.filter(start__lt=not_before)
     # Neutral words: reception reads this reason too, and health answers are for clinicians.
     reason = f"{HELD_FOR_ANSWERS_AGAIN} on {_in_staff_words(today_local(now))}."

@@ -148,3 +148,19 @@ def test_ordinary_moves_and_truthful_answers_again_keep_a_booking_confirmed(clie
     clock.shift(timedelta(days=40))
     screen(Client(), isotretinoin_recently="yes", last_dose="2025-09-10")
     assert latest_screening().outcome == Screening.Outcome.CLEAR
+
+
+def test_answers_held_only_for_being_less_strict_leave_a_booking_the_stricter_ones_allowed(client, clock, commits):
+    """Unsure of the date, held, approved by a clinician who called; a week later the patient gives the exact date,
+    long past the wait: the new answers are held as changed, but the approved visit was weighed under stricter
+    ones and stays confirmed (it used to go back on hold, and the patient was emailed so)."""
+    make_clinic()
+    screen(client, isotretinoin_recently="yes", last_dose_unsure="on")
+    book(client, commits, local(date(2026, 3, 20)), token_of(latest_screening()))
+    approved = Appointment.objects.get()
+    screening_services.screened_booking_approve(appointment=approved, now=timezone.now(), decided_by="Dr A")
+    clock.shift(timedelta(days=7))
+    screen(client, isotretinoin_recently="yes", last_dose="2025-06-10")
+    assert latest_screening().outcome == Screening.Outcome.REVIEW  # a clinician still looks before a new booking
+    approved.refresh_from_db()
+    assert approved.status == Appointment.Status.CONFIRMED
