@@ -149,6 +149,8 @@ class EarlierDecision:
     eligible_from: date | None
     days_ago: int
     needs_review: bool = False
+    # Blocked for taking isotretinoin and nothing else: a last dose given since is the course ending.
+    isotretinoin_block: bool = False
 
 
 @dataclass(frozen=True)
@@ -296,13 +298,13 @@ def _less_strict(
         return False  # the earlier wait is over: nothing to compare
     if outcome in (Outcome.CLEAR, Outcome.REVIEW):
         return True
-    if outcome == Outcome.WAIT and earlier.eligible_from is None:
-        # "Taking it" then, a last dose now: the course ended since, unless the dose given is from before they said
-        # they were taking it (counted the same way as the wait it sets).
+    if outcome == Outcome.WAIT and earlier.isotretinoin_block:
+        # "Taking it" then, a last dose now: the course ended since (sooner than expected, perhaps), unless the dose
+        # given is from before they said they were taking it (counted the same way as the wait it sets).
         answered_on = today - timedelta(days=earlier.days_ago)
         return eligible_from is None or eligible_from < add_months(answered_on, policy.isotretinoin_wait_months)
     if outcome == Outcome.WAIT:
-        return eligible_from is not None and eligible_from < earlier.eligible_from
+        return earlier.eligible_from is None or (eligible_from is not None and eligible_from < earlier.eligible_from)
     return False
 
 

@@ -232,7 +232,8 @@ def screening_submit(
     policy_row = screening_policy_ensure(treatment=treatment)
     policy = selectors.policy_values(policy_row, selectors.active_contraindications())
     today = today_local(now)
-    earlier_row, earlier = None, None
+    declined = selectors.declined_recently(treatment=treatment, email=email, now=now)
+    weighing = []  # the earlier answers that still stand, newest first
     for row in selectors.earlier_to_weigh(treatment=treatment, email=email, now=now, also_ids=earlier_ids):
         decided = rules.EarlierDecision(
             outcome=rules.Outcome(row.outcome),
@@ -240,12 +241,21 @@ def screening_submit(
             eligible_from=_eligible_from_now(row, policy_row, policy),
             days_ago=(today - today_local(row.created_at)).days,
             needs_review=row.needs_review,
+            isotretinoin_block={reason.get("code") for reason in row.reasons or []} == {"isotretinoin_current"},
         )
-        if rules.still_weighs(decided, today, policy):  # the newest that still does
-            earlier_row, earlier = row, decided
+        if rules.still_weighs(decided, today, policy):
+            weighing.append((row, decided))
+    # Weighed against each that stands: less strict than any, they are changed answers (two newer answers must not
+    # hide a wait still running behind them). Else as against the newest.
+    earlier_row, decision = None, None
+    for row, earlier in weighing:
+        decision = rules.decide(answers, policy, today, earlier=earlier, declined_recently=declined)
+        if rules.CHANGED_ANSWERS in decision.flags:
+            earlier_row = row
             break
-    declined = selectors.declined_recently(treatment=treatment, email=email, now=now)
-    decision = rules.decide(answers, policy, today, earlier=earlier, declined_recently=declined)
+    else:
+        newest = weighing[0][1] if weighing else None
+        decision = rules.decide(answers, policy, today, earlier=newest, declined_recently=declined)
     with transaction.atomic():
         # A booking being made with earlier answers holds this row (`screening_book`): wait for it, so the hold below
         # sees it; a booking after this commit sees these answers as later ones.
@@ -260,7 +270,7 @@ def screening_submit(
             eligible_from=decision.eligible_from,
             rules_version=policy_row.rules_version,
             rules=policy.to_json(),
-            previous=earlier_row if rules.CHANGED_ANSWERS in decision.flags else None,
+            previous=earlier_row,  # the answers these contradict, when held as changed
             created_at=now,
             expires_at=now + timedelta(minutes=policy_row.screening_valid_minutes),
         )
@@ -268,10 +278,7 @@ def screening_submit(
             # Answers held as changed (sooner than earlier ones) move no reminder: a clinician has yet to weigh them,
             # and the earlier answers' day still stands.
             _reminders_follow_the_latest_answers(screening, now=now)
-        # Answers held only for being less strict than earlier ones leave alone what those allowed: a booking made
-        # (or a clinician approved) under the stricter answers is as safe under these.
-        only_less_strict = set(decision.flags) == {rules.CHANGED_ANSWERS}
-        _hold_bookings_the_answers_rule_out(screening, now=now, only_less_strict=only_less_strict)
+        _hold_bookings_the_answers_rule_out(screening, now=now, flags=decision.flags)
     return screening
 
 
@@ -291,12 +298,14 @@ def _reminders_follow_the_latest_answers(screening: Screening, *, now: datetime)
     pending.update(state=EligibilityReminder.State.SKIPPED)
 
 
-def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime, only_less_strict: bool = False) -> None:
+def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime, flags=()) -> None:
     """A patient told to wait or not to book, or whose answers a clinician must check, may already hold a booking of
-    this treatment made on earlier answers. A confirmed one goes back on hold for a clinician: any, when a clinician
-    must check these answers; else each before the date they allow (any, without a date). One already held is left
-    held, its reason saying the patient answered again (the clinician's approval weighs these answers:
-    `screened_booking_approve`)."""
+    this treatment made on earlier answers. A confirmed one goes back on hold for a clinician when these answers rule
+    it out: a block without a date; a day before the one they allow; or anything a clinician must check in them
+    (`flags`), unless a clinician confirmed that booking on answers that raised the same. Answers held only for
+    being less strict than earlier ones (changed answers) leave it alone otherwise: it was weighed under the stricter
+    ones. One already held is left held, its reason saying the patient answered again (the clinician's approval
+    weighs these answers: `screened_booking_approve`)."""
     if screening.outcome not in (Screening.Outcome.WAIT, Screening.Outcome.BLOCKED) and not screening.needs_review:
         return
     booked = Appointment.objects.filter(
@@ -304,15 +313,31 @@ def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime, 
         patient_email__iexact=screening.email,
         status__in=[Appointment.Status.CONFIRMED, Appointment.Status.PENDING_REVIEW],
         start__gt=now,
-    )
-    if only_less_strict:
-        booked = booked.filter(status=Appointment.Status.PENDING_REVIEW)  # still held: the reason says why
-    elif not screening.needs_review and (not_before := screening_not_before(screening)) is not None:
-        booked = booked.filter(start__lt=not_before)
+    ).select_related("screening")
+    not_before = screening_not_before(screening)
+    to_check = set(flags) - {rules.CHANGED_ANSWERS}
     # Neutral words: reception reads this reason too, and health answers are for clinicians.
     reason = f"{HELD_FOR_ANSWERS_AGAIN} on {_in_staff_words(today_local(now))}."
     for appointment in booked:
+        if appointment.status == Appointment.Status.CONFIRMED and not _ruled_out_by(
+            appointment, screening, not_before=not_before, to_check=to_check
+        ):
+            continue
         appointment_hold_for_review(appointment=appointment, reason=reason, now=now)
+
+
+def _ruled_out_by(booked: Appointment, screening: Screening, *, not_before: datetime | None, to_check: set) -> bool:
+    """Whether new answers (`screening`, with what a clinician must check in them) rule out a confirmed booking."""
+    if screening.outcome == Screening.Outcome.BLOCKED and not_before is None:
+        return True
+    if not_before is not None and booked.start < not_before:
+        return True
+    if not to_check:
+        return False
+    # A clinician confirmed it knowing the same (the next session of a course, answered the same way).
+    own = getattr(booked, "screening", None)
+    weighed = {reason.get("code") for reason in own.reasons or []} if own is not None else set()
+    return booked.approved_for is None or not to_check <= weighed
 
 
 @dataclass(frozen=True)

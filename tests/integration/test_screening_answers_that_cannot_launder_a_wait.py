@@ -164,3 +164,118 @@ def test_answers_held_only_for_being_less_strict_leave_a_booking_the_stricter_on
     assert latest_screening().outcome == Screening.Outcome.REVIEW  # a clinician still looks before a new booking
     approved.refresh_from_db()
     assert approved.status == Appointment.Status.CONFIRMED
+
+
+# --- A third pass: each new answer's own date binds, and two newer answers hide no wait --------------------------
+
+
+def approved_on(client, commits, **answers) -> Appointment:
+    screen(client, **answers)
+    book(client, commits, local(date(2026, 3, 20)), token_of(latest_screening()))
+    booked = Appointment.objects.get()
+    screening_services.screened_booking_approve(appointment=booked, now=timezone.now(), decided_by="Dr A")
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.CONFIRMED
+    return booked
+
+
+@pytest.mark.parametrize(
+    "first, then",
+    [
+        ({"isotretinoin_recently": "yes", "last_dose_unsure": "on"}, {"last_dose": "2026-01-10"}),  # until 10 July
+        ({"q_keloid": "yes"}, {"last_dose": "2026-02-01", "q_keloid": "no"}),  # until 1 August
+    ],
+    ids=["unsure-then-a-recent-date", "a-flag-then-a-recent-dose"],
+)
+def test_an_approved_visit_inside_the_wait_that_newer_answers_set_goes_back_on_hold(
+    client, clock, commits, first, then
+):
+    make_clinic()
+    approved = approved_on(client, commits, **first)
+    clock.shift(timedelta(days=1))
+    screen(client, isotretinoin_recently="yes", **then)
+    approved.refresh_from_db()
+    assert approved.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_a_visit_inside_the_wait_of_answers_held_as_changed_goes_back_on_hold(client, clock, commits):
+    """No clinician at all: a wait to 20 March, booked 25 March; a sooner date (changed answers); then 10 January,
+    whose wait (10 July) the 25 March visit is inside."""
+    make_clinic()
+    screen(client, isotretinoin_recently="yes", last_dose="2025-09-20")
+    book(client, commits, local(date(2026, 3, 25)), token_of(latest_screening()))
+    booked = Appointment.objects.get()
+    clock.shift(timedelta(days=1))
+    screen(client, isotretinoin_recently="yes", last_dose="2025-09-10")
+    clock.shift(timedelta(days=1))
+    screen(client, isotretinoin_recently="yes", last_dose="2026-01-10")
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_the_next_session_of_a_course_answered_the_same_leaves_the_approved_first_one_confirmed(client, clock, commits):
+    make_clinic()
+    first = approved_on(client, commits, q_keloid="yes")
+    clock.shift(timedelta(days=3))
+    screen(client, q_keloid="yes")
+    assert latest_screening().needs_review  # the new booking still goes to a clinician
+    first.refresh_from_db()
+    assert first.status == Appointment.Status.CONFIRMED
+
+
+def hide_the_wait_behind_two_newer_answers(client, clock):
+    """15 August wait; a keloid 'yes' held as changed; then keloid 'yes' with an old dose (a 10 March wait)."""
+    screen(client, isotretinoin_recently="yes", last_dose="2026-02-15")
+    clock.shift(timedelta(days=1))
+    screen(client, q_keloid="yes")
+    clock.shift(timedelta(days=1))
+    screen(client, q_keloid="yes", isotretinoin_recently="yes", last_dose="2025-09-10")
+    return latest_screening()
+
+
+def test_two_newer_answers_do_not_hide_a_wait_still_running(client, clock, microneedling, commits):
+    hidden = hide_the_wait_behind_two_newer_answers(client, clock)
+    assert hidden.previous is not None and hidden.previous.eligible_from == date(2026, 8, 15)
+    clock.shift(timedelta(days=32))  # 5 April
+    browser = Client()
+    screen(browser)
+    book(browser, commits, local(date(2026, 4, 8)), token_of(latest_screening()))
+    assert Appointment.objects.get().status == Appointment.Status.PENDING_REVIEW
+
+
+def test_two_newer_answers_send_no_early_wait_is_over_email(client, clock, microneedling):
+    from django.core import mail
+
+    from screening.reminders import eligibility_reminders_dispatch
+
+    screen(client, isotretinoin_recently="yes", last_dose="2026-02-15")
+    client.post(f"/book/microneedling/screening/{token_of(latest_screening())}/reminder/", {"consent": "on"})
+    clock.shift(timedelta(days=1))
+    screen(client, q_keloid="yes")
+    clock.shift(timedelta(days=1))
+    screen(client, q_keloid="yes", isotretinoin_recently="yes", last_dose="2025-09-10")
+    client.post(f"/book/microneedling/screening/{token_of(latest_screening())}/reminder/", {"consent": "on"})
+    clock.move_to(local(date(2026, 3, 10), 9, 5))
+    mail.outbox.clear()
+    eligibility_reminders_dispatch(now=timezone.now())
+    assert mail.outbox == []
+    assert EligibilityReminder.objects.filter(state="pending", due_on=date(2026, 8, 15)).exists()
+
+
+def test_a_pregnancy_block_is_not_answered_by_a_wait_as_a_course_ending_would_be(client, clock, microneedling):
+    screen(client, q_pregnancy="yes")
+    clock.shift(timedelta(days=1))
+    screen(client, isotretinoin_recently="yes", last_dose="2026-03-03")
+    assert latest_screening().needs_review  # not pregnant now: a clinician checks the contradiction
+    clock.shift(timedelta(days=184))  # 3 September: that wait is over, the block is not answered
+    screen(client, isotretinoin_recently="yes", last_dose="2026-03-03")
+    assert latest_screening().needs_review
+
+
+def test_a_course_ending_sooner_than_expected_is_not_changed_answers(client, clock, microneedling):
+    screen(client, taking_isotretinoin="yes", isotretinoin_recently=None, course_end="2026-04-30")  # to 30 October
+    clock.shift(timedelta(days=49))  # 20 April: stopped on the 15th
+    screen(client, isotretinoin_recently="yes", last_dose="2026-04-15")
+    stopped = latest_screening()
+    assert stopped.outcome == Screening.Outcome.WAIT and stopped.eligible_from == date(2026, 10, 15)
+    assert not stopped.needs_review and stopped.previous is None
