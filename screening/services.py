@@ -232,30 +232,11 @@ def screening_submit(
     policy_row = screening_policy_ensure(treatment=treatment)
     policy = selectors.policy_values(policy_row, selectors.active_contraindications())
     today = today_local(now)
+    standing = _earlier_answers_standing(
+        treatment=treatment, email=email, now=now, earlier_ids=earlier_ids, policy_row=policy_row, policy=policy
+    )
     declined = selectors.declined_recently(treatment=treatment, email=email, now=now)
-    weighing = []  # the earlier answers that still stand, newest first
-    for row in selectors.earlier_to_weigh(treatment=treatment, email=email, now=now, also_ids=earlier_ids):
-        decided = rules.EarlierDecision(
-            outcome=rules.Outcome(row.outcome),
-            # Under the policy these answers are decided by: a change of policy is not a change of answers.
-            eligible_from=_eligible_from_now(row, policy_row, policy),
-            days_ago=(today - today_local(row.created_at)).days,
-            needs_review=row.needs_review,
-            isotretinoin_block={reason.get("code") for reason in row.reasons or []} == {"isotretinoin_current"},
-        )
-        if rules.still_weighs(decided, today, policy):
-            weighing.append((row, decided))
-    # Weighed against each that stands: less strict than any, they are changed answers (two newer answers must not
-    # hide a wait still running behind them). Else as against the newest.
-    earlier_row, decision = None, None
-    for row, earlier in weighing:
-        decision = rules.decide(answers, policy, today, earlier=earlier, declined_recently=declined)
-        if rules.CHANGED_ANSWERS in decision.flags:
-            earlier_row = row
-            break
-    else:
-        newest = weighing[0][1] if weighing else None
-        decision = rules.decide(answers, policy, today, earlier=newest, declined_recently=declined)
+    decision, earlier_row = _decided_against(answers, standing, policy=policy, today=today, declined=declined)
     with transaction.atomic():
         # A booking being made with earlier answers holds this row (`screening_book`): wait for it, so the hold below
         # sees it; a booking after this commit sees these answers as later ones.
@@ -280,6 +261,40 @@ def screening_submit(
             _reminders_follow_the_latest_answers(screening, now=now)
         _hold_bookings_the_answers_rule_out(screening, now=now, flags=decision.flags)
     return screening
+
+
+def _earlier_answers_standing(
+    *, treatment: Treatment, email: str, now: datetime, earlier_ids, policy_row: ScreeningPolicy, policy: rules.Policy
+) -> list[tuple[Screening, rules.EarlierDecision]]:
+    """The same patient's earlier answers that still stand against new ones (`rules.still_weighs`), newest first."""
+    today = today_local(now)
+    standing = []
+    for row in selectors.earlier_to_weigh(treatment=treatment, email=email, now=now, also_ids=earlier_ids):
+        decided = rules.EarlierDecision(
+            outcome=rules.Outcome(row.outcome),
+            # Under the policy these answers are decided by: a change of policy is not a change of answers.
+            eligible_from=_eligible_from_now(row, policy_row, policy),
+            days_ago=(today - today_local(row.created_at)).days,
+            needs_review=row.needs_review,
+            isotretinoin_block={reason.get("code") for reason in row.reasons or []} == {"isotretinoin_current"},
+        )
+        if rules.still_weighs(decided, today, policy):
+            standing.append((row, decided))
+    return standing
+
+
+def _decided_against(
+    answers: rules.Answers, standing, *, policy: rules.Policy, today: date, declined: bool
+) -> tuple[rules.Decision, Screening | None]:
+    """Decide `answers` against each earlier answer still standing: less strict than any, they are changed answers,
+    linked to those (two newer answers must not hide a wait still running behind them). Else as against the newest,
+    linked to none."""
+    for row, earlier in standing:
+        decision = rules.decide(answers, policy, today, earlier=earlier, declined_recently=declined)
+        if rules.CHANGED_ANSWERS in decision.flags:
+            return decision, row
+    newest = standing[0][1] if standing else None
+    return rules.decide(answers, policy, today, earlier=newest, declined_recently=declined), None
 
 
 def _reminders_follow_the_latest_answers(screening: Screening, *, now: datetime) -> None:
