@@ -149,8 +149,10 @@ class EarlierDecision:
     eligible_from: date | None
     days_ago: int
     needs_review: bool = False
-    # Blocked for taking isotretinoin and nothing else: a last dose given since is the course ending.
+    # Blocked for taking isotretinoin and no question of the clinic's: a last dose given since is the course ending.
     isotretinoin_block: bool = False
+    # The clinic's questions whose "yes" blocked it (pregnancy): new answers without them are changed answers.
+    blocked_for: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -278,6 +280,18 @@ def still_weighs(earlier: EarlierDecision, today: date, policy: Policy) -> bool:
     return earlier.outcome == Outcome.BLOCKED and answered_on > add_months(today, -policy.recent_dose_window_months)
 
 
+def blocking_questions(policy: Policy) -> set[str]:
+    """The clinic's questions whose "yes" blocks booking (pregnancy)."""
+    return {rule.key for rule in policy.questions if rule.action == Action.BLOCK}
+
+
+def codes_for_a_clinician(policy: Policy) -> set[str]:
+    """Reason codes of answers a clinician must look at (not those added at booking: a peel shortly before, the
+    patient's age on the day)."""
+    flagged = {rule.key for rule in policy.questions if rule.action == Action.FLAG}
+    return flagged | {"isotretinoin_date_unsure", CHANGED_ANSWERS, "declined_recently"}
+
+
 def _less_strict(
     outcome: Outcome,
     eligible_from: date | None,
@@ -286,8 +300,12 @@ def _less_strict(
     policy: Policy,
     *,
     needs_review: bool,
+    codes: set[str],
 ) -> bool:
-    """Whether a new decision lets the patient book sooner, or with less care, than the earlier one still would."""
+    """Whether a new decision (its reasons' `codes`) lets the patient book sooner, or with less care, than the
+    earlier one still would."""
+    if earlier.blocked_for - codes:
+        return True  # "pregnant" then, not now: whatever else the new answers say, a clinician looks
     if earlier.needs_review and not needs_review and outcome != Outcome.BLOCKED:
         # A clinician was to look at the earlier answers (a flag, an unsure date): new ones that would book without a
         # clinician, now or after a wait, are no reason not to.
@@ -342,7 +360,13 @@ def decide(
         earlier is not None
         and still_weighs(earlier, today, policy)
         and _less_strict(
-            outcome, eligible_from, earlier, today, policy, needs_review=outcome == Outcome.REVIEW or bool(flags)
+            outcome,
+            eligible_from,
+            earlier,
+            today,
+            policy,
+            needs_review=outcome == Outcome.REVIEW or bool(flags),
+            codes={reason.code for reason in reasons},
         )
     ):
         flags.append(CHANGED_ANSWERS)

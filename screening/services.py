@@ -268,15 +268,20 @@ def _earlier_answers_standing(
 ) -> list[tuple[Screening, rules.EarlierDecision]]:
     """The same patient's earlier answers that still stand against new ones (`rules.still_weighs`), newest first."""
     today = today_local(now)
+    blocking, for_a_clinician = rules.blocking_questions(policy), rules.codes_for_a_clinician(policy)
     standing = []
     for row in selectors.earlier_to_weigh(treatment=treatment, email=email, now=now, also_ids=earlier_ids):
+        codes = {reason.get("code") for reason in row.reasons or []}
+        blocked_for = frozenset(codes & blocking) if row.outcome == Screening.Outcome.BLOCKED else frozenset()
         decided = rules.EarlierDecision(
             outcome=rules.Outcome(row.outcome),
             # Under the policy these answers are decided by: a change of policy is not a change of answers.
             eligible_from=_eligible_from_now(row, policy_row, policy),
             days_ago=(today - today_local(row.created_at)).days,
-            needs_review=row.needs_review,
-            isotretinoin_block={reason.get("code") for reason in row.reasons or []} == {"isotretinoin_current"},
+            # Only what the answers raised: a hold added at booking (a peel before it, the age on the day) is not.
+            needs_review=bool(codes & for_a_clinician),
+            isotretinoin_block="isotretinoin_current" in codes and not blocked_for,
+            blocked_for=blocked_for,
         )
         if rules.still_weighs(decided, today, policy):
             standing.append((row, decided))
@@ -330,7 +335,7 @@ def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime, 
         start__gt=now,
     ).select_related("screening")
     not_before = screening_not_before(screening)
-    to_check = set(flags) - {rules.CHANGED_ANSWERS}
+    to_check = set(flags) - {rules.CHANGED_ANSWERS, "declined_recently"}  # a recent decline binds new bookings
     # Neutral words: reception reads this reason too, and health answers are for clinicians.
     reason = f"{HELD_FOR_ANSWERS_AGAIN} on {_in_staff_words(today_local(now))}."
     for appointment in booked:
@@ -343,8 +348,8 @@ def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime, 
 
 def _ruled_out_by(booked: Appointment, screening: Screening, *, not_before: datetime | None, to_check: set) -> bool:
     """Whether new answers (`screening`, with what a clinician must check in them) rule out a confirmed booking."""
-    if screening.outcome == Screening.Outcome.BLOCKED and not_before is None:
-        return True
+    if screening.outcome == Screening.Outcome.BLOCKED:
+        return True  # as a new booking on these answers is refused, whatever date they give
     if not_before is not None and booked.start < not_before:
         return True
     if not to_check:

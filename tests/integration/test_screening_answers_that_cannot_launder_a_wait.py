@@ -279,3 +279,94 @@ def test_a_course_ending_sooner_than_expected_is_not_changed_answers(client, clo
     stopped = latest_screening()
     assert stopped.outcome == Screening.Outcome.WAIT and stopped.eligible_from == date(2026, 10, 15)
     assert not stopped.needs_review and stopped.previous is None
+
+
+# --- A fourth pass: a block for a question of the clinic's is never answered away; holds added at booking and a
+# --- recent decline are not the answers' own ----------------------------------------------------------------------
+
+
+def test_a_pregnancy_block_hidden_behind_an_isotretinoin_block_is_still_held_and_sends_no_early_email(
+    client, clock, commits
+):
+    from django.core import mail
+
+    from screening.reminders import eligibility_reminders_dispatch
+
+    make_clinic()
+    screen(client, q_pregnancy="yes")  # 2 March
+    clock.shift(timedelta(days=1))
+    screen(client, **ON_ISOTRETINOIN)  # 3 March: not pregnant now, taking isotretinoin
+    assert latest_screening().previous is not None  # the pregnancy answered away: held as changed
+    clock.shift(timedelta(days=1))
+    screen(client, isotretinoin_recently="yes", last_dose="2026-03-04")  # 4 March: the course ended
+    client.post(f"/book/microneedling/screening/{token_of(latest_screening())}/reminder/", {"consent": "on"})
+    clock.move_to(local(date(2026, 9, 4), 9, 5))
+    mail.outbox.clear()
+    eligibility_reminders_dispatch(now=timezone.now())
+    assert mail.outbox == []
+    browser = Client()
+    screen(browser, isotretinoin_recently="yes", last_dose="2026-03-04")
+    book(browser, commits, local(date(2026, 9, 10)), token_of(latest_screening()))
+    assert Appointment.objects.get().status == Appointment.Status.PENDING_REVIEW
+
+
+def test_taking_isotretinoin_now_holds_a_confirmed_visit_after_the_course_s_expected_end(client, clock, commits):
+    from ..factories import booked_by_phone
+
+    needling = make_clinic()
+    booked = booked_by_phone(needling, local(date(2026, 11, 10)), email="alex@example.com")
+    screening_services.screened_booking_approve(
+        appointment=booked, now=timezone.now(), decided_by="Dr A", asked_by_phone=True
+    )
+    clock.shift(timedelta(days=1))
+    screen(client, course_end="2026-04-30", **ON_ISOTRETINOIN)  # blocked until 30 October, if it ends as expected
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+
+
+@pytest.mark.parametrize(
+    "taking_with", [{"q_sunburn": "yes"}, {"course_end": "2026-04-30", "q_recent_resurfacing": "yes"}]
+)
+def test_a_course_ending_is_not_changed_answers_when_other_answers_came_with_taking_it(
+    client, clock, microneedling, taking_with
+):
+    screen(client, **ON_ISOTRETINOIN, **taking_with)
+    clock.shift(timedelta(days=49))  # 20 April
+    screen(client, isotretinoin_recently="yes", last_dose="2026-04-15")
+    stopped = latest_screening()
+    assert not stopped.needs_review and stopped.previous is None
+
+
+def test_a_decline_of_another_booking_does_not_hold_a_confirmed_one_when_the_patient_answers_again(
+    client, clock, commits
+):
+    from ..factories import booked_by_phone
+
+    make_clinic()
+    screen(client)
+    book(client, commits, local(date(2026, 3, 20)), token_of(latest_screening()))
+    first = Appointment.objects.get()
+    phone = booked_by_phone(first.treatment, local(date(2026, 3, 27)), email="alex@example.com")
+    screening_services.screened_booking_decline(appointment=phone, reason="Too close to the first", now=timezone.now())
+    clock.shift(timedelta(days=1))
+    screen(Client())  # the same clear answers, for a later session: held for a clinician, as after any decline
+    assert latest_screening().needs_review
+    first.refresh_from_db()
+    assert first.status == Appointment.Status.CONFIRMED
+
+
+def test_a_hold_added_at_booking_does_not_make_the_same_answers_again_changed(client, clock, commits):
+    from booking.models import Practitioner
+
+    from ..factories import booking_post, make_treatment
+
+    make_clinic()
+    peel = make_treatment("mild-chemical-peel", minutes=30, resurfacing=True)
+    Practitioner.objects.get().treatments.add(peel)
+    with commits(execute=True):
+        client.post("/book/mild-chemical-peel/details/", booking_post(slot_value(local(date(2026, 3, 5), 10))))
+    screen(client, isotretinoin_recently="yes", last_dose="2025-09-10")  # wait until 10 March
+    book(client, commits, local(date(2026, 3, 12), 14), token_of(latest_screening()))  # held for the peel
+    clock.shift(timedelta(days=12))  # 14 March: the same truthful answers, for a second session
+    screen(Client(), isotretinoin_recently="yes", last_dose="2025-09-10")
+    assert not latest_screening().needs_review
