@@ -106,13 +106,20 @@ def test_an_email_corrected_to_one_whose_answers_need_a_clinician_holds_the_book
     assert booked.status == Appointment.Status.PENDING_REVIEW
 
 
-def test_a_booking_a_clinician_approved_on_later_answers_is_held_again_when_moved_to_an_earlier_day(
-    client, clock, commits
-):
+def booked_on_clear_answers(client, commits) -> Appointment:
+    """The demo patient's microneedling on 20 March, booked online on clear answers: confirmed."""
     make_clinic()
     screen(client)
     book(client, commits, local(date(2026, 3, 20)), token_of(latest_screening()))
     booked = Appointment.objects.get()
+    assert booked.status == Appointment.Status.CONFIRMED
+    return booked
+
+
+def test_a_booking_a_clinician_approved_on_later_answers_is_held_again_when_moved_to_an_earlier_day(
+    client, clock, commits
+):
+    booked = booked_on_clear_answers(client, commits)
     screen(Client(), isotretinoin_recently="yes", last_dose_unsure="on")  # held: a clinician must look
     booked.refresh_from_db()
     screening_services.screened_booking_approve(appointment=booked, now=timezone.now(), decided_by="Dr A")
@@ -342,10 +349,7 @@ def test_a_decline_of_another_booking_does_not_hold_a_confirmed_one_when_the_pat
 ):
     from ..factories import booked_by_phone
 
-    make_clinic()
-    screen(client)
-    book(client, commits, local(date(2026, 3, 20)), token_of(latest_screening()))
-    first = Appointment.objects.get()
+    first = booked_on_clear_answers(client, commits)
     phone = booked_by_phone(first.treatment, local(date(2026, 3, 27)), email="alex@example.com")
     screening_services.screened_booking_decline(appointment=phone, reason="Too close to the first", now=timezone.now())
     clock.shift(timedelta(days=1))
