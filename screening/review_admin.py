@@ -186,7 +186,8 @@ class FlaggedBookingAdmin(admin.ModelAdmin):
             "can_review": can_review,
             "time_passed": time_passed,
             # Answers the patient gave since booking may rule its time out: say so instead of offering Approve.
-            "approve_refusal": can_review and screened_booking_allows(appointment).refusal(appointment.start),
+            "approve_refusal": can_review
+            and screened_booking_allows(appointment, by_a_clinician=True).refusal(appointment.start),
             # The diary may have changed under it since: the practitioner away, gone, or no longer working then.
             "diary_refusal": can_review and why_the_practitioner_cannot_keep(appointment),
             "closed_then": can_review and closed_over(appointment),  # no other practitioner can help that day

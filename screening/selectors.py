@@ -122,6 +122,12 @@ def answers_since(appointment: Appointment, own: Screening | None) -> Screening 
     return _answered_after(appointment, own).order_by("-created_at", "-pk").first()
 
 
+def standing_answers_since(appointment: Appointment, own: Screening | None) -> Screening | None:
+    """As `answers_since`, the latest not held as changed answers: what those contradicted still binds the booking
+    until a clinician weighs them (a sooner date, then a "no", must not open the wait between)."""
+    return _answered_after(appointment, own).filter(previous__isnull=True).order_by("-created_at", "-pk").first()
+
+
 def _answered_after(appointment: Appointment, own: Screening | None):
     """Screenings for the booking's treatment under its email as it is now, given after `own`: all of them without
     one, or when staff corrected the email since (answers under the right address, whenever given, are the

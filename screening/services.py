@@ -338,15 +338,19 @@ def _hold_bookings_the_answers_rule_out(screening: Screening, *, now: datetime, 
     to_check = set(flags) - {rules.CHANGED_ANSWERS, "declined_recently"}  # a recent decline binds new bookings
     # Neutral words: reception reads this reason too, and health answers are for clinicians.
     reason = f"{HELD_FOR_ANSWERS_AGAIN} on {_in_staff_words(today_local(now))}."
+    # Changed answers with no date of their own give a clinician's approval nothing it weighed to stand on.
+    dateless_change = rules.CHANGED_ANSWERS in flags and screening.eligible_from is None
     for appointment in booked:
         if appointment.status == Appointment.Status.CONFIRMED and not _ruled_out_by(
-            appointment, screening, not_before=not_before, to_check=to_check
+            appointment, screening, not_before=not_before, to_check=to_check, approval_stands=not dateless_change
         ):
             continue
         appointment_hold_for_review(appointment=appointment, reason=reason, now=now)
 
 
-def _ruled_out_by(booked: Appointment, screening: Screening, *, not_before: datetime | None, to_check: set) -> bool:
+def _ruled_out_by(
+    booked: Appointment, screening: Screening, *, not_before: datetime | None, to_check: set, approval_stands: bool
+) -> bool:
     """Whether new answers (`screening`, with what a clinician must check in them) rule out a confirmed booking."""
     if screening.outcome == Screening.Outcome.BLOCKED:
         return True  # as a new booking on these answers is refused, whatever date they give
@@ -357,7 +361,7 @@ def _ruled_out_by(booked: Appointment, screening: Screening, *, not_before: date
     # A clinician confirmed it knowing the same (the next session of a course, answered the same way).
     own = getattr(booked, "screening", None)
     weighed = {reason.get("code") for reason in own.reasons or []} if own is not None else set()
-    return booked.approved_for is None or not to_check <= weighed
+    return booked.approved_for is None or not approval_stands or not to_check <= weighed
 
 
 @dataclass(frozen=True)
@@ -410,17 +414,21 @@ def held_bookings_the_answers_refuse(*, treatment: Treatment, now: datetime) -> 
     return {
         booked.pk
         for booked in held
-        if screened_booking_allows(booked, rules_now=rules_now).refusal(booked.start) is not None
+        if screened_booking_allows(booked, rules_now=rules_now, by_a_clinician=True).refusal(booked.start) is not None
     }
 
 
-def screened_booking_allows(appointment: Appointment, *, rules_now=None) -> AnswersAllow:
+def screened_booking_allows(appointment: Appointment, *, rules_now=None, by_a_clinician: bool = False) -> AnswersAllow:
     """What the answers behind `appointment` allow now, under the treatment's rules as they are now: its own
-    screening's, and the latest answers its email gave for the treatment since it was booked (any, for a booking
-    staff made). A block, or the latest day either allows. Nothing limits an unscreened booking."""
+    screening's, the latest answers its email gave for the treatment since it was booked (any, for a booking staff
+    made), and, when those were held as changed answers, the latest that were not: only a clinician weighs changed
+    answers against what they contradict (`by_a_clinician`, deciding a held booking). A block, or the latest day any
+    allows. Nothing limits an unscreened booking."""
     own = selectors.screening_for_appointment(appointment)
     since = selectors.answers_since(appointment, own)
-    limits = [s for s in (own, since) if s is not None]
+    weighs_changes = since is not None and since.previous_id is not None and not by_a_clinician
+    standing = selectors.standing_answers_since(appointment, own) if weighs_changes else None
+    limits = [s for s in (own, since, standing) if s is not None]
     if not limits:
         return AnswersAllow(treatment_name=appointment.treatment.name)
     rules_now = rules_now or _rules_now(appointment.treatment)
@@ -453,7 +461,7 @@ def screened_booking_approve(
             )
         if unscreened:
             decided_by = f"{decided_by}, after asking the health questions by phone".lstrip(", ")
-        if refusal := screened_booking_allows(appointment).refusal(appointment.start):
+        if refusal := screened_booking_allows(appointment, by_a_clinician=True).refusal(appointment.start):
             # No override: if the newer answers are not the patient's (anyone can type an email), the patient answers
             # again, and those answers, held for a clinician as changed answers, are what the approval weighs.
             raise DecisionRefused(

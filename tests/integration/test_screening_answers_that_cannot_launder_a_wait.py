@@ -374,3 +374,60 @@ def test_a_hold_added_at_booking_does_not_make_the_same_answers_again_changed(cl
     clock.shift(timedelta(days=12))  # 14 March: the same truthful answers, for a second session
     screen(Client(), isotretinoin_recently="yes", last_dose="2025-09-10")
     assert not latest_screening().needs_review
+
+
+# --- A fifth pass: the booking side reads past changed answers as the screening side does ---------------------------
+
+
+def booked_then_a_wait_then_a_changed_no(client, commits, clock) -> Appointment:
+    """Clear answers, booked 20 April; a last dose of 10 October (wait to 10 April, which 20 April is after); then a
+    'no' held as changed answers, which gives no date at all."""
+    make_clinic()
+    screen(client)
+    book(client, commits, local(date(2026, 4, 20)), token_of(latest_screening()))
+    clock.shift(timedelta(days=1))
+    screen(Client(), isotretinoin_recently="yes", last_dose="2025-10-10")
+    clock.shift(timedelta(days=1))
+    screen(Client())
+    assert latest_screening().previous is not None
+    booked = Appointment.objects.get()
+    assert booked.status == Appointment.Status.CONFIRMED
+    return booked
+
+
+def test_changed_answers_do_not_open_the_wait_to_a_move_by_the_patient(client, clock, commits):
+    booked = booked_then_a_wait_then_a_changed_no(client, commits, clock)
+    reschedule(client, commits, booked, local(date(2026, 3, 10), 11))
+    booked.refresh_from_db()
+    assert booked.start == local(date(2026, 4, 20))  # refused: the 10 April wait still binds
+
+
+def test_changed_answers_do_not_open_the_wait_to_a_move_by_reception(client, clock, commits):
+    booked = booked_then_a_wait_then_a_changed_no(client, commits, clock)
+    response = signed_in(Client(), "Reception").post(
+        change_url(booked), edit_form(booked, start_0="2026-03-10", start_1="11:00:00")
+    )
+    booked.refresh_from_db()
+    assert response.status_code == 200 and booked.start == local(date(2026, 4, 20))
+
+
+def test_a_longer_wait_after_changed_answers_holds_a_visit_inside_it(client, clock, commits):
+    booked = booked_then_a_wait_then_a_changed_no(client, commits, clock)
+    policy = ScreeningPolicy.objects.get()
+    policy.isotretinoin_wait_months = 9  # the 10 October dose now waits to 10 July
+    policy.save()
+    screening_services.screened_bookings_follow_policy(treatment=booked.treatment, now=timezone.now())
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_an_approval_does_not_stand_on_changed_answers_that_drop_the_date_it_weighed(client, clock, commits):
+    make_clinic()
+    screen(client, isotretinoin_recently="yes", last_dose="2025-09-20", last_dose_unsure="on")  # to 20 March
+    book(client, commits, local(date(2026, 3, 25)), token_of(latest_screening()))
+    booked = Appointment.objects.get()
+    screening_services.screened_booking_approve(appointment=booked, now=timezone.now(), decided_by="Dr A")
+    clock.shift(timedelta(days=5))
+    screen(Client(), isotretinoin_recently="yes", last_dose_unsure="on")  # recently, not sure, and now no date
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.PENDING_REVIEW
