@@ -433,6 +433,8 @@ class Appointment(models.Model):
     # The start a clinician confirmed it for (`appointment_approve`): moved to an earlier day, their decision no
     # longer covers it (`screened_booking_weigh_again`).
     approved_for = models.DateTimeField(null=True, blank=True, editable=False)
+    # When: answers given before it were weighed by the clinician, changed ones included (`screened_booking_allows`).
+    approved_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -729,7 +729,7 @@ def appointment_approve(*, appointment: Appointment, now: datetime, decided_by: 
                 "recorded."
             )
         appointment.transition_to(Appointment.Status.CONFIRMED, reason=f"Approved by {decided_by}".strip())
-        appointment.approved_for = appointment.start
+        appointment.approved_for, appointment.approved_at = appointment.start, now
         appointment.save()
         appointment_email_queue(appointment=appointment, kind=AppointmentEmail.Kind.APPROVED, now=now)
         # The nudge to review it is answered (it would be skipped when due; skipped now, the diary does not show it

@@ -426,7 +426,11 @@ def screened_booking_allows(appointment: Appointment, *, rules_now=None, by_a_cl
     allows. Nothing limits an unscreened booking."""
     own = selectors.screening_for_appointment(appointment)
     since = selectors.answers_since(appointment, own)
-    weighs_changes = since is not None and since.previous_id is not None and not by_a_clinician
+    # A clinician who confirmed the booking since those changed answers were given has weighed them already.
+    weighed_since = (
+        appointment.approved_at is not None and since is not None and appointment.approved_at >= since.created_at
+    )
+    weighs_changes = since is not None and since.previous_id is not None and not by_a_clinician and not weighed_since
     standing = selectors.standing_answers_since(appointment, own) if weighs_changes else None
     limits = [s for s in (own, since, standing) if s is not None]
     if not limits:

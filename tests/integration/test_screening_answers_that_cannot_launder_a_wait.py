@@ -431,3 +431,25 @@ def test_an_approval_does_not_stand_on_changed_answers_that_drop_the_date_it_wei
     screen(Client(), isotretinoin_recently="yes", last_dose_unsure="on")  # recently, not sure, and now no date
     booked.refresh_from_db()
     assert booked.status == Appointment.Status.PENDING_REVIEW
+
+
+def test_a_clinician_who_approved_after_changed_answers_has_weighed_them_for_moves_and_rules_changes(
+    client, clock, commits
+):
+    """Clear, booked 20 March; a last dose of 10 October holds it (wait to 10 April); a 'no' held as changed; a
+    clinician weighs both and approves. The 10 April wait they set aside no longer refuses an ordinary move, nor
+    holds the visit again on an unrelated rules change."""
+    booked = booked_on_clear_answers(client, commits)
+    clock.shift(timedelta(days=1))
+    screen(Client(), isotretinoin_recently="yes", last_dose="2025-10-10")
+    clock.shift(timedelta(days=1))
+    screen(Client())
+    booked.refresh_from_db()
+    screening_services.screened_booking_approve(appointment=booked, now=timezone.now(), decided_by="Dr A")
+    reschedule(client, commits, booked, local(date(2026, 3, 20), 11))
+    booked.refresh_from_db()
+    assert booked.start == local(date(2026, 3, 20), 11) and booked.status == Appointment.Status.CONFIRMED
+    policy = ScreeningPolicy.objects.get()
+    policy.recent_dose_window_months += 1
+    policy.save()
+    assert screening_services.screened_bookings_follow_policy(treatment=booked.treatment, now=timezone.now()) == 0
