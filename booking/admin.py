@@ -80,6 +80,19 @@ _WHY_HELD_AGAIN = [
 ]
 
 
+def bookings_linked(appointments, *, site: str = "admin", with_treatment: bool = True):
+    """The first MOST_NAMED bookings, each linked to its page as "patient, day and time (treatment)", for a message
+    that names the patients staff are to call."""
+
+    def named(each):
+        when = f"{timezone.localtime(each.start):%a %d %b %Y %H:%M}"
+        url = reverse("admin:booking_appointment_change", args=[each.pk], current_app=site)
+        return (url, each.patient_name, when, each.treatment) if with_treatment else (url, each.patient_name, when)
+
+    link = '<a href="{}">{}, {} ({})</a>' if with_treatment else '<a href="{}">{}, {}</a>'
+    return format_html_join("; ", link, (named(each) for each in appointments[:MOST_NAMED]))
+
+
 def warn_of_stranded_bookings(
     modeladmin, request, appointments: list[Appointment], *, practitioner: Practitioner | None, where: str
 ):
@@ -89,19 +102,7 @@ def warn_of_stranded_bookings(
     if not appointments:
         return
     site = modeladmin.admin_site.name
-    named = format_html_join(
-        "; ",
-        '<a href="{}">{}, {} ({})</a>',
-        (
-            (
-                reverse("admin:booking_appointment_change", args=[each.pk], current_app=site),
-                each.patient_name,
-                f"{timezone.localtime(each.start):%a %d %b %Y %H:%M}",
-                each.treatment,
-            )
-            for each in appointments[:MOST_NAMED]
-        ),
-    )
+    named = bookings_linked(appointments, site=site)
     more = ""
     if len(appointments) > MOST_NAMED:
         listed = reverse("admin:booking_appointment_changelist", current_app=site)

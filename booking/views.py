@@ -617,14 +617,9 @@ def manage_reschedule(request, token):
                 form.add_error("start", error.message)
                 status = 400 if isinstance(error, SameTime) else 409
             else:
-                if moved.status == Appointment.Status.PENDING_REVIEW:
-                    messages.success(
-                        request,
-                        "Your appointment has been moved. A clinician will check it before it is confirmed; we are "
-                        "emailing you the new time.",
-                    )
-                else:
-                    messages.success(request, "Your appointment has been moved. We are emailing you the new time.")
+                checked = moved.status == Appointment.Status.PENDING_REVIEW
+                also = " A clinician will check it before it is confirmed; we are" if checked else " We are"
+                messages.success(request, f"Your appointment has been moved.{also} emailing you the new time.")
                 return redirect("booking:manage", token)
         else:
             status = 400

@@ -12,11 +12,10 @@ from django.contrib.admin import helpers
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from booking.admin import MOST_NAMED
+from booking.admin import bookings_linked
 from booking.models import Appointment, Treatment
 from clinic.admin_site import InputsNamedTabularInline
 from clinic.throttle import client_ip
@@ -111,18 +110,7 @@ def follow_the_rules(model_admin, request, treatments) -> None:
                 "under the rules as they were; with no answers on record, the new rules cannot weigh them. Call the "
                 "patients if the change matters to them: {}.",
                 len(by_phone),
-                format_html_join(
-                    "; ",
-                    '<a href="{}">{}, {}</a>',
-                    (
-                        (
-                            reverse("admin:booking_appointment_change", args=[booked.pk]),
-                            booked.patient_name,
-                            f"{timezone.localtime(booked.start):%a %d %b %Y %H:%M}",
-                        )
-                        for booked in by_phone[:MOST_NAMED]
-                    ),
-                ),
+                bookings_linked(by_phone, with_treatment=False),
             ),
             messages.WARNING,
         )
