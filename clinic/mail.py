@@ -1,16 +1,20 @@
 """Render and send a templated email: templates/emails/<name>/{subject.txt, body.txt, body.html}."""
 
+import itertools
+import os
 import re
 import secrets
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from email.policy import Compat32
 from email.utils import formatdate, make_msgid
 from html import unescape
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends import filebased
 from django.core.mail.message import RFC5322_EMAIL_LINE_LENGTH_LIMIT
 from django.core.mail.utils import DNS_NAME
 from django.template.loader import render_to_string
@@ -363,3 +367,18 @@ def send_templated_email(*, name: str, context: dict, to: str, attachments=(), h
     templated_email(name=name, context=context, to=to, attachments=attachments, headers=headers).send(
         fail_silently=False
     )
+
+
+_FILE_NUMBERS = itertools.count(1)
+
+
+class FolderBackend(filebased.EmailBackend):
+    """Django's file backend (`EMAIL_URL=filemail://`, `make run`), one file per mail connection, named so that two
+    connections never share one: Django names them by the second and the connection object's id, which Python reuses
+    once an object is gone, so two emails sent in the same second could land in one file."""
+
+    def _get_filename(self):
+        if self._fname is None:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            self._fname = os.path.join(self.file_path, f"{stamp}-{os.getpid()}-{next(_FILE_NUMBERS)}.log")
+        return self._fname

@@ -164,6 +164,7 @@ vars().update(env.email_url_config(_email_url))
 if _email_url.startswith("filemail:"):
     # django-environ drops the leading slash of filemail:///abs/path; take the path as written, var/mail if none.
     EMAIL_FILE_PATH = _email_url.split("://", 1)[1] or str(VAR_DIR / "mail")
+    EMAIL_BACKEND = "clinic.mail.FolderBackend"  # a file per email, however many go in one second
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # The clinic as patients see it. The defaults are the demo clinic's, for `make run`: with DEBUG off a system check

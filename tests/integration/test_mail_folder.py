@@ -28,7 +28,7 @@ def local(hh: int) -> datetime:
 
 @pytest.fixture
 def mail_folder(settings, tmp_path):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_BACKEND = "clinic.mail.FolderBackend"  # as EMAIL_URL=filemail:// sets it
     settings.EMAIL_FILE_PATH = str(tmp_path)
     settings.SITE_URL = "http://testserver"
     return tmp_path
